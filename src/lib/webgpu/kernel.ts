@@ -57,13 +57,19 @@ export class ComputeKernel {
 			resource: b instanceof GPUBuffer ? { buffer: b } : b
 		}));
 		if (uniforms) {
-			const bytes = uniforms instanceof ArrayBuffer ? new Uint8Array(uniforms) : new Uint8Array(uniforms.buffer, uniforms.byteOffset, uniforms.byteLength);
-			const size = Math.max(16, Math.ceil(bytes.byteLength / 16) * 16);
-			const ub = this.device.createBuffer({ label: `${this.source.label}.uniforms`, size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-			this.device.queue.writeBuffer(ub, 0, bytes);
-			entries.push({ binding: buffers.length, resource: { buffer: ub } });
+			const bytes =
+				uniforms instanceof ArrayBuffer
+					? new Uint8Array(uniforms)
+					: new Uint8Array(uniforms.buffer, uniforms.byteOffset, uniforms.byteLength);
+			entries.push({
+				binding: buffers.length,
+				resource: { buffer: uniformBuffer(this.device, bytes) }
+			});
 		}
-		const bindGroup = this.device.createBindGroup({ layout: this.pipeline.getBindGroupLayout(0), entries });
+		const bindGroup = this.device.createBindGroup({
+			layout: this.pipeline.getBindGroupLayout(0),
+			entries
+		});
 		const pass = encoder.beginComputePass({ label: this.source.label });
 		pass.setPipeline(this.pipeline);
 		pass.setBindGroup(0, bindGroup);
@@ -71,6 +77,35 @@ export class ComputeKernel {
 		pass.dispatchWorkgroups(x, y, z);
 		pass.end();
 	}
+}
+
+/**
+ * Uniform buffers are immutable and shared by content: a decode step dispatches the same
+ * (M=1, N, K) matmul parameters hundreds of times per token, so the same 16–32 bytes map to the
+ * same GPUBuffer instead of a fresh allocation per dispatch. Buffers are never rewritten (a
+ * rewrite would race with encoded but unsubmitted work). Past MAX_CACHED_UNIFORMS distinct
+ * contents (e.g. attention's per-position parameters over a long chat) new ones are created
+ * uncached and left to the garbage collector, as before.
+ */
+const MAX_CACHED_UNIFORMS = 16384;
+const uniformCache = new WeakMap<GPUDevice, Map<string, GPUBuffer>>();
+
+function uniformBuffer(device: GPUDevice, bytes: Uint8Array): GPUBuffer {
+	let cache = uniformCache.get(device);
+	if (!cache) uniformCache.set(device, (cache = new Map()));
+	let key = '';
+	for (let i = 0; i < bytes.length; i++) key += String.fromCharCode(bytes[i]);
+	let ub = cache.get(key);
+	if (ub) return ub;
+	const size = Math.max(16, Math.ceil(bytes.byteLength / 16) * 16);
+	ub = device.createBuffer({
+		label: 'uniforms',
+		size,
+		usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST
+	});
+	device.queue.writeBuffer(ub, 0, bytes);
+	if (cache.size < MAX_CACHED_UNIFORMS) cache.set(key, ub);
+	return ub;
 }
 
 /** Pack uniform values: each entry is written as u32 ('u'), i32 ('i') or f32 ('f'), 4 bytes each. */

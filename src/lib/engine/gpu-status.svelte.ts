@@ -1,0 +1,44 @@
+/**
+ * WebGPU status for the UI: a quick main-thread check (is there `navigator.gpu` at all?), then the
+ * worker's full report. Shared reactive state so the layout, home and settings agree.
+ */
+import type { GpuReport } from '../../workers/engine-api';
+import { engine } from './client';
+
+export const gpuStatus = $state<{
+	checked: boolean;
+	report: GpuReport | null;
+	error: string | null;
+}>({
+	checked: false,
+	report: null,
+	error: null
+});
+
+let started = false;
+
+export function checkGpu(): void {
+	if (started) return;
+	started = true;
+	if (!('gpu' in navigator) || !navigator.gpu) {
+		gpuStatus.report = {
+			available: false,
+			reason:
+				'navigator.gpu is not defined: this browser (or its settings) does not expose WebGPU.',
+			features: { shaderF16: false, subgroups: false, all: [] },
+			limits: {
+				maxBufferSize: 0,
+				maxStorageBufferBindingSize: 0,
+				maxComputeWorkgroupStorageSize: 0,
+				maxComputeInvocationsPerWorkgroup: 0
+			}
+		};
+		gpuStatus.checked = true;
+		return;
+	}
+	engine()
+		.gpuReport()
+		.then((r) => (gpuStatus.report = r))
+		.catch((e: unknown) => (gpuStatus.error = e instanceof Error ? e.message : String(e)))
+		.finally(() => (gpuStatus.checked = true));
+}

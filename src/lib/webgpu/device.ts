@@ -1,0 +1,147 @@
+/**
+ * The GPU device the engine runs on: one adapter, one device, the limits Gemma-2 2B needs.
+ *
+ * - maxStorageBufferBindingSize / maxBufferSize are raised to the adapter's maximum: the q4
+ *   embedding (~295 MB qweight) and the KV cache need more than the 128 MiB default. What still
+ *   does not fit is split by the engine (see gemma2/weights.ts), never assumed to fit.
+ * - 'shader-f16' and 'subgroups' are requested when offered and never required; kernels keep an
+ *   f32 / shared-memory path.
+ * - Device loss (driver reset, tab backgrounded too long, destroy()) is reported through `lost`.
+ *
+ * No DOM: works in a worker, a Vitest browser test and the headless CLI.
+ */
+
+export interface AdapterReport {
+	vendor: string;
+	architecture: string;
+	device: string;
+	description: string;
+	features: { shaderF16: boolean; subgroups: boolean };
+	limits: {
+		maxBufferSize: number;
+		maxStorageBufferBindingSize: number;
+		maxComputeWorkgroupStorageSize: number;
+		maxComputeInvocationsPerWorkgroup: number;
+		maxComputeWorkgroupsPerDimension: number;
+		maxStorageBuffersPerShaderStage: number;
+	};
+	/** True for a software rasterizer (SwiftShader): slow, fine for tests. */
+	software: boolean;
+}
+
+export interface DeviceLostReport {
+	reason: GPUDeviceLostReason | 'unknown';
+	message: string;
+}
+
+export interface EngineDevice {
+	adapter: GPUAdapter;
+	device: GPUDevice;
+	report: AdapterReport;
+	/** Features actually enabled on the device. */
+	features: { shaderF16: boolean; subgroups: boolean };
+	/** Resolves when the device is lost (reason 'destroyed' after device.destroy()). */
+	lost: Promise<DeviceLostReport>;
+}
+
+export class WebGpuUnavailableError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'WebGpuUnavailableError';
+	}
+}
+
+function gpuApi(): GPU {
+	const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+	if (!gpu)
+		throw new WebGpuUnavailableError(
+			'WebGPU is not available in this browser (navigator.gpu is missing)'
+		);
+	return gpu;
+}
+
+/** Plain JSON description of an adapter, for the settings page and the worker's status. */
+export function describeAdapter(adapter: GPUAdapter): AdapterReport {
+	const info = adapter.info ?? ({} as GPUAdapterInfo);
+	const l = adapter.limits;
+	const description = info.description ?? '';
+	const vendor = info.vendor ?? '';
+	return {
+		vendor,
+		architecture: info.architecture ?? '',
+		device: info.device ?? '',
+		description,
+		features: {
+			shaderF16: adapter.features.has('shader-f16'),
+			subgroups: adapter.features.has('subgroups')
+		},
+		limits: {
+			maxBufferSize: l.maxBufferSize,
+			maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+			maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+			maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+			maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+			maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage
+		},
+		software: /swiftshader/i.test(`${vendor} ${description} ${info.architecture ?? ''}`)
+	};
+}
+
+export interface RequestDeviceOptions {
+	powerPreference?: GPUPowerPreference;
+	/** Called once when the device is lost (besides the `lost` promise). */
+	onLost?: (report: DeviceLostReport) => void;
+}
+
+/** Asks for the adapter and a device with the limits and optional features the engine uses. */
+export async function requestEngineDevice(opts: RequestDeviceOptions = {}): Promise<EngineDevice> {
+	const gpu = gpuApi();
+	const adapter = await gpu.requestAdapter({
+		powerPreference: opts.powerPreference ?? 'high-performance'
+	});
+	if (!adapter)
+		throw new WebGpuUnavailableError('No WebGPU adapter was found (GPU blocklisted or disabled?)');
+
+	const requiredFeatures: GPUFeatureName[] = [];
+	for (const f of ['shader-f16', 'subgroups'] as GPUFeatureName[])
+		if (adapter.features.has(f)) requiredFeatures.push(f);
+
+	const l = adapter.limits;
+	const requiredLimits: Record<string, number> = {
+		maxBufferSize: l.maxBufferSize,
+		maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+		maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+		maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+		maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+		maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage
+	};
+
+	let device: GPUDevice;
+	try {
+		device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+	} catch {
+		// Some implementations reject features they advertised (e.g. subgroups behind a flag): retry bare.
+		device = await adapter.requestDevice({ requiredLimits });
+	}
+	const lost = device.lost.then((info): DeviceLostReport => {
+		const report = {
+			reason: info.reason ?? 'unknown',
+			message: info.message ?? ''
+		} as DeviceLostReport;
+		opts.onLost?.(report);
+		return report;
+	});
+	device.addEventListener?.('uncapturederror', (e: Event) => {
+		console.error('WebGPU uncaptured error:', (e as GPUUncapturedErrorEvent).error?.message);
+	});
+	return {
+		adapter,
+		device,
+		report: describeAdapter(adapter),
+		features: {
+			shaderF16: device.features.has('shader-f16'),
+			subgroups: device.features.has('subgroups')
+		},
+		lost
+	};
+}
