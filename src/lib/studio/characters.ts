@@ -1,0 +1,318 @@
+/**
+ * Characters and user personas: create, update, duplicate, delete, and the shareable JSON file
+ *   { "format": "mondo-characters", "version": 1, "characters": [...], "personas": [...] }
+ * A file holds the content fields only (no ids, origins, timestamps); importing creates new
+ * records with origin 'imported'. Validation errors name the item and field, e.g.
+ * `characters[2].profile: expected a non-empty string`.
+ *
+ * Copies (duplicate, import) never carry a curatedKey: that key marks the one built-in record.
+ * Deleting a character leaves its dialogues and datasets in place (they are history).
+ */
+import type { StudioDatabase } from '../data/db';
+import { newId } from '../data/db';
+import type { Character, Language, Persona, PersonaKind } from '../data/types';
+
+export const CHARACTERS_FILE_FORMAT = 'mondo-characters';
+export const CHARACTERS_FILE_VERSION = 1;
+
+export type CharacterFields = Pick<
+	Character,
+	| 'name'
+	| 'language'
+	| 'profile'
+	| 'styleNotes'
+	| 'exampleLines'
+	| 'prompt'
+	| 'shortPrefix'
+	| 'longPrefix'
+>;
+export type PersonaFields = Pick<Persona, 'name' | 'kind' | 'language' | 'description'>;
+
+export interface CharactersFile {
+	format: typeof CHARACTERS_FILE_FORMAT;
+	version: typeof CHARACTERS_FILE_VERSION;
+	characters: CharacterFields[];
+	personas: PersonaFields[];
+}
+
+export class CharactersFileError extends Error {
+	constructor(readonly problems: string[]) {
+		super(
+			`characters file is invalid: ${problems.slice(0, 8).join('; ')}${problems.length > 8 ? ` (and ${problems.length - 8} more)` : ''}`
+		);
+		this.name = 'CharactersFileError';
+	}
+}
+
+const LANGUAGES: Language[] = ['en', 'ja'];
+const PERSONA_KINDS: PersonaKind[] = ['ordinary', 'historical', 'modern-influenced'];
+
+function characterFields(c: CharacterFields): CharacterFields {
+	const out: CharacterFields = {
+		name: c.name,
+		language: c.language,
+		profile: c.profile,
+		styleNotes: c.styleNotes,
+		exampleLines: [...c.exampleLines],
+		prompt: c.prompt
+	};
+	if (c.shortPrefix !== undefined) out.shortPrefix = c.shortPrefix;
+	if (c.longPrefix !== undefined) out.longPrefix = c.longPrefix;
+	return out;
+}
+
+/** Validates character fields; returns problems prefixed with `path` (e.g. "characters[0]"). */
+export function validateCharacterFields(value: unknown, path: string): string[] {
+	const problems: string[] = [];
+	if (!value || typeof value !== 'object' || Array.isArray(value))
+		return [`${path}: expected an object`];
+	const v = value as Record<string, unknown>;
+	const text = (field: string, required: boolean) => {
+		const x = v[field];
+		if (x === undefined && !required) return;
+		if (typeof x !== 'string' || (required && x.trim() === ''))
+			problems.push(
+				`${path}.${field}: expected a non-empty string, got ${JSON.stringify(x)?.slice(0, 40) ?? 'nothing'}`
+			);
+	};
+	text('name', true);
+	if (!LANGUAGES.includes(v.language as Language))
+		problems.push(
+			`${path}.language: expected "en" or "ja", got ${JSON.stringify(v.language) ?? 'nothing'}`
+		);
+	text('profile', true);
+	text('prompt', true);
+	if (typeof v.styleNotes !== 'string')
+		problems.push(
+			`${path}.styleNotes: expected a string, got ${JSON.stringify(v.styleNotes) ?? 'nothing'}`
+		);
+	text('shortPrefix', false);
+	text('longPrefix', false);
+	if (!Array.isArray(v.exampleLines))
+		problems.push(`${path}.exampleLines: expected an array of strings`);
+	else
+		v.exampleLines.forEach((line, i) => {
+			if (typeof line !== 'string')
+				problems.push(`${path}.exampleLines[${i}]: expected a string, got ${JSON.stringify(line)}`);
+		});
+	return problems;
+}
+
+export function validatePersonaFields(value: unknown, path: string): string[] {
+	const problems: string[] = [];
+	if (!value || typeof value !== 'object' || Array.isArray(value))
+		return [`${path}: expected an object`];
+	const v = value as Record<string, unknown>;
+	if (typeof v.name !== 'string' || v.name.trim() === '')
+		problems.push(
+			`${path}.name: expected a non-empty string, got ${JSON.stringify(v.name) ?? 'nothing'}`
+		);
+	if (!PERSONA_KINDS.includes(v.kind as PersonaKind))
+		problems.push(
+			`${path}.kind: expected one of ${PERSONA_KINDS.join(', ')}, got ${JSON.stringify(v.kind) ?? 'nothing'}`
+		);
+	if (!LANGUAGES.includes(v.language as Language))
+		problems.push(
+			`${path}.language: expected "en" or "ja", got ${JSON.stringify(v.language) ?? 'nothing'}`
+		);
+	if (typeof v.description !== 'string' || v.description.trim() === '')
+		problems.push(
+			`${path}.description: expected a non-empty string, got ${JSON.stringify(v.description) ?? 'nothing'}`
+		);
+	return problems;
+}
+
+function assertValid(problems: string[]): void {
+	if (problems.length) throw new CharactersFileError(problems);
+}
+
+export async function createCharacter(
+	db: StudioDatabase,
+	fields: CharacterFields
+): Promise<Character> {
+	assertValid(validateCharacterFields(fields, 'character'));
+	const now = Date.now();
+	const character: Character = {
+		...characterFields(fields),
+		id: newId(),
+		origin: 'user',
+		createdAt: now,
+		updatedAt: now
+	};
+	await db.characters.add(character);
+	return character;
+}
+
+/** Updates content fields; a curated record keeps its curatedKey (seeding then sees it as edited). */
+export async function updateCharacter(
+	db: StudioDatabase,
+	id: string,
+	changes: Partial<CharacterFields>
+): Promise<Character> {
+	const current = await db.characters.get(id);
+	if (!current) throw new Error(`character ${id} not found`);
+	const next: Character = {
+		...current,
+		...changes,
+		id,
+		updatedAt: Math.max(Date.now(), current.updatedAt + 1)
+	};
+	assertValid(validateCharacterFields(next, 'character'));
+	await db.characters.put(next);
+	return next;
+}
+
+export async function duplicateCharacter(
+	db: StudioDatabase,
+	id: string,
+	name?: string
+): Promise<Character> {
+	const current = await db.characters.get(id);
+	if (!current) throw new Error(`character ${id} not found`);
+	const copyName =
+		name ?? (current.language === 'ja' ? `${current.name}（コピー）` : `${current.name} (copy)`);
+	return createCharacter(db, { ...characterFields(current), name: copyName });
+}
+
+export async function deleteCharacter(db: StudioDatabase, id: string): Promise<void> {
+	await db.characters.delete(id);
+}
+
+export async function createPersona(db: StudioDatabase, fields: PersonaFields): Promise<Persona> {
+	assertValid(validatePersonaFields(fields, 'persona'));
+	const persona: Persona = {
+		name: fields.name,
+		kind: fields.kind,
+		language: fields.language,
+		description: fields.description,
+		id: newId(),
+		origin: 'user',
+		createdAt: Date.now()
+	};
+	await db.personas.add(persona);
+	return persona;
+}
+
+export async function updatePersona(
+	db: StudioDatabase,
+	id: string,
+	changes: Partial<PersonaFields>
+): Promise<Persona> {
+	const current = await db.personas.get(id);
+	if (!current) throw new Error(`persona ${id} not found`);
+	const next: Persona = { ...current, ...changes, id };
+	assertValid(validatePersonaFields(next, 'persona'));
+	await db.personas.put(next);
+	return next;
+}
+
+export async function duplicatePersona(
+	db: StudioDatabase,
+	id: string,
+	name?: string
+): Promise<Persona> {
+	const current = await db.personas.get(id);
+	if (!current) throw new Error(`persona ${id} not found`);
+	const copyName =
+		name ?? (current.language === 'ja' ? `${current.name}（コピー）` : `${current.name} (copy)`);
+	return createPersona(db, {
+		name: copyName,
+		kind: current.kind,
+		language: current.language,
+		description: current.description
+	});
+}
+
+export async function deletePersona(db: StudioDatabase, id: string): Promise<void> {
+	await db.personas.delete(id);
+}
+
+export function exportCharactersFile(
+	characters: CharacterFields[],
+	personas: PersonaFields[]
+): CharactersFile {
+	return {
+		format: CHARACTERS_FILE_FORMAT,
+		version: CHARACTERS_FILE_VERSION,
+		characters: characters.map(characterFields),
+		personas: personas.map((p) => ({
+			name: p.name,
+			kind: p.kind,
+			language: p.language,
+			description: p.description
+		}))
+	};
+}
+
+export function serializeCharactersFile(file: CharactersFile): string {
+	return `${JSON.stringify(file, null, '\t')}\n`;
+}
+
+/** Parses and validates a characters file (text or already-parsed JSON). Throws CharactersFileError listing every problem. */
+export function parseCharactersFile(input: string | unknown): CharactersFile {
+	let value: unknown = input;
+	if (typeof input === 'string') {
+		try {
+			value = JSON.parse(input.replace(/^\uFEFF/, ''));
+		} catch (error) {
+			throw new CharactersFileError([`not JSON: ${(error as Error).message}`]);
+		}
+	}
+	if (!value || typeof value !== 'object' || Array.isArray(value))
+		throw new CharactersFileError(['expected a JSON object']);
+	const v = value as Record<string, unknown>;
+	const problems: string[] = [];
+	if (v.format !== CHARACTERS_FILE_FORMAT)
+		problems.push(
+			`format: expected "${CHARACTERS_FILE_FORMAT}", got ${JSON.stringify(v.format) ?? 'nothing'}`
+		);
+	if (v.version !== CHARACTERS_FILE_VERSION)
+		problems.push(
+			`version: this studio reads version ${CHARACTERS_FILE_VERSION}, got ${JSON.stringify(v.version) ?? 'nothing'}`
+		);
+	const characters = v.characters ?? [];
+	const personas = v.personas ?? [];
+	if (!Array.isArray(characters)) problems.push('characters: expected an array');
+	else
+		characters.forEach((c, i) => problems.push(...validateCharacterFields(c, `characters[${i}]`)));
+	if (!Array.isArray(personas)) problems.push('personas: expected an array');
+	else personas.forEach((p, i) => problems.push(...validatePersonaFields(p, `personas[${i}]`)));
+	assertValid(problems);
+	return {
+		format: CHARACTERS_FILE_FORMAT,
+		version: CHARACTERS_FILE_VERSION,
+		characters: (characters as CharacterFields[]).map(characterFields),
+		personas: (personas as PersonaFields[]).map((p) => ({
+			name: p.name,
+			kind: p.kind,
+			language: p.language,
+			description: p.description
+		}))
+	};
+}
+
+/** Imports a parsed file as new records (origin 'imported'); all or nothing. */
+export async function importCharactersFile(
+	db: StudioDatabase,
+	file: CharactersFile
+): Promise<{ characters: Character[]; personas: Persona[] }> {
+	const now = Date.now();
+	const characters: Character[] = file.characters.map((c) => ({
+		...characterFields(c),
+		id: newId(),
+		origin: 'imported',
+		createdAt: now,
+		updatedAt: now
+	}));
+	const personas: Persona[] = file.personas.map((p) => ({
+		...p,
+		id: newId(),
+		origin: 'imported',
+		createdAt: now
+	}));
+	await db.transaction('rw', db.characters, db.personas, async () => {
+		await db.characters.bulkAdd(characters);
+		await db.personas.bulkAdd(personas);
+	});
+	return { characters, personas };
+}
