@@ -6,6 +6,8 @@ import { chromiumArgs, chromiumPath } from './scripts/chromium.mjs';
 export default defineConfig({
 	plugins: [sveltekit()],
 	worker: { format: 'es' },
+	// Pre-bundled up front so the first test or page that imports them does not trigger a reload.
+	optimizeDeps: { include: ['@huggingface/transformers', 'comlink', 'dexie'] },
 	server: { fs: { allow: ['fixtures'] } },
 	test: {
 		projects: [

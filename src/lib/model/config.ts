@@ -44,7 +44,8 @@ type Json = Record<string, unknown>;
 
 function num(obj: Json, key: string, file: string, path = key): number {
 	const v = obj[key];
-	if (v === undefined || v === null) throw new ModelFormatError(file, path, 'required key is missing');
+	if (v === undefined || v === null)
+		throw new ModelFormatError(file, path, 'required key is missing');
 	if (typeof v !== 'number' || !Number.isFinite(v))
 		throw new ModelFormatError(file, path, `expected a number, got ${JSON.stringify(v)}`);
 	return v;
@@ -123,10 +124,7 @@ export function parseHfConfig(json: Json, file = 'config.json'): Gemma2Config {
 			bosId: optNum(json, 'bos_token_id', file, 2) as number,
 			eosIds: eos.length ? [...new Set([...eos, 107])] : [1, 107],
 			padId: optNum(json, 'pad_token_id', file, 0) as number,
-			contextLength: Math.min(
-				optNum(json, 'max_position_embeddings', file, 8192) as number,
-				4096
-			)
+			contextLength: Math.min(optNum(json, 'max_position_embeddings', file, 8192) as number, 4096)
 		},
 		file
 	);

@@ -33,7 +33,8 @@ export interface Q4Linear {
 
 export type Linear = F32Linear | Q4Linear;
 
-export type ProjectionName = 'q_proj' | 'k_proj' | 'v_proj' | 'o_proj' | 'gate_proj' | 'up_proj' | 'down_proj';
+export type ProjectionName =
+	'q_proj' | 'k_proj' | 'v_proj' | 'o_proj' | 'gate_proj' | 'up_proj' | 'down_proj';
 
 export const PROJECTIONS: readonly ProjectionName[] = [
 	'q_proj',
