@@ -74,7 +74,8 @@ export function ropeForward(
 		for (let k = 0; k < half; k++) {
 			// HF computes inv_freq in f32: 1 / theta^(arange(0, hd, 2) / hd)
 			const invFreq = Math.fround(1 / Math.fround(theta ** Math.fround((2 * k) / hd)));
-			const ang = (pos0 + t) * invFreq;
+			// HF forms the angle as an f32 product (inv_freq @ positions in float32): round it the same way
+			const ang = Math.fround((pos0 + t) * invFreq);
 			const c = Math.cos(ang);
 			const s = Math.sin(ang);
 			for (let h = 0; h < heads; h++) {

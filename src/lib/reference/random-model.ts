@@ -122,11 +122,17 @@ export function randomWeights(
 			proj[p] = mat(rows, cols, 1 / Math.sqrt(cols));
 		}
 		const d = c.hiddenSize;
-		layers.push({ inputNorm: norm(d), postAttnNorm: norm(d), preFfnNorm: norm(d), postFfnNorm: norm(d), proj });
+		layers.push({
+			inputNorm: norm(d),
+			postAttnNorm: norm(d),
+			preFfnNorm: norm(d),
+			postFfnNorm: norm(d),
+			proj
+		});
 	}
 	return {
 		config: c,
-		embed: mat(c.vocabSize, c.hiddenSize, 1 / Math.sqrt(c.hiddenSize) * 2),
+		embed: mat(c.vocabSize, c.hiddenSize, (1 / Math.sqrt(c.hiddenSize)) * 2),
 		layers,
 		finalNorm: norm(c.hiddenSize)
 	};
