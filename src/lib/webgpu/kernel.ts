@@ -43,8 +43,33 @@ export class ComputeKernel {
 	}
 
 	/**
+	 * Bind groups are cached by the identity of the buffers (and ranges) they bind: a decode step
+	 * re-binds the same weights, activations and (content-shared) uniform buffers every token, and
+	 * createBindGroup is a noticeable part of the per-dispatch CPU cost. The cache is dropped when
+	 * it grows past MAX_CACHED_BIND_GROUPS (e.g. per-position attention uniforms over a long chat).
+	 */
+	private readonly bindGroups = new Map<string, GPUBindGroup>();
+	private layout: GPUBindGroupLayout | null = null;
+
+	private bindGroup(entries: GPUBindGroupEntry[]): GPUBindGroup {
+		let key = '';
+		for (const e of entries) {
+			const r = e.resource as GPUBufferBinding;
+			key += `${bufferId(r.buffer)}:${r.offset ?? 0}:${r.size ?? ''};`;
+		}
+		let bg = this.bindGroups.get(key);
+		if (!bg) {
+			this.layout ??= this.pipeline.getBindGroupLayout(0);
+			bg = this.device.createBindGroup({ layout: this.layout, entries });
+			if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear();
+			this.bindGroups.set(key, bg);
+		}
+		return bg;
+	}
+
+	/**
 	 * Encode one dispatch. `buffers` are bound to group(0) in order: binding i = buffers[i].
-	 * `uniforms`, when given, is written into a fresh small uniform buffer bound after them.
+	 * `uniforms`, when given, is bound after them in a small uniform buffer shared by content.
 	 */
 	dispatch(
 		encoder: GPUCommandEncoder,
@@ -66,17 +91,46 @@ export class ComputeKernel {
 				resource: { buffer: uniformBuffer(this.device, bytes) }
 			});
 		}
-		const bindGroup = this.device.createBindGroup({
-			layout: this.pipeline.getBindGroupLayout(0),
-			entries
-		});
-		const pass = encoder.beginComputePass({ label: this.source.label });
+		const bindGroup = this.bindGroup(entries);
+		const open = openPasses.get(encoder);
+		const pass = open ?? encoder.beginComputePass({ label: this.source.label });
 		pass.setPipeline(this.pipeline);
 		pass.setBindGroup(0, bindGroup);
 		const [x, y = 1, z = 1] = workgroups;
 		pass.dispatchWorkgroups(x, y, z);
-		pass.end();
+		if (!open) pass.end();
 	}
+}
+
+/**
+ * Optional batching: between beginComputePass(encoder) and endComputePass(encoder) every
+ * ComputeKernel.dispatch on that encoder goes into one shared compute pass instead of a pass of
+ * its own (a decoder layer is ~15 dispatches; a pass per dispatch costs CPU time per token).
+ * WebGPU still orders the dispatches and makes each one's writes visible to the next. No copy
+ * may be encoded on the encoder while the pass is open (end it first).
+ */
+const openPasses = new WeakMap<GPUCommandEncoder, GPUComputePassEncoder>();
+
+export function beginComputePass(encoder: GPUCommandEncoder, label?: string): void {
+	if (openPasses.has(encoder))
+		throw new Error('beginComputePass: a pass is already open on this encoder');
+	openPasses.set(encoder, encoder.beginComputePass({ label }));
+}
+
+export function endComputePass(encoder: GPUCommandEncoder): void {
+	const pass = openPasses.get(encoder);
+	if (!pass) throw new Error('endComputePass: no pass is open on this encoder');
+	pass.end();
+	openPasses.delete(encoder);
+}
+
+const MAX_CACHED_BIND_GROUPS = 4096;
+const bufferIds = new WeakMap<GPUBuffer, number>();
+let nextBufferId = 1;
+function bufferId(b: GPUBuffer): number {
+	let id = bufferIds.get(b);
+	if (id === undefined) bufferIds.set(b, (id = nextBufferId++));
+	return id;
 }
 
 /**

@@ -1,0 +1,535 @@
+/**
+ * Gemma2Engine: the Gemma-2 forward on the GPU, with a KV cache, for generation and scoring.
+ * It reads like the forward in shared/specs/gemma2.md; each step is one kernel (kernels/*.ts).
+ *
+ *   ids [T] → h = E[ids]·√d                                   [T, d]
+ *   per layer L (layerForward):
+ *     x = RMSNorm_input(h);  q = x Wqᵀ [T,H,hd], k = x Wkᵀ, v = x Wvᵀ [T,KV,hd];  RoPE(q, k)
+ *     kv cache ← k, v (rows pos0 .. pos0+T−1);  a = attention(q, cache)  [T, H·hd]
+ *     h += RMSNorm_post_attention(a Woᵀ)
+ *     x = RMSNorm_pre_feedforward(h);  h += RMSNorm_post_feedforward((gelu(x Wgᵀ) ⊙ x Wuᵀ) Wdᵀ)
+ *   logits = softcap(RMSNorm_final(h) Eᵀ)   — the last position only, unless all are asked for
+ *
+ * Sequences are fed in chunks of `prefillChunk` tokens (activations are sized for one chunk,
+ * never for the whole context); decode is the same path with T = 1. Logits are never
+ * materialised for more than a block of rows: generation scores only the last position.
+ *
+ * Seams for training (LoRA): every projection goes through `project()`, which calls
+ * `this.lora?.encode(...)` after the base matmul so a LoraSet can add s·B(A x) into y; the
+ * per-layer `layerForward` is the entry point a backward pass will mirror.
+ *
+ * No DOM: runs in the engine worker, a Vitest browser test and the headless CLI.
+ */
+import { isSlidingLayer, type Gemma2Config } from '../../model/config';
+import { beginComputePass, endComputePass } from '../kernel';
+import type { Gemma2Weights, ProjectionName } from '../../model/weights';
+import { seededRandom } from '../../reference/random-model';
+import { AttentionKernel } from '../kernels/attention';
+import { EmbeddingKernel } from '../kernels/embedding';
+import { GeluGateKernel } from '../kernels/gelu-gate';
+import { LmHeadKernel } from '../kernels/lm-head';
+import { MatmulKernel } from '../kernels/matmul';
+import { RmsNormKernel } from '../kernels/rmsnorm';
+import { RopeKernel } from '../kernels/rope';
+import { SamplingKernel, type SamplingParams } from '../kernels/sampling';
+import { GpuMemory, type MemoryEntry } from '../memory';
+import { KvCache } from './kv-cache';
+import {
+	freeGemma2Weights,
+	uploadGemma2Weights,
+	type Gemma2GpuWeights,
+	type SplitOptions
+} from './weights';
+
+export type { SamplingParams } from '../kernels/sampling';
+
+/**
+ * The LoRA seam: called after every base projection y = x Wᵀ with the projection's input x
+ * [T, in] and output y [T, out]; an implementation encodes y += s·B(A x) (and may keep x for
+ * its backward). It is called inside an open compute pass (see beginComputePass in kernel.ts):
+ * encode dispatches through ComputeKernel only, no buffer copies.
+ */
+export interface ProjectionHook {
+	encode(
+		enc: GPUCommandEncoder,
+		layer: number,
+		proj: ProjectionName,
+		x: GPUBuffer,
+		y: GPUBuffer,
+		T: number
+	): void;
+}
+
+export interface EngineOptions {
+	/** KV cache capacity in tokens (default config.contextLength). */
+	maxTokens?: number;
+	/** Tokens per forward chunk (default 128): activations are sized for this many rows. */
+	prefillChunk?: number;
+	/** Embedding / LM head split (tests force a split on tiny models). */
+	embedSplit?: SplitOptions;
+	/** Share a GpuMemory (e.g. with the LoRA trainer) instead of owning one. */
+	memory?: GpuMemory;
+}
+
+export interface GenerateOptions {
+	maxNewTokens: number;
+	/** Stop after emitting one of these (default config.eosIds). The stop id is yielded. */
+	stopIds?: number[];
+	signal?: AbortSignal;
+	/** Seed of the uniform draws (default 0): same seed, same params, same tokens. */
+	seed?: number;
+	/** Ids the repetition penalty looks at besides the generated ones (default: the prompt). */
+	penaltyIds?: number[];
+}
+
+const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+/** Most distinct previous ids the repetition penalty is applied to per step. */
+const MAX_PENALTY_IDS = 8192;
+
+interface Activations {
+	ids: GPUBuffer; // [C] u32
+	h: GPUBuffer; // [C, d] residual stream
+	x: GPUBuffer; // [C, d] normed input of a block
+	q: GPUBuffer; // [C, H·hd]
+	k: GPUBuffer; // [C, KV·hd]
+	v: GPUBuffer; // [C, KV·hd]
+	a: GPUBuffer; // [C, H·hd] attention output
+	o: GPUBuffer; // [C, d] o_proj / down_proj output
+	gate: GPUBuffer; // [C, I]
+	up: GPUBuffer; // [C, I]
+	act: GPUBuffer; // [C, I] gelu(gate) ⊙ up
+	lastH: GPUBuffer; // [1, d]
+	lastNormed: GPUBuffer; // [1, d]
+	logits: GPUBuffer; // [1, V] last position, after the softcap
+	penalized: GPUBuffer; // [1, V] copy the repetition penalty edits (logits stay reusable)
+	prev: GPUBuffer; // [MAX_PENALTY_IDS] u32
+	token: GPUBuffer; // [1] u32 sampled id
+	tokenRead: GPUBuffer; // [1] u32, MAP_READ
+}
+
+export class Gemma2Engine {
+	readonly config: Gemma2Config;
+	readonly memory: GpuMemory;
+	readonly maxTokens: number;
+	readonly prefillChunk: number;
+	/** LoRA seam (see ProjectionHook); null = base model. */
+	lora: ProjectionHook | null = null;
+
+	private readonly kv: KvCache;
+	private readonly act: Activations;
+	private readonly ownsMemory: boolean;
+	private readonly matmul: MatmulKernel;
+	private readonly rmsnorm: RmsNormKernel;
+	private readonly embedding: EmbeddingKernel;
+	private readonly rope: RopeKernel;
+	private readonly attention: AttentionKernel;
+	private readonly geluGate: GeluGateKernel;
+	private readonly lmHead: LmHeadKernel;
+	private readonly sampling: SamplingKernel;
+	/** True once the last forward left the last position's logits in act.logits. */
+	private hasLogits = false;
+	private destroyed = false;
+
+	private constructor(
+		readonly device: GPUDevice,
+		readonly weights: Gemma2GpuWeights,
+		memory: GpuMemory,
+		ownsMemory: boolean,
+		opts: EngineOptions
+	) {
+		const c = (this.config = weights.config);
+		this.memory = memory;
+		this.ownsMemory = ownsMemory;
+		this.maxTokens = opts.maxTokens ?? c.contextLength;
+		this.prefillChunk = Math.max(1, Math.min(opts.prefillChunk ?? 128, this.maxTokens));
+		this.matmul = new MatmulKernel(device);
+		this.rmsnorm = new RmsNormKernel(device);
+		this.embedding = new EmbeddingKernel(device);
+		this.rope = new RopeKernel(device);
+		this.attention = new AttentionKernel(device);
+		this.geluGate = new GeluGateKernel(device);
+		this.lmHead = new LmHeadKernel(device);
+		this.sampling = new SamplingKernel(device);
+		this.kv = new KvCache(device, memory, c, this.maxTokens);
+
+		const C = this.prefillChunk;
+		const d = c.hiddenSize;
+		const qw = c.numHeads * c.headDim;
+		const kvw = c.numKvHeads * c.headDim;
+		const I = c.intermediateSize;
+		const buf = (label: string, floats: number) =>
+			memory.alloc(label, floats * 4, STORAGE, 'activations');
+		this.act = {
+			ids: buf('act.ids', C),
+			h: buf('act.h', C * d),
+			x: buf('act.x', C * d),
+			q: buf('act.q', C * qw),
+			k: buf('act.k', C * kvw),
+			v: buf('act.v', C * kvw),
+			a: buf('act.a', C * qw),
+			o: buf('act.o', C * d),
+			gate: buf('act.gate', C * I),
+			up: buf('act.up', C * I),
+			act: buf('act.gelu', C * I),
+			lastH: buf('act.last_h', d),
+			lastNormed: buf('act.last_normed', d),
+			logits: buf('act.logits', c.vocabSize),
+			penalized: buf('act.penalized_logits', c.vocabSize),
+			prev: buf('act.penalty_ids', MAX_PENALTY_IDS),
+			token: buf('act.token', 1),
+			tokenRead: memory.alloc(
+				'act.token_read',
+				4,
+				GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+				'activations'
+			)
+		};
+	}
+
+	/** Uploads the weights (through the engine's GpuMemory) and builds the engine. */
+	static async create(
+		device: GPUDevice,
+		weights: Gemma2Weights,
+		opts: EngineOptions = {}
+	): Promise<Gemma2Engine> {
+		const memory = opts.memory ?? new GpuMemory(device);
+		device.pushErrorScope('out-of-memory');
+		device.pushErrorScope('validation');
+		const gpuWeights = uploadGemma2Weights(memory, weights, { embedSplit: opts.embedSplit });
+		const engine = new Gemma2Engine(device, gpuWeights, memory, !opts.memory, opts);
+		const validation = await device.popErrorScope();
+		const oom = await device.popErrorScope();
+		if (validation || oom) {
+			engine.destroy();
+			throw new Error(`Gemma2Engine.create: ${(oom ?? validation)!.message}`);
+		}
+		return engine;
+	}
+
+	/** Tokens in the KV cache (the position of the next token). */
+	get length(): number {
+		return this.kv.length;
+	}
+
+	/** Forgets the sequence (the KV cache is reused, not reallocated). */
+	reset(): void {
+		this.kv.reset();
+		this.hasLogits = false;
+	}
+
+	/**
+	 * Feeds `ids` after the tokens already in the cache (chunked), leaving the last position's
+	 * logits ready for `sample`. prefill(prompt) then, per token, sample() + append([id]).
+	 */
+	async append(ids: number[]): Promise<void> {
+		this.submitForward(ids);
+		await this.device.queue.onSubmittedWorkDone();
+	}
+
+	/**
+	 * Submits the forward of `ids` without waiting: the queue orders it before whatever is
+	 * submitted next (generate() relies on this so each token costs one CPU↔GPU round trip,
+	 * the read of the sampled id).
+	 */
+	private submitForward(ids: number[]): void {
+		this.check(ids);
+		for (let s = 0; s < ids.length; s += this.prefillChunk) {
+			const chunk = ids.slice(s, s + this.prefillChunk);
+			const enc = this.device.createCommandEncoder({ label: 'gemma2.forward' });
+			this.encodeChunk(enc, chunk);
+			if (s + this.prefillChunk >= ids.length) this.encodeLastLogits(enc, chunk.length);
+			this.device.queue.submit([enc.finish()]);
+			this.kv.commit(chunk.length);
+		}
+		this.hasLogits = ids.length > 0 || this.hasLogits;
+	}
+
+	/** Same as append: the name for the first call of a sequence. */
+	prefill(ids: number[]): Promise<void> {
+		return this.append(ids);
+	}
+
+	/**
+	 * Draws the next token from the last position's logits (GPU-side; one u32 is read back).
+	 * `u` ∈ [0, 1) is the uniform draw (ignored when greedy); `prevIds` feed the repetition penalty.
+	 */
+	async sample(params: SamplingParams, prevIds: number[] = [], u = 0): Promise<number> {
+		if (!this.hasLogits)
+			throw new Error('Gemma2Engine.sample: no logits yet (call prefill/append first)');
+		const distinct = [...new Set(prevIds)]
+			.filter((id) => id >= 0 && id < this.config.vocabSize)
+			.slice(-MAX_PENALTY_IDS);
+		const usePenalty = (params.repetitionPenalty ?? 1) !== 1 && distinct.length > 0;
+		if (usePenalty) this.device.queue.writeBuffer(this.act.prev, 0, Uint32Array.from(distinct));
+		// The penalty edits logits in place: work on a copy so sample() can be repeated.
+		const enc = this.device.createCommandEncoder({ label: 'gemma2.sample' });
+		let logits = this.act.logits;
+		if (usePenalty) {
+			enc.copyBufferToBuffer(logits, 0, this.act.penalized, 0, this.config.vocabSize * 4);
+			logits = this.act.penalized;
+		}
+		this.sampling.encode(
+			enc,
+			{ logits, prev: this.act.prev, nPrev: usePenalty ? distinct.length : 0, out: this.act.token },
+			this.config.vocabSize,
+			params,
+			u
+		);
+		enc.copyBufferToBuffer(this.act.token, 0, this.act.tokenRead, 0, 4);
+		this.device.queue.submit([enc.finish()]);
+		await this.act.tokenRead.mapAsync(GPUMapMode.READ);
+		const id = new Uint32Array(this.act.tokenRead.getMappedRange())[0];
+		this.act.tokenRead.unmap();
+		return id;
+	}
+
+	/** The last position's logits [V] (after the final softcap), read back (tests, debugging). */
+	async lastLogits(): Promise<Float32Array> {
+		if (!this.hasLogits) throw new Error('Gemma2Engine.lastLogits: no logits yet');
+		return this.read(this.act.logits, this.config.vocabSize);
+	}
+
+	/**
+	 * Full logits [T, V] of a fresh sequence (resets the cache first; the sequence stays in it).
+	 * For parity tests and the CLI's `forward`: the rows are scored in blocks that fit one binding.
+	 */
+	async forwardLogits(ids: number[]): Promise<Float32Array> {
+		this.check(ids);
+		this.reset();
+		const c = this.config;
+		const V = c.vocabSize;
+		const d = c.hiddenSize;
+		const maxBinding = Math.min(
+			this.device.limits.maxStorageBufferBindingSize,
+			this.device.limits.maxBufferSize
+		);
+		const block = Math.max(1, Math.min(this.prefillChunk, Math.floor(maxBinding / (V * 4))));
+		const out = new Float32Array(ids.length * V);
+		const logits = this.memory.alloc('forward.logits', block * V * 4, STORAGE, 'scratch');
+		const normed = this.memory.alloc('forward.normed', block * d * 4, STORAGE, 'scratch');
+		const hBlock = this.memory.alloc('forward.h_block', block * d * 4, STORAGE, 'scratch');
+		try {
+			for (let s = 0; s < ids.length; s += this.prefillChunk) {
+				const chunk = ids.slice(s, s + this.prefillChunk);
+				let enc = this.device.createCommandEncoder({ label: 'gemma2.forward' });
+				this.encodeChunk(enc, chunk);
+				this.device.queue.submit([enc.finish()]);
+				this.kv.commit(chunk.length);
+				for (let r = 0; r < chunk.length; r += block) {
+					const R = Math.min(block, chunk.length - r);
+					enc = this.device.createCommandEncoder({ label: 'gemma2.lm_head' });
+					enc.copyBufferToBuffer(this.act.h, r * d * 4, hBlock, 0, R * d * 4);
+					this.lmHead.encode(
+						enc,
+						{
+							h: hBlock,
+							normed,
+							finalNorm: this.weights.finalNorm,
+							embed: this.weights.embed,
+							logits
+						},
+						R,
+						c.rmsNormEps,
+						c.finalSoftcap
+					);
+					this.device.queue.submit([enc.finish()]);
+					out.set(await this.read(logits, R * V), (s + r) * V);
+				}
+			}
+			// Leave the last position's logits ready, as append() does.
+			const enc = this.device.createCommandEncoder();
+			enc.copyBufferToBuffer(
+				logits,
+				(((ids.length - 1) % this.prefillChunk) % block) * V * 4,
+				this.act.logits,
+				0,
+				V * 4
+			);
+			this.device.queue.submit([enc.finish()]);
+			this.hasLogits = ids.length > 0;
+		} finally {
+			this.memory.free(logits);
+			this.memory.free(normed);
+			this.memory.free(hBlock);
+		}
+		return out;
+	}
+
+	/**
+	 * Continues `ids` (appended after what the cache holds — reset() first for a fresh prompt)
+	 * and yields each new token as soon as it is chosen. Stops after a stop id (yielded), after
+	 * maxNewTokens, when the cache is full, or when `signal` aborts.
+	 *
+	 * Cache contract (chat turns reuse the cache): however it ends — stop id, maxNewTokens, abort,
+	 * full cache, or the consumer breaking out of the loop — the cache then holds `ids` and every
+	 * yielded token except the last one, and `length` says so.
+	 */
+	async *generate(
+		ids: number[],
+		params: SamplingParams,
+		opts: GenerateOptions
+	): AsyncGenerator<number, void, void> {
+		const stop = new Set(opts.stopIds ?? this.config.eosIds);
+		const random = seededRandom(opts.seed ?? 0);
+		const seen = [...(opts.penaltyIds ?? ids)];
+		this.submitForward(ids);
+		for (let n = 0; n < opts.maxNewTokens; n++) {
+			if (opts.signal?.aborted) return;
+			const id = await this.sample(params, seen, random());
+			yield id;
+			if (stop.has(id) || this.length >= this.maxTokens || opts.signal?.aborted) return;
+			seen.push(id);
+			if (n + 1 < opts.maxNewTokens) this.submitForward([id]);
+		}
+	}
+
+	/** Where the GPU memory goes: one entry per buffer, plus totals per purpose. */
+	memoryReport(): {
+		entries: MemoryEntry[];
+		byPurpose: ReturnType<GpuMemory['byPurpose']>;
+		current: number;
+		peak: number;
+	} {
+		return {
+			entries: this.memory.report(),
+			byPurpose: this.memory.byPurpose(),
+			current: this.memory.current,
+			peak: this.memory.peak
+		};
+	}
+
+	destroy(): void {
+		if (this.destroyed) return;
+		this.destroyed = true;
+		for (const b of Object.values(this.act)) this.memory.free(b);
+		this.kv.destroy();
+		this.attention.destroy();
+		this.rope.destroy();
+		freeGemma2Weights(this.memory, this.weights);
+		if (this.ownsMemory) this.memory.freeAll();
+	}
+
+	// ---------------------------------------------------------------------------------------------
+
+	private check(ids: number[]): void {
+		if (this.destroyed) throw new Error('Gemma2Engine: used after destroy()');
+		for (const id of ids)
+			if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize)
+				throw new Error(`token id ${id} out of range`);
+		if (this.kv.length + ids.length > this.maxTokens)
+			throw new Error(
+				`sequence of ${this.kv.length + ids.length} tokens exceeds the KV cache (${this.maxTokens})`
+			);
+	}
+
+	/** ids (≤ prefillChunk) at positions length.. → act.h [T, d] after the last layer; KV written. */
+	private encodeChunk(enc: GPUCommandEncoder, ids: number[]): void {
+		const T = ids.length;
+		this.device.queue.writeBuffer(this.act.ids, 0, Uint32Array.from(ids));
+		// 1. h = E[ids] · √d  (f32-rounded normalizer, as HF casts it to the activation dtype)
+		this.embedding.encode(
+			enc,
+			this.act.ids,
+			this.weights.embed,
+			this.act.h,
+			T,
+			Math.fround(Math.sqrt(this.config.hiddenSize))
+		);
+		for (let L = 0; L < this.config.numLayers; L++) this.layerForward(enc, L, T, this.kv.length);
+	}
+
+	/** act.h row T−1 → act.logits [V] = softcap(RMSNorm_final(h) Eᵀ). */
+	private encodeLastLogits(enc: GPUCommandEncoder, T: number): void {
+		const c = this.config;
+		const d = c.hiddenSize;
+		enc.copyBufferToBuffer(this.act.h, (T - 1) * d * 4, this.act.lastH, 0, d * 4);
+		this.lmHead.encode(
+			enc,
+			{
+				h: this.act.lastH,
+				normed: this.act.lastNormed,
+				finalNorm: this.weights.finalNorm,
+				embed: this.weights.embed,
+				logits: this.act.logits
+			},
+			1,
+			c.rmsNormEps,
+			c.finalSoftcap
+		);
+	}
+
+	/** y [T, out] = x Wᵀ (+ the LoRA hook's s·B(A x)). */
+	private project(
+		enc: GPUCommandEncoder,
+		layer: number,
+		name: ProjectionName,
+		x: GPUBuffer,
+		y: GPUBuffer,
+		T: number
+	): void {
+		this.matmul.encode(enc, x, this.weights.layers[layer].proj[name], y, T);
+		this.lora?.encode(enc, layer, name, x, y, T);
+	}
+
+	/** One decoder layer on act.h [T, d] (positions pos0 .. pos0+T−1), in place. */
+	layerForward(enc: GPUCommandEncoder, L: number, T: number, pos0: number): void {
+		const c = this.config;
+		const { h, x, q, k, v, a, o, gate, up, act } = this.act;
+		const lw = this.weights.layers[L];
+		const d = c.hiddenSize;
+		const eps = c.rmsNormEps;
+		// Two compute passes per layer (split by the cache copy) instead of one per dispatch.
+		beginComputePass(enc, `layer ${L} qkv`);
+		// x = RMSNorm_input(h); q, k, v; RoPE on q and k
+		this.rmsnorm.encode(enc, h, lw.inputNorm, x, T, d, eps);
+		this.project(enc, L, 'q_proj', x, q, T);
+		this.project(enc, L, 'k_proj', x, k, T);
+		this.project(enc, L, 'v_proj', x, v, T);
+		this.rope.encode(enc, q, T, c.numHeads, c.headDim, c.ropeTheta, pos0);
+		this.rope.encode(enc, k, T, c.numKvHeads, c.headDim, c.ropeTheta, pos0);
+		// cache ← k, v at rows pos0..; softcapped, masked attention over rows 0 .. pos0+T−1
+		endComputePass(enc);
+		this.kv.encodeAppend(enc, L, k, v, T);
+		beginComputePass(enc, `layer ${L} attention+mlp`);
+		this.attention.encode(
+			enc,
+			{ q, k: this.kv.k(L), v: this.kv.v(L), out: a },
+			{
+				T,
+				pos0,
+				heads: c.numHeads,
+				kvHeads: c.numKvHeads,
+				hd: c.headDim,
+				scale: c.queryPreAttnScalar ** -0.5,
+				softcap: c.attnSoftcap ?? 0,
+				window: isSlidingLayer(L) ? c.slidingWindow : 0
+			}
+		);
+		// h = h + RMSNorm_post_attention(a Woᵀ)
+		this.project(enc, L, 'o_proj', a, o, T);
+		this.rmsnorm.encode(enc, o, lw.postAttnNorm, h, T, d, eps, { accumulate: true });
+		// h = h + RMSNorm_post_feedforward((gelu_tanh(x Wgᵀ) ⊙ x Wuᵀ) Wdᵀ)
+		this.rmsnorm.encode(enc, h, lw.preFfnNorm, x, T, d, eps);
+		this.project(enc, L, 'gate_proj', x, gate, T);
+		this.project(enc, L, 'up_proj', x, up, T);
+		this.geluGate.encode(enc, gate, up, act, T * c.intermediateSize);
+		this.project(enc, L, 'down_proj', act, o, T);
+		this.rmsnorm.encode(enc, o, lw.postFfnNorm, h, T, d, eps, { accumulate: true });
+		endComputePass(enc);
+	}
+
+	private async read(buf: GPUBuffer, n: number): Promise<Float32Array> {
+		const staging = this.device.createBuffer({
+			label: 'readback',
+			size: n * 4,
+			usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST
+		});
+		const enc = this.device.createCommandEncoder();
+		enc.copyBufferToBuffer(buf, 0, staging, 0, n * 4);
+		this.device.queue.submit([enc.finish()]);
+		await staging.mapAsync(GPUMapMode.READ);
+		const out = new Float32Array(staging.getMappedRange().slice(0));
+		staging.destroy();
+		return out;
+	}
+}

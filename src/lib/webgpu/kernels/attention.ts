@@ -1,0 +1,244 @@
+/**
+ * Gemma-2 attention over the KV cache (see attention.wgsl for the maths and the tiling).
+ *
+ *   q [T, H, hd] (positions pos0 .. pos0 + T − 1), k/v cache [maxTokens, KV, hd] holding keys
+ *   0 .. pos0 + T − 1  →  out [T, H·hd]
+ *
+ * Softcap before the mask, causal mask, optional sliding window (j > i − window), GQA, f32
+ * online softmax. One call covers decode (T = 1) and prefill chunks (T ≤ a few hundred, pos0 > 0
+ * for later chunks). The key range is split over several workgroups when the (row-tile × kv-head)
+ * grid alone would leave the GPU idle — always the case in decode — and a second small pass merges
+ * the splits. The scratch for those partials is owned here and grows on demand.
+ */
+import { ceilDiv, ComputeKernel, packUniforms } from '../kernel';
+import code from './attention.wgsl?raw';
+
+/** Threads per workgroup of both passes; must match WORKGROUP_SIZE in attention.wgsl. */
+const WORKGROUP_SIZE = 64;
+/** Largest head_dim the kernel holds in workgroup memory; must match MAX_HD in attention.wgsl. */
+export const ATTENTION_MAX_HEAD_DIM = 256;
+/**
+ * Workgroups one call aims for before it stops splitting the key range: enough to fill a
+ * laptop-to-desktop GPU (tens of compute units × a few resident workgroups each).
+ */
+const TARGET_WORKGROUPS = 256;
+/** Most key splits per call (bounds the partials scratch and the combine pass's loop). */
+const MAX_SPLITS = 64;
+
+export interface AttentionBuffers {
+	/** [T, H, hd] */
+	q: GPUBuffer;
+	/** Cache [maxTokens, KV, hd]; rows 0 .. pos0 + T − 1 valid. */
+	k: GPUBuffer;
+	v: GPUBuffer;
+	/** [T, H·hd] */
+	out: GPUBuffer;
+}
+
+export interface AttentionParams {
+	T: number;
+	/** Position of the first query row (= cache length before this chunk's append). */
+	pos0: number;
+	heads: number;
+	kvHeads: number;
+	hd: number;
+	/** query_pre_attn_scalar^-0.5 */
+	scale: number;
+	/** attn_logit_softcapping; 0 = none. */
+	softcap: number;
+	/** sliding_window on sliding layers; 0 = global (causal only). */
+	window: number;
+	/** Element format of the k/v cache buffers (KvCache.dtype); default 'f32'. */
+	cacheDtype?: KvCacheDtype;
+}
+
+/** 'f16': element pairs packed in u32 words with pack2x16float (see kv_store_f16 in attention.wgsl). */
+export type KvCacheDtype = 'f32' | 'f16';
+
+export interface AttentionOptions {
+	/** Workgroups to aim for before splitting stops (default 256); 1 = never split (tests). */
+	targetWorkgroups?: number;
+	/** Force the small tiles (16 KiB of workgroup memory) even on a device allowing 32 KiB. */
+	smallTiles?: boolean;
+}
+
+export class AttentionKernel {
+	/** attention_main per cache format, compiled on first use. */
+	private readonly main = new Map<KvCacheDtype, ComputeKernel>();
+	private readonly combine: ComputeKernel;
+	/** Query rows per workgroup tile and keys per block (override constants of attention.wgsl). */
+	readonly qRows: number;
+	readonly keyBlock: number;
+	private readonly targetWorkgroups: number;
+	private partial: GPUBuffer | null = null;
+	private partialMl: GPUBuffer | null = null;
+	/** Outgrown scratch, possibly still referenced by encoded-but-unsubmitted work: freed in destroy(). */
+	private retired: GPUBuffer[] = [];
+
+	constructor(
+		readonly device: GPUDevice,
+		options: AttentionOptions = {}
+	) {
+		// 32 KiB: 8 rows × 16 keys (25 KB); the 16 KiB WebGPU default: 4 rows × 8 keys (12.5 KB).
+		const big = !options.smallTiles && device.limits.maxComputeWorkgroupStorageSize >= 32768;
+		this.qRows = big ? 8 : 4;
+		this.keyBlock = big ? 16 : 8;
+		this.targetWorkgroups = options.targetWorkgroups ?? TARGET_WORKGROUPS;
+		this.mainKernel('f32');
+		this.combine = new ComputeKernel(device, {
+			label: 'attention',
+			code,
+			entryPoint: 'attention_combine'
+		});
+	}
+
+	encode(enc: GPUCommandEncoder, bufs: AttentionBuffers, p: AttentionParams): void {
+		const { T, pos0, heads: H, kvHeads: KV, hd } = p;
+		if (T === 0) return;
+		if (hd % 4 !== 0) throw new Error(`attention: head_dim ${hd} must be a multiple of 4`);
+		if (hd > ATTENTION_MAX_HEAD_DIM)
+			throw new Error(`attention: head_dim ${hd} > ${ATTENTION_MAX_HEAD_DIM}`);
+		if (H % KV !== 0) throw new Error(`attention: ${KV} kv heads do not divide ${H} heads`);
+		const kvLen = pos0 + T;
+		const dtype = p.cacheDtype ?? 'f32';
+		const cacheBytes = kvLen * KV * hd * (dtype === 'f16' ? 2 : 4);
+		if (bufs.k.size < cacheBytes || bufs.v.size < cacheBytes)
+			throw new Error(`attention: cache buffers hold fewer than pos0 + T = ${kvLen} rows`);
+		if (bufs.q.size < T * H * hd * 4 || bufs.out.size < T * H * hd * 4)
+			throw new Error(`attention: q/out buffers are smaller than [${T}, ${H}, ${hd}]`);
+		const group = H / KV;
+		const window = p.window > 0 ? p.window : 0;
+
+		// Lowest key any query of this call can see; splits cover [keyLo, kvLen).
+		const keyLo = window > 0 ? Math.max(0, pos0 + 1 - window) : 0;
+		const nKeys = kvLen - keyLo;
+		const tiles = ceilDiv(T * group, this.qRows);
+		const wanted = Math.max(1, ceilDiv(this.targetWorkgroups, tiles * KV));
+		let splits = Math.min(wanted, MAX_SPLITS, ceilDiv(nKeys, this.keyBlock));
+		const keysPerSplit = ceilDiv(ceilDiv(nKeys, splits), this.keyBlock) * this.keyBlock;
+		splits = ceilDiv(nKeys, keysPerSplit);
+
+		const rows = T * H;
+		const scratch = this.scratch(
+			splits > 1 ? splits * rows * hd * 4 : 16,
+			splits > 1 ? splits * rows * 8 : 16
+		);
+		this.mainKernel(dtype).dispatch(
+			enc,
+			[bufs.q, bufs.k, bufs.v, splits > 1 ? scratch.partial : bufs.out, scratch.ml],
+			[tiles, KV, splits],
+			packUniforms([
+				['u', T],
+				['u', pos0],
+				['u', H],
+				['u', KV],
+				['u', hd],
+				['u', group],
+				['u', window],
+				['u', keyLo],
+				['u', keysPerSplit],
+				['u', splits],
+				['f', p.scale],
+				['f', p.softcap > 0 ? p.softcap : 0]
+			])
+		);
+		if (splits > 1) {
+			const maxX = this.device.limits.maxComputeWorkgroupsPerDimension;
+			const gx = Math.min(rows, maxX);
+			this.combine.dispatch(
+				enc,
+				[scratch.partial, scratch.ml, bufs.out],
+				[gx, ceilDiv(rows, gx)],
+				packUniforms([
+					['u', rows],
+					['u', hd],
+					['u', splits]
+				])
+			);
+		}
+	}
+
+	/** Bytes of split scratch currently held. */
+	scratchBytes(): number {
+		return (this.partial?.size ?? 0) + (this.partialMl?.size ?? 0);
+	}
+
+	destroy(): void {
+		for (const b of [this.partial, this.partialMl, ...this.retired]) b?.destroy();
+		this.partial = this.partialMl = null;
+		this.retired = [];
+	}
+
+	private mainKernel(dtype: KvCacheDtype): ComputeKernel {
+		let kernel = this.main.get(dtype);
+		if (!kernel) {
+			kernel = new ComputeKernel(this.device, {
+				label: 'attention',
+				code,
+				entryPoint: 'attention_main',
+				constants: {
+					QROWS: this.qRows,
+					KEY_BLOCK: this.keyBlock,
+					CACHE_F16: dtype === 'f16' ? 1 : 0
+				}
+			});
+			this.main.set(dtype, kernel);
+		}
+		return kernel;
+	}
+
+	private scratch(partialBytes: number, mlBytes: number): { partial: GPUBuffer; ml: GPUBuffer } {
+		const grow = (cur: GPUBuffer | null, bytes: number, label: string): GPUBuffer => {
+			if (cur && cur.size >= bytes) return cur;
+			if (cur) this.retired.push(cur);
+			return this.device.createBuffer({
+				label,
+				size: Math.max(16, Math.ceil(bytes / 16) * 16),
+				usage: GPUBufferUsage.STORAGE
+			});
+		};
+		this.partial = grow(this.partial, partialBytes, 'attention.partial');
+		this.partialMl = grow(this.partialMl, mlBytes, 'attention.partial_ml');
+		return { partial: this.partial, ml: this.partialMl };
+	}
+}
+
+/**
+ * Appends rows to an f16 KV cache: src [T, KV·hd] f32 → rows row0 .. row0 + T − 1 of the packed
+ * cache [maxTokens, KV·hd/2] u32 (the format AttentionKernel reads with cacheDtype 'f16').
+ */
+export class KvStoreF16Kernel {
+	private readonly kernel: ComputeKernel;
+
+	constructor(readonly device: GPUDevice) {
+		this.kernel = new ComputeKernel(device, {
+			label: 'attention',
+			code,
+			entryPoint: 'kv_store_f16'
+		});
+	}
+
+	/** rowElems = KV · hd (even). */
+	encode(
+		enc: GPUCommandEncoder,
+		src: GPUBuffer,
+		cache: GPUBuffer,
+		row0: number,
+		T: number,
+		rowElems: number
+	): void {
+		const words = (T * rowElems) / 2;
+		if (words === 0) return;
+		const groups = ceilDiv(words, WORKGROUP_SIZE);
+		const gx = Math.min(groups, this.device.limits.maxComputeWorkgroupsPerDimension);
+		this.kernel.dispatch(
+			enc,
+			[src, cache],
+			[gx, ceilDiv(groups, gx)],
+			packUniforms([
+				['u', words],
+				['u', (row0 * rowElems) / 2]
+			])
+		);
+	}
+}

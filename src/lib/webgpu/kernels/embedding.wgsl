@@ -1,0 +1,62 @@
+// Token embedding forward: h[t, :] = E[ids[t], :] · normalizer   (normalizer = f32(sqrt(d)))
+//
+//   ids [T] u32;  E [V, d] split into row chunks, this dispatch holds rows rowStart..rowStart+rows-1
+//   (tokens whose id falls outside the chunk are left for the dispatch of their chunk);
+//   h [T, d] f32.
+//   f32: table [rows, d] f32.   q4: table [rows, d/8] u32 + scales [rows, d/32] (f16 pairs or f32).
+// Grid (ceil(d / EMBED_THREADS), T). Backward (scatter-add into a LoRA'd embedding) is not needed:
+// the embedding is frozen and LoRA does not target it.
+
+struct Params {
+  T: u32,
+  d: u32,
+  rowStart: u32,
+  rows: u32,
+  normalizer: f32,
+}
+
+override SCALE_F16: bool = true;
+
+// One thread per output element; 256 covers most of a 2304-wide row in 9 workgroups.
+const EMBED_THREADS: u32 = 256u;
+
+@group(0) @binding(0) var<storage, read> ids: array<u32>;
+@group(0) @binding(1) var<storage, read> table_f32: array<f32>;
+@group(0) @binding(2) var<storage, read_write> h_f32w: array<f32>;
+@group(0) @binding(3) var<uniform> p_f32w: Params;
+
+@group(0) @binding(1) var<storage, read> table_q4: array<u32>;
+@group(0) @binding(2) var<storage, read> scales: array<u32>;
+@group(0) @binding(3) var<storage, read_write> h_q4w: array<f32>;
+@group(0) @binding(4) var<uniform> p_q4w: Params;
+
+fn scale_at(i: u32) -> f32 {
+  if (SCALE_F16) {
+    let pair = unpack2x16float(scales[i >> 1u]);
+    return select(pair.x, pair.y, (i & 1u) == 1u);
+  }
+  return bitcast<f32>(scales[i]);
+}
+
+@compute @workgroup_size(EMBED_THREADS)
+fn embed_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let p = p_f32w;
+  let t = wid.y;
+  let c = wid.x * EMBED_THREADS + lid;
+  let id = ids[t];
+  if (c >= p.d || id < p.rowStart || id >= p.rowStart + p.rows) { return; }
+  h_f32w[t * p.d + c] = table_f32[(id - p.rowStart) * p.d + c] * p.normalizer;
+}
+
+@compute @workgroup_size(EMBED_THREADS)
+fn embed_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let p = p_q4w;
+  let t = wid.y;
+  let c = wid.x * EMBED_THREADS + lid;
+  let id = ids[t];
+  if (c >= p.d || id < p.rowStart || id >= p.rowStart + p.rows) { return; }
+  let r = id - p.rowStart;
+  let word = table_q4[r * (p.d / 8u) + c / 8u];
+  let q = f32((word >> (4u * (c % 8u))) & 15u);
+  h_q4w[t * p.d + c] = (q - 7.0) * scale_at(r * (p.d / 32u) + c / 32u) * p.normalizer;
+}

@@ -1,0 +1,73 @@
+/**
+ * Final norm + tied LM head + final softcap:
+ *
+ *   h [R, d] (residual stream rows to score) → x = RMSNorm_final(h) → logits [R, V] = x Eᵀ
+ *   → logits = cap · tanh(logits / cap)
+ *
+ * E is the (unscaled) embedding, possibly split into vocabulary row chunks; each chunk writes its
+ * own column range of the logits. Generation scores only the last position (R = 1); full-sequence
+ * scoring (parity tests, the CLI's `forward`) calls this on blocks of rows sized by the caller so
+ * R·V·4 bytes stays under the binding limit.
+ */
+import { ComputeKernel, packUniforms } from '../kernel';
+import { MatmulKernel, type GpuLinear } from './matmul';
+import { grid1d } from './residual';
+import { RmsNormKernel } from './rmsnorm';
+import code from './lm-head.wgsl?raw';
+
+/** Threads per workgroup (CAP_THREADS in lm-head.wgsl). */
+const CAP_THREADS = 256;
+
+export class LmHeadKernel {
+	private readonly softcap: ComputeKernel;
+	private readonly matmul: MatmulKernel;
+	private readonly rmsnorm: RmsNormKernel;
+
+	constructor(readonly device: GPUDevice) {
+		this.softcap = new ComputeKernel(device, {
+			label: 'lm-head',
+			code,
+			entryPoint: 'softcap_forward'
+		});
+		this.matmul = new MatmulKernel(device);
+		this.rmsnorm = new RmsNormKernel(device);
+	}
+
+	/** In place: logits [n] = cap · tanh(logits / cap). */
+	encodeSoftcap(enc: GPUCommandEncoder, logits: GPUBuffer, n: number, cap: number): void {
+		const [gx, gy] = grid1d(this.device, n, CAP_THREADS);
+		this.softcap.dispatch(
+			enc,
+			[logits],
+			[gx, gy],
+			packUniforms([
+				['u', n],
+				['u', gx],
+				['f', cap]
+			])
+		);
+	}
+
+	/**
+	 * h [R, d] → logits [R, V]. `normed` is scratch [R, d] for RMSNorm_final(h).
+	 * cap = null skips the softcap.
+	 */
+	encode(
+		enc: GPUCommandEncoder,
+		args: {
+			h: GPUBuffer;
+			normed: GPUBuffer;
+			finalNorm: GPUBuffer;
+			embed: GpuLinear;
+			logits: GPUBuffer;
+		},
+		R: number,
+		eps: number,
+		cap: number | null
+	): void {
+		const { rows: V, cols: d } = args.embed;
+		this.rmsnorm.encode(enc, args.h, args.finalNorm, args.normed, R, d, eps);
+		this.matmul.encode(enc, args.normed, args.embed, args.logits, R, { ldy: V });
+		if (cap !== null) this.encodeSoftcap(enc, args.logits, R * V, cap);
+	}
+}

@@ -1,0 +1,237 @@
+// Linear layer forward: y = x Wᵀ (optionally y += x Wᵀ), f32 activations, f32 accumulation.
+//
+//   x      [M, K]   f32, row-major (M tokens)
+//   W      [N, K]   one row per output feature (PyTorch nn.Linear layout)
+//            f32:  w_f32  [N·K]
+//            q4:   w_q4   [N, K/8] u32, 8 nibbles per word, lowest bits first (MLC q4f16_1/q4f32_1)
+//                  scales [N, K/32] f16 packed two per u32 (SCALE_F16) or f32 bit patterns;
+//                  w = (q − 7) · scale
+//   y      [M, ldy] f32; this dispatch writes columns yOffset .. yOffset+N-1 of every row, so a
+//          weight split into row chunks (the 256k-row embedding used as LM head) writes its
+//          slice of the logits in place.
+//
+// Two shapes:
+//   gemv_*  decode (M small, usually 1): GEMV_ROWS output rows per workgroup, GEMV_LANES threads
+//           per row reduce along K (coalesced: neighbouring lanes read neighbouring words), then a
+//           shared-memory tree. Grid (ceil(N/GEMV_ROWS), M).
+//   gemm_*  prefill (M > 1): TILE_M×TILE_N output tile per workgroup, K in steps of TILE_K staged
+//           in workgroup memory; each of the 16×16 threads owns a 4×4 block of outputs (strided
+//           by 16 so the shared-memory reads of neighbouring threads hit different banks).
+//           Grid (ceil(N/TILE_N), ceil(M/TILE_M)).
+// Backward entry points (dx = dy W, for LoRA training) will sit beside these.
+
+struct Params {
+  M: u32,
+  N: u32,
+  K: u32,
+  ldy: u32,       // row stride of y (≥ yOffset + N)
+  yOffset: u32,   // first column of y written by this dispatch
+  accumulate: u32 // 1: y += x Wᵀ (residual / LoRA-friendly); 0: y = x Wᵀ
+}
+
+override SCALE_F16: bool = true;
+
+// 8 rows × 32 lanes = 256 threads: 32 lanes make one coalesced 128-byte read per row and step.
+const GEMV_ROWS: u32 = 8u;
+const GEMV_LANES: u32 = 32u;
+const GEMV_THREADS: u32 = 256u;
+
+// 64×64 outputs per workgroup, 4×4 per thread; TILE_K = 16 keeps both staged tiles (with one
+// padding column against bank conflicts) at 8.5 KB, under the 16 KB WebGPU minimum.
+const TILE_M: u32 = 64u;
+const TILE_N: u32 = 64u;
+const TILE_K: u32 = 16u;
+const TILE_KP: u32 = 17u; // padded row stride in shared memory
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+// f32 entry points: binding 1 = w_f32, 2 = y, 3 = params
+@group(0) @binding(1) var<storage, read> w_f32: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y_f32w: array<f32>;
+@group(0) @binding(3) var<uniform> p_f32w: Params;
+// q4 entry points: binding 1 = w_q4, 2 = scales, 3 = y, 4 = params
+@group(0) @binding(1) var<storage, read> w_q4: array<u32>;
+@group(0) @binding(2) var<storage, read> scales: array<u32>;
+@group(0) @binding(3) var<storage, read_write> y_q4w: array<f32>;
+@group(0) @binding(4) var<uniform> p_q4w: Params;
+
+var<workgroup> red: array<f32, GEMV_THREADS>;
+var<workgroup> xs: array<f32, TILE_M * TILE_KP>;
+var<workgroup> ws: array<f32, TILE_N * TILE_KP>;
+
+fn scale_at(i: u32) -> f32 {
+  if (SCALE_F16) {
+    let pair = unpack2x16float(scales[i >> 1u]);
+    return select(pair.x, pair.y, (i & 1u) == 1u);
+  }
+  return bitcast<f32>(scales[i]);
+}
+
+// Tree reduction over the GEMV_LANES lanes of each row; result in red[row * GEMV_LANES].
+fn reduce_lanes(lid: u32, lane: u32) {
+  for (var s = GEMV_LANES / 2u; s > 0u; s = s >> 1u) {
+    workgroupBarrier();
+    if (lane < s) { red[lid] += red[lid + s]; }
+  }
+  workgroupBarrier();
+}
+
+@compute @workgroup_size(GEMV_THREADS)
+fn gemv_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let p = p_f32w;
+  let r = lid / GEMV_LANES;
+  let lane = lid % GEMV_LANES;
+  let n = wid.x * GEMV_ROWS + r;
+  let m = wid.y;
+  var acc = 0.0;
+  if (n < p.N) {
+    let xb = m * p.K;
+    let wb = n * p.K;
+    for (var k = lane; k < p.K; k += GEMV_LANES) { acc += x[xb + k] * w_f32[wb + k]; }
+  }
+  red[lid] = acc;
+  reduce_lanes(lid, lane);
+  if (lane == 0u && n < p.N) {
+    let o = m * p.ldy + p.yOffset + n;
+    y_f32w[o] = select(0.0, y_f32w[o], p.accumulate == 1u) + red[lid];
+  }
+}
+
+// q4 GEMV reads one whole quantization group per lane and step: a vec4<u32> of 4 words = 32
+// nibbles (one 16-byte load) and its single scale; x is read as 8 vec4<f32>. K % 32 == 0 always
+// holds for q4 weights, so rows are whole vec4s.
+@group(0) @binding(1) var<storage, read> w_q4v: array<vec4<u32>>;
+@group(0) @binding(0) var<storage, read> x4: array<vec4<f32>>;
+
+// Σ_j x[j]·(q_j − 7) over the 8 nibbles of one word, x as two vec4s.
+fn dot_word(word: u32, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
+  let lo = vec4<f32>(vec4<u32>(word, word >> 4u, word >> 8u, word >> 12u) & vec4<u32>(15u)) - 7.0;
+  let hi = vec4<f32>(vec4<u32>(word >> 16u, word >> 20u, word >> 24u, word >> 28u) & vec4<u32>(15u)) - 7.0;
+  return dot(xa, lo) + dot(xb, hi);
+}
+
+@compute @workgroup_size(GEMV_THREADS)
+fn gemv_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let p = p_q4w;
+  let r = lid / GEMV_LANES;
+  let lane = lid % GEMV_LANES;
+  let n = wid.x * GEMV_ROWS + r;
+  let m = wid.y;
+  var acc = 0.0;
+  if (n < p.N) {
+    let groups = p.K / 32u;
+    let xb = m * (p.K / 4u); // x row start in vec4 units
+    for (var g = lane; g < groups; g += GEMV_LANES) {
+      let w4 = w_q4v[n * groups + g];
+      let xg = xb + g * 8u;
+      var dot = dot_word(w4.x, x4[xg], x4[xg + 1u]);
+      dot += dot_word(w4.y, x4[xg + 2u], x4[xg + 3u]);
+      dot += dot_word(w4.z, x4[xg + 4u], x4[xg + 5u]);
+      dot += dot_word(w4.w, x4[xg + 6u], x4[xg + 7u]);
+      acc += dot * scale_at(n * groups + g);
+    }
+  }
+  red[lid] = acc;
+  reduce_lanes(lid, lane);
+  if (lane == 0u && n < p.N) {
+    let o = m * p.ldy + p.yOffset + n;
+    y_q4w[o] = select(0.0, y_q4w[o], p.accumulate == 1u) + red[lid];
+  }
+}
+
+// Stages the x tile [TILE_M, TILE_K] (zero outside M, K).
+fn load_x_tile(p: Params, m0: u32, k0: u32, lid: u32) {
+  for (var i = lid; i < TILE_M * TILE_K; i += 256u) {
+    let row = i / TILE_K;
+    let col = i % TILE_K;
+    var v = 0.0;
+    if (m0 + row < p.M && k0 + col < p.K) { v = x[(m0 + row) * p.K + k0 + col]; }
+    xs[row * TILE_KP + col] = v;
+  }
+}
+
+// acc[i][j] += Σ_kk xs[ty + 16i, kk] · ws[tx + 16j, kk]
+fn tile_product(acc: ptr<function, array<vec4<f32>, 4>>, tx: u32, ty: u32) {
+  for (var kk = 0u; kk < TILE_K; kk++) {
+    let b = vec4<f32>(ws[tx * TILE_KP + kk], ws[(tx + 16u) * TILE_KP + kk],
+                      ws[(tx + 32u) * TILE_KP + kk], ws[(tx + 48u) * TILE_KP + kk]);
+    for (var i = 0u; i < 4u; i++) {
+      (*acc)[i] += xs[(ty + 16u * i) * TILE_KP + kk] * b;
+    }
+  }
+}
+
+@compute @workgroup_size(256)
+fn gemm_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let p = p_f32w;
+  let m0 = wid.y * TILE_M;
+  let n0 = wid.x * TILE_N;
+  let tx = lid % 16u;
+  let ty = lid / 16u;
+  var acc: array<vec4<f32>, 4>;
+  for (var k0 = 0u; k0 < p.K; k0 += TILE_K) {
+    load_x_tile(p, m0, k0, lid);
+    for (var i = lid; i < TILE_N * TILE_K; i += 256u) {
+      let row = i / TILE_K;
+      let col = i % TILE_K;
+      var v = 0.0;
+      if (n0 + row < p.N && k0 + col < p.K) { v = w_f32[(n0 + row) * p.K + k0 + col]; }
+      ws[row * TILE_KP + col] = v;
+    }
+    workgroupBarrier();
+    tile_product(&acc, tx, ty);
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + ty + 16u * i;
+    for (var j = 0u; j < 4u; j++) {
+      let n = n0 + tx + 16u * j;
+      if (m < p.M && n < p.N) {
+        let o = m * p.ldy + p.yOffset + n;
+        y_f32w[o] = select(0.0, y_f32w[o], p.accumulate == 1u) + acc[i][j];
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(256)
+fn gemm_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let p = p_q4w;
+  let m0 = wid.y * TILE_M;
+  let n0 = wid.x * TILE_N;
+  let tx = lid % 16u;
+  let ty = lid / 16u;
+  let words = p.K / 8u;
+  var acc: array<vec4<f32>, 4>;
+  for (var k0 = 0u; k0 < p.K; k0 += TILE_K) {
+    load_x_tile(p, m0, k0, lid);
+    // TILE_N rows × 2 words: threads 0..127 each dequantize one word (8 weights) into ws.
+    if (lid < TILE_N * (TILE_K / 8u)) {
+      let row = lid / 2u;
+      let half = lid % 2u;
+      let n = n0 + row;
+      if (n < p.N) {
+        let wi = k0 / 8u + half;
+        let word = w_q4[n * words + wi];
+        let s = scale_at(n * (p.K / 32u) + k0 / 32u);
+        for (var j = 0u; j < 8u; j++) {
+          ws[row * TILE_KP + half * 8u + j] = (f32((word >> (4u * j)) & 15u) - 7.0) * s;
+        }
+      } else {
+        for (var j = 0u; j < 8u; j++) { ws[row * TILE_KP + half * 8u + j] = 0.0; }
+      }
+    }
+    workgroupBarrier();
+    tile_product(&acc, tx, ty);
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + ty + 16u * i;
+    for (var j = 0u; j < 4u; j++) {
+      let n = n0 + tx + 16u * j;
+      if (m < p.M && n < p.N) {
+        let o = m * p.ldy + p.yOffset + n;
+        y_q4w[o] = select(0.0, y_q4w[o], p.accumulate == 1u) + acc[i][j];
+      }
+    }
+  }
+}
