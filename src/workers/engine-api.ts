@@ -1,7 +1,9 @@
 /**
  * The engine worker's API, as the pages see it through comlink. Plain data in and out
- * (structured clone); callbacks are passed with Comlink.proxy.
+ * (structured clone; File objects clone too); callbacks are passed with Comlink.proxy.
  */
+import type { Gemma2Config } from '../lib/model/config';
+import type { SamplingSettings } from '../lib/data/types';
 
 export interface GpuReport {
 	available: boolean;
@@ -24,9 +26,88 @@ export interface KernelCheck {
 	maxRelError: number;
 }
 
+/** Where a model comes from. */
+export type ModelSource =
+	/** A Hugging Face hub repo (or a mirror with the same `{base}/{repo}/resolve/{rev}/{file}` layout). */
+	| { kind: 'hub'; repo: string; revision: string; baseUrl?: string }
+	/** A model folder served over HTTP (a classroom server, the e2e fixtures). */
+	| { kind: 'url'; url: string }
+	/** A folder the user picked or dropped: no network at all. */
+	| { kind: 'files'; name: string; files: File[] };
+
+export interface LoadProgress {
+	phase: 'download' | 'gpu' | 'ready';
+	file?: string;
+	fileLoaded?: number;
+	fileTotal?: number | null;
+	loaded: number;
+	total: number | null;
+	bytesPerSecond?: number;
+	etaSeconds?: number | null;
+	fromCache?: boolean;
+}
+
+export interface ModelInfo {
+	/** Stable id recorded with everything generated (hub repo@rev, url, or local:<folder>). */
+	id: string;
+	label: string;
+	layout: 'hf' | 'mlc';
+	quantization: string;
+	config: Gemma2Config;
+	gpuBytes: { current: number; peak: number; byPurpose: Record<string, number> };
+	loadSeconds: number;
+}
+
+export interface ChatRequest {
+	messages: { role: 'user' | 'model'; content: string }[];
+	/** Placed at the start of the first user turn (Gemma has no system role). */
+	characterPrompt?: string;
+	sampling: SamplingSettings;
+}
+
+export interface ChatProgress {
+	/** The whole reply so far. */
+	text: string;
+	tokens: number;
+	tokensPerSecond: number;
+}
+
+export interface ChatResult extends ChatProgress {
+	promptTokens: number;
+	/** Tokens of the prompt that were already in the KV cache (earlier turns). */
+	reusedTokens: number;
+	stopReason: 'end-of-turn' | 'length' | 'stopped' | 'context-full';
+	/** Seconds from the request to the first token. */
+	firstTokenSeconds: number;
+}
+
 export interface EngineApi {
 	/** WebGPU availability, adapter, features and the limits that matter. */
 	gpuReport(): Promise<GpuReport>;
 	/** Runs a small kernel on the worker's device and compares it with the float64 CPU reference. */
 	kernelCheck(size: number, seed: number): Promise<KernelCheck>;
+	/** Downloads (or reads from the cache / picked files), uploads to the GPU, loads the tokenizer. */
+	loadModel(source: ModelSource, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
+	/** The loaded model, if any. */
+	modelInfo(): Promise<ModelInfo | null>;
+	unloadModel(): Promise<void>;
+	/** Streams a reply to the conversation; `onProgress` gets the growing text. */
+	chat(request: ChatRequest, onProgress?: (p: ChatProgress) => void): Promise<ChatResult>;
+	/** Stops the reply being generated (the partial reply is returned by `chat`). */
+	stop(): Promise<void>;
+	/**
+	 * Probabilities (softmax over the whole vocabulary, after the final softcap) of each of
+	 * `tokenIds` as the next token after the chat rendered with a model turn opened and `modelPrefix`
+	 * written into it. The local judge reads scores this way (G-Eval style).
+	 */
+	nextTokenProbabilities(
+		input: {
+			messages: { role: 'user' | 'model'; content: string }[];
+			modelPrefix: string;
+			characterPrompt?: string;
+		},
+		tokenIds: number[]
+	): Promise<number[]>;
+	/** Token ids of each text with the loaded model's tokenizer (no BOS). */
+	encode(texts: string[]): Promise<number[][]>;
 }

@@ -1,24 +1,59 @@
 /**
- * The engine worker: owns the GPU device and (later) the one copy of the model weights. Thin: it
- * adapts src/lib/webgpu (and src/lib/lora) to the EngineApi that pages call through comlink.
+ * The engine worker: owns the GPU device and the one copy of the model weights. Thin: it adapts
+ * src/lib/webgpu and src/lib/model to the EngineApi that pages call through comlink. Jobs are
+ * serialised: one reply (or, later, one training step) at a time.
  */
 import * as Comlink from 'comlink';
 import { describeAdapter, requestEngineDevice, type EngineDevice } from '../lib/webgpu/device';
 import { RmsNormKernel } from '../lib/webgpu/kernels/rmsnorm';
+import { Gemma2Engine } from '../lib/webgpu/gemma2/forward';
 import { rmsnormForward } from '../lib/reference/ops';
 import { seededRandom } from '../lib/reference/random-model';
-import type { EngineApi, GpuReport, KernelCheck } from './engine-api';
+import { filesFromFileList, filesFromUrl, type ModelFiles } from '../lib/model/files';
+import { hubFiles } from '../lib/model/hub';
+import { loadModel, modelFileList } from '../lib/model/load';
+import { loadTokenizer, type Tokenizer } from '../lib/model/tokenizer';
+import type {
+	ChatProgress,
+	ChatRequest,
+	ChatResult,
+	EngineApi,
+	GpuReport,
+	KernelCheck,
+	LoadProgress,
+	ModelInfo,
+	ModelSource
+} from './engine-api';
 
-let enginePromise: Promise<EngineDevice> | undefined;
+let devicePromise: Promise<EngineDevice> | undefined;
 
 function device(): Promise<EngineDevice> {
-	enginePromise ??= requestEngineDevice({
-		onLost: () => {
-			// The next call asks for a fresh device instead of using a dead one.
-			enginePromise = undefined;
+	devicePromise ??= requestEngineDevice({
+		onLost: (r) => {
+			// A lost device takes the model with it; the next call asks for a fresh device.
+			console.error(`GPU device lost (${r.reason}): ${r.message}`);
+			devicePromise = undefined;
+			loaded = null;
 		}
 	});
-	return enginePromise;
+	return devicePromise;
+}
+
+interface LoadedModel {
+	info: ModelInfo;
+	engine: Gemma2Engine;
+	tokenizer: Tokenizer;
+	/** Token ids currently in the KV cache, so the next turn only feeds what is new. */
+	cachedIds: number[];
+}
+let loaded: LoadedModel | null = null;
+let abort: AbortController | null = null;
+/** One job at a time: chat replies (and later training steps) wait for each other. */
+let queue: Promise<unknown> = Promise.resolve();
+function serialise<T>(job: () => Promise<T>): Promise<T> {
+	const run = queue.then(job, job);
+	queue = run.catch(() => undefined);
+	return run;
 }
 
 const noGpu = (reason: string): GpuReport => ({
@@ -45,6 +80,48 @@ async function readBack(dev: GPUDevice, src: GPUBuffer, bytes: number): Promise<
 	const out = new Float32Array(staging.getMappedRange().slice(0));
 	staging.destroy();
 	return out;
+}
+
+function filesOf(
+	source: ModelSource,
+	onProgress?: (p: LoadProgress) => void
+): { files: ModelFiles; id: string; label: string; prefetch?: () => Promise<void> } {
+	switch (source.kind) {
+		case 'hub': {
+			const files = hubFiles(source.repo, source.revision, {
+				baseUrl: source.baseUrl,
+				onProgress: (p) =>
+					onProgress?.({
+						phase: 'download',
+						file: p.file,
+						fileLoaded: p.fileLoaded,
+						fileTotal: p.fileTotal,
+						loaded: p.loaded,
+						total: p.total,
+						bytesPerSecond: p.bytesPerSecond,
+						etaSeconds: p.etaSeconds,
+						fromCache: p.fromCache
+					})
+			});
+			return {
+				files,
+				id: `${source.repo}@${source.revision}`,
+				label: source.repo,
+				// Download everything first (known total, ETA, resumable); loading then reads the cache.
+				prefetch: async () => files.prefetch(await modelFileList(files))
+			};
+		}
+		case 'url': {
+			const url = new URL(source.url, self.location.href).href;
+			return { files: filesFromUrl(url.endsWith('/') ? url : `${url}/`), id: url, label: url };
+		}
+		case 'files':
+			return {
+				files: filesFromFileList(source.files),
+				id: `local:${source.name}`,
+				label: source.name
+			};
+	}
 }
 
 const api: EngineApi = {
@@ -110,6 +187,190 @@ const api: EngineApi = {
 		}
 		for (const b of [xb, wb, yb]) b.destroy();
 		return { kernel: 'rmsnorm_forward', size, maxAbsError: maxAbs, maxRelError: maxRel };
+	},
+
+	loadModel(source, onProgress) {
+		return serialise(async () => {
+			const t0 = performance.now();
+			const { device: dev } = await device();
+			const { files, id, label, prefetch } = filesOf(source, onProgress);
+			await prefetch?.();
+			loaded?.engine.destroy();
+			loaded = null;
+			const tokenizer = await loadTokenizer(files);
+			const model = await loadModel(files, {
+				onProgress: (p) =>
+					onProgress?.({
+						phase: 'download',
+						file: p.file,
+						fileLoaded: p.loaded,
+						fileTotal: p.total,
+						loaded: p.loaded,
+						total: p.total
+					})
+			});
+			onProgress?.({ phase: 'gpu', loaded: 0, total: null });
+			const engine = await Gemma2Engine.create(dev, model.weights);
+			const mem = engine.memoryReport();
+			const info: ModelInfo = {
+				id,
+				label,
+				layout: model.layout,
+				quantization: model.quantization,
+				config: model.config,
+				gpuBytes: {
+					current: mem.current,
+					peak: mem.peak,
+					byPurpose: { ...mem.byPurpose }
+				},
+				loadSeconds: (performance.now() - t0) / 1000
+			};
+			loaded = { info, engine, tokenizer, cachedIds: [] };
+			onProgress?.({ phase: 'ready', loaded: 0, total: null });
+			return info;
+		});
+	},
+
+	async modelInfo() {
+		return loaded?.info ?? null;
+	},
+
+	unloadModel() {
+		return serialise(async () => {
+			loaded?.engine.destroy();
+			loaded = null;
+		});
+	},
+
+	chat(request: ChatRequest, onProgress?: (p: ChatProgress) => void): Promise<ChatResult> {
+		return serialise(async () => {
+			if (!loaded) throw new Error('No model is loaded: load one on the chat page first.');
+			const m = loaded;
+			const t0 = performance.now();
+			const ids = m.tokenizer.encodeChat(request.messages, {
+				characterPrompt: request.characterPrompt,
+				addGenerationPrompt: true
+			});
+			const limit = m.engine.maxTokens;
+			if (ids.length >= limit)
+				throw new Error(
+					`The conversation is ${ids.length} tokens long; the context holds ${limit}. Start a new chat or shorten it.`
+				);
+			// Reuse the KV cache when the new prompt extends what it holds (the usual next turn).
+			const reusable =
+				m.cachedIds.length > 0 &&
+				m.cachedIds.length <= ids.length &&
+				m.cachedIds.every((id, i) => ids[i] === id);
+			if (!reusable) {
+				m.engine.reset();
+				m.cachedIds = [];
+			}
+			const fresh = ids.slice(m.cachedIds.length);
+			const s = request.sampling;
+			abort = new AbortController();
+			const decoder = m.tokenizer.streamDecoder({ skipSpecialTokens: true });
+			const stopIds = m.info.config.eosIds;
+			const out: number[] = [];
+			let text = '';
+			let firstTokenAt = 0;
+			let stopReason: ChatResult['stopReason'] = 'length';
+			const reusedTokens = m.cachedIds.length;
+			m.cachedIds = ids; // the engine appends `fresh` first thing
+			try {
+				for await (const id of m.engine.generate(
+					fresh,
+					{
+						temperature: s.temperature,
+						topK: s.topK,
+						topP: s.topP,
+						repetitionPenalty: s.repetitionPenalty
+					},
+					{
+						maxNewTokens: Math.min(s.maxNewTokens, limit - ids.length),
+						stopIds,
+						signal: abort.signal,
+						seed: s.seed ?? Date.now() % 2 ** 31,
+						penaltyIds: ids
+					}
+				)) {
+					if (!firstTokenAt) firstTokenAt = performance.now();
+					out.push(id);
+					if (stopIds.includes(id)) {
+						stopReason = 'end-of-turn';
+						break;
+					}
+					text += decoder.push(id);
+					const secs = (performance.now() - firstTokenAt) / 1000;
+					onProgress?.({
+						text,
+						tokens: out.length,
+						tokensPerSecond: out.length > 1 ? (out.length - 1) / secs : 0
+					});
+				}
+				if (abort.signal.aborted) stopReason = 'stopped';
+				else if (stopReason === 'length' && ids.length + out.length >= limit)
+					stopReason = 'context-full';
+			} catch (e) {
+				m.engine.reset();
+				m.cachedIds = [];
+				throw e;
+			} finally {
+				abort = null;
+			}
+			text += decoder.flush();
+			// Every sampled token but the last was fed back into the cache.
+			m.cachedIds = [...ids, ...out.slice(0, -1)];
+			const secs = firstTokenAt ? (performance.now() - firstTokenAt) / 1000 : 0;
+			return {
+				text,
+				tokens: out.length,
+				tokensPerSecond: out.length > 1 && secs > 0 ? (out.length - 1) / secs : 0,
+				promptTokens: ids.length,
+				reusedTokens,
+				stopReason,
+				firstTokenSeconds: ((firstTokenAt || performance.now()) - t0) / 1000
+			};
+		});
+	},
+
+	async stop() {
+		abort?.abort();
+	},
+
+	nextTokenProbabilities(input, tokenIds) {
+		return serialise(async () => {
+			if (!loaded) throw new Error('No model is loaded: load one on the chat page first.');
+			const m = loaded;
+			const prompt =
+				m.tokenizer.renderChat(input.messages, {
+					characterPrompt: input.characterPrompt,
+					addGenerationPrompt: true
+				}) + input.modelPrefix;
+			const ids = m.tokenizer.encode(prompt);
+			if (ids.length >= m.engine.maxTokens)
+				throw new Error(
+					`The judge prompt is ${ids.length} tokens long; the context holds ${m.engine.maxTokens}.`
+				);
+			m.engine.reset();
+			m.cachedIds = [];
+			await m.engine.prefill(ids);
+			const logits = await m.engine.lastLogits();
+			m.engine.reset();
+			let max = -Infinity;
+			for (const x of logits) if (x > max) max = x;
+			let sum = 0;
+			for (const x of logits) sum += Math.exp(x - max);
+			return tokenIds.map((id) => {
+				if (!(id >= 0 && id < logits.length))
+					throw new Error(`token id ${id} is outside the vocabulary (${logits.length})`);
+				return Math.exp(logits[id] - max) / sum;
+			});
+		});
+	},
+
+	async encode(texts) {
+		if (!loaded) throw new Error('No model is loaded: load one on the chat page first.');
+		return texts.map((t) => loaded!.tokenizer.encode(t));
 	}
 };
 

@@ -1,0 +1,26 @@
+import { expect, test } from '@playwright/test';
+
+test('chat with a tiny local model: streaming reply, saved, listed after a reload', async ({
+	page
+}) => {
+	await page.goto('/chat');
+	await page.getByTestId('source-url').check();
+	await page.getByTestId('model-url').fill('/models/tiny-mlc/');
+	await page.getByTestId('load-model').click();
+	await expect(page.getByTestId('model-ready')).toContainText('q4f16_1', { timeout: 90_000 });
+
+	// a random tiny model rarely says <end_of_turn>: keep its replies short
+	await page.getByText('Sampling ·').click();
+	await page.getByLabel('Max new tokens').fill('6');
+	await page.getByTestId('chat-input').fill('What is justice? 正義とは？');
+	await page.getByTestId('chat-send').click();
+	await expect(page.getByTestId('msg-model')).toHaveCount(1, { timeout: 90_000 });
+	await expect(page.getByTestId('chat-stats')).toContainText('6 tokens');
+	await expect(page.getByTestId('msg-user')).toContainText('正義とは？');
+
+	await page.reload();
+	await expect(page.getByTestId('chat-sessions')).toContainText('What is justice?');
+	await page.getByTestId('chat-sessions').getByRole('button').first().click();
+	await expect(page.getByTestId('msg-user')).toContainText('What is justice?');
+	await expect(page.getByTestId('msg-model')).toHaveCount(1);
+});
