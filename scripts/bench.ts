@@ -3,7 +3,7 @@
  * `npm run bench`: speed and memory figures of the engine, printed and written to
  * docs/BENCHMARKS.md (the section between the BENCH markers is replaced). No assertions on time.
  *
- *   npm run bench                     # tiny model + Gemma-2 2B shapes (a few decode steps on SwiftShader)
+ *   npm run bench                     # tiny model + Gemma-2 2B shapes (SwiftShader: prefill 8, decode 2)
  *   npm run bench -- --decode 64      # decode steps of the 2B-shaped model
  *   npm run bench -- --prefill 128    # prefill tokens
  *   npm run bench -- --skip-2b        # tiny model and the bandwidth probe only
@@ -38,8 +38,8 @@ async function main() {
 			);
 		});
 		const opts: BenchOptions = {
-			prefillTokens: value('prefill', software ? 32 : 128),
-			decodeTokens2b: value('decode', software ? 3 : 64),
+			prefillTokens: value('prefill', software ? 8 : 128),
+			decodeTokens2b: value('decode', software ? 2 : 64),
 			skip2b: flag('skip-2b')
 		};
 		console.error(

@@ -183,7 +183,7 @@ async function benchModel(
 	);
 	try {
 		// Warm-up: compiles every pipeline (prefill and decode shapes) outside the timings.
-		await engine.prefill(prompt.slice(0, Math.min(8, prefillTokens)));
+		await engine.prefill(prompt.slice(0, Math.min(2, prefillTokens)));
 		await engine.sample({ temperature: 0 });
 		await engine.append([3]);
 		engine.reset();

@@ -210,7 +210,8 @@ const api: EngineApi = {
 					})
 			});
 			onProgress?.({ phase: 'gpu', loaded: 0, total: null });
-			const engine = await Gemma2Engine.create(dev, model.weights);
+			// f16 KV cache: half the memory for long chats; softmax and accumulation stay f32.
+			const engine = await Gemma2Engine.create(dev, model.weights, { kvCacheDtype: 'f16' });
 			const mem = engine.memoryReport();
 			const info: ModelInfo = {
 				id,

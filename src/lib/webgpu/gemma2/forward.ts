@@ -69,6 +69,11 @@ export interface EngineOptions {
 	embedSplit?: SplitOptions;
 	/** Share a GpuMemory (e.g. with the LoRA trainer) instead of owning one. */
 	memory?: GpuMemory;
+	/**
+	 * KV cache storage: 'f32' (default; exact, for parity and training) or 'f16' (packed, half the
+	 * memory — Gemma-2 2B at 4096 tokens: 436 MB instead of 872 MB; what chat uses).
+	 */
+	kvCacheDtype?: 'f32' | 'f16';
 }
 
 export interface GenerateOptions {
@@ -150,7 +155,7 @@ export class Gemma2Engine {
 		this.geluGate = new GeluGateKernel(device);
 		this.lmHead = new LmHeadKernel(device);
 		this.sampling = new SamplingKernel(device);
-		this.kv = new KvCache(device, memory, c, this.maxTokens);
+		this.kv = new KvCache(device, memory, c, this.maxTokens, { dtype: opts.kvCacheDtype ?? 'f32' });
 
 		const C = this.prefillChunk;
 		const d = c.hiddenSize;
@@ -502,7 +507,8 @@ export class Gemma2Engine {
 				hd: c.headDim,
 				scale: c.queryPreAttnScalar ** -0.5,
 				softcap: c.attnSoftcap ?? 0,
-				window: isSlidingLayer(L) ? c.slidingWindow : 0
+				window: isSlidingLayer(L) ? c.slidingWindow : 0,
+				cacheDtype: this.kv.dtype
 			}
 		);
 		// h = h + RMSNorm_post_attention(a Woᵀ)
