@@ -1,24 +1,17 @@
 #!/usr/bin/env node
 // Serves the built static studio (build/) with the SPA fallback, and optionally local model
 // folders under /models/ (Range requests supported, so resumable downloads work the same as from
-// the hub). Used by `npm start`, the e2e tests and the classroom server.
+// the hub). Used by `npm start`, the e2e tests and the classroom server (scripts/classroom.mjs,
+// which adds the hub layout at /hub/ through `createStudioServer`).
 //
 //   node scripts/serve.mjs [--port 4173] [--host 127.0.0.1] [--root build] [--models DIR]
 import { createServer } from 'node:http';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const args = process.argv.slice(2);
-const opt = (name, fallback) => {
-	const i = args.indexOf(`--${name}`);
-	return i >= 0 ? args[i + 1] : fallback;
-};
-const port = Number(opt('port', process.env.PORT ?? 4173));
-const host = opt('host', '127.0.0.1');
-const root = resolve(opt('root', 'build'));
-const modelsDir = opt('models', undefined);
-
-const types = {
+export const contentTypes = {
 	'.html': 'text/html; charset=utf-8',
 	'.js': 'text/javascript; charset=utf-8',
 	'.mjs': 'text/javascript; charset=utf-8',
@@ -33,19 +26,31 @@ const types = {
 };
 
 /** Resolve a URL path inside a folder, refusing anything that escapes it. */
-function inside(dir, urlPath) {
-	const p = normalize(join(dir, decodeURIComponent(urlPath)));
+export function inside(dir, urlPath) {
+	let decoded;
+	try {
+		decoded = decodeURIComponent(urlPath);
+	} catch {
+		return null;
+	}
+	const p = normalize(join(dir, decoded));
 	return p === dir || p.startsWith(dir + sep) ? p : null;
 }
 
-function sendFile(req, res, file, cache) {
+function isFile(p) {
+	return p !== null && existsSync(p) && statSync(p).isFile();
+}
+
+/** Send a file with Range support (206 / 416), HEAD without a body. */
+export function sendFile(req, res, file, cache) {
 	const { size } = statSync(file);
 	const headers = {
-		'Content-Type': types[extname(file)] ?? 'application/octet-stream',
+		'Content-Type': contentTypes[extname(file)] ?? 'application/octet-stream',
 		'Accept-Ranges': 'bytes',
 		'Cache-Control': cache,
 		'Cross-Origin-Opener-Policy': 'same-origin',
-		'Access-Control-Allow-Origin': '*'
+		'Access-Control-Allow-Origin': '*',
+		'Access-Control-Expose-Headers': 'Content-Length, Content-Range, Accept-Ranges'
 	};
 	const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
 	if (range) {
@@ -68,27 +73,127 @@ function sendFile(req, res, file, cache) {
 	createReadStream(file).pipe(res);
 }
 
-const server = createServer((req, res) => {
-	const url = new URL(req.url ?? '/', 'http://localhost');
-	if (modelsDir && url.pathname.startsWith('/models/')) {
-		const file = inside(resolve(modelsDir), url.pathname.slice('/models/'.length));
-		if (file && existsSync(file) && statSync(file).isFile())
-			return sendFile(req, res, file, 'no-cache');
-		res.writeHead(404).end('not found');
-		return;
-	}
-	let file = inside(root, url.pathname);
-	if (file && existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
-	if (!file || !existsSync(file)) file = join(root, 'index.html'); // SPA fallback
-	const immutable = url.pathname.startsWith('/_app/immutable/');
-	sendFile(req, res, file, immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
-});
+const REPO_PART = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-if (!existsSync(join(root, 'index.html'))) {
-	console.error(`serve: ${root}/index.html not found — run \`npm run build\` first.`);
-	process.exit(1);
+/** Every file under a folder, as paths relative to it with '/' separators. */
+export function listFiles(dir, prefix = '') {
+	const out = [];
+	for (const entry of readdirSync(dir, { withFileTypes: true })) {
+		if (entry.name.startsWith('.') || entry.name.endsWith('.part')) continue;
+		const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+		if (entry.isDirectory()) out.push(...listFiles(join(dir, entry.name), rel));
+		else if (entry.isFile()) out.push(rel);
+	}
+	return out;
 }
-server.listen(port, host, () => {
-	console.log(`Mondō Studio is at http://${host === '0.0.0.0' ? 'localhost' : host}:${port}/`);
-	if (modelsDir) console.log(`Serving model folders from ${resolve(modelsDir)} at /models/`);
-});
+
+/**
+ * Answer a request under the hub layout from local folders `{dir}/{owner}/{name}/{file}`:
+ *   /resolve: `{owner}/{name}/resolve/{any revision}/{file}` → the file (any revision maps to the folder)
+ *   tree:     `api/models/{owner}/{name}/tree/{revision}` → [{type, path, size}] like the hub's API
+ * `rest` is the path after the hub prefix. Returns false when nothing matched.
+ */
+export function serveHubLayout(req, res, dirs, rest) {
+	const parts = rest.split('/');
+	const repoDir = (owner, name) => {
+		if (!REPO_PART.test(owner ?? '') || !REPO_PART.test(name ?? '')) return null;
+		for (const dir of dirs) {
+			const d = inside(dir, `${owner}/${name}`);
+			if (d && existsSync(d) && statSync(d).isDirectory()) return d;
+		}
+		return null;
+	};
+	if (parts[0] === 'api' && parts[1] === 'models' && parts[4] === 'tree') {
+		const d = repoDir(parts[2], parts[3]);
+		if (!d) return false;
+		const body = JSON.stringify(
+			listFiles(d).map((path) => ({ type: 'file', path, size: statSync(join(d, path)).size }))
+		);
+		res.writeHead(200, {
+			'Content-Type': 'application/json; charset=utf-8',
+			'Access-Control-Allow-Origin': '*',
+			'Cache-Control': 'no-cache'
+		});
+		res.end(req.method === 'HEAD' ? undefined : body);
+		return true;
+	}
+	if (parts[2] === 'resolve' && parts.length >= 5) {
+		const d = repoDir(parts[0], parts[1]);
+		const file = d ? inside(d, parts.slice(4).join('/')) : null;
+		if (!isFile(file) || file.endsWith('.part')) return false;
+		sendFile(req, res, file, 'no-cache');
+		return true;
+	}
+	return false;
+}
+
+/**
+ * The studio's static server. `modelsDir` is served as plain files at /models/; `hubDirs` (folders
+ * of `{owner}/{name}/` model or adapter folders) in the hub's layout at /hub/. With `tls`
+ * ({ cert, key } contents) it serves https.
+ * @param {{ root?: string, modelsDir?: string, hubDirs?: string[], tls?: { cert: string | Buffer, key: string | Buffer } }} [options]
+ */
+export function createStudioServer({ root = 'build', modelsDir, hubDirs = [], tls } = {}) {
+	const rootDir = resolve(root);
+	const models = modelsDir ? resolve(modelsDir) : null;
+	const hubs = hubDirs.map((d) => resolve(d));
+	const handler = (req, res) => {
+		const url = new URL(req.url ?? '/', 'http://localhost');
+		if (req.method === 'OPTIONS') {
+			// CORS preflight of a Range request from a studio on another origin (a mirror)
+			res
+				.writeHead(204, {
+					'Access-Control-Allow-Origin': '*',
+					'Access-Control-Allow-Methods': 'GET, HEAD',
+					'Access-Control-Allow-Headers': 'Range'
+				})
+				.end();
+			return;
+		}
+		if (req.method !== 'GET' && req.method !== 'HEAD') {
+			res.writeHead(405, { Allow: 'GET, HEAD, OPTIONS' }).end();
+			return;
+		}
+		if (models && url.pathname.startsWith('/models/')) {
+			const file = inside(models, url.pathname.slice('/models/'.length));
+			if (isFile(file)) return sendFile(req, res, file, 'no-cache');
+			res.writeHead(404).end('not found');
+			return;
+		}
+		if (hubs.length && url.pathname.startsWith('/hub/')) {
+			if (serveHubLayout(req, res, hubs, url.pathname.slice('/hub/'.length))) return;
+			res.writeHead(404, { 'Access-Control-Allow-Origin': '*' }).end('not found');
+			return;
+		}
+		let file = inside(rootDir, url.pathname);
+		if (file && existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
+		if (!file || !existsSync(file)) file = join(rootDir, 'index.html'); // SPA fallback
+		const immutable = url.pathname.startsWith('/_app/immutable/');
+		sendFile(req, res, file, immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+	};
+	return tls ? createHttpsServer(tls, handler) : createServer(handler);
+}
+
+/** `--name value` from an argument list. */
+export function option(args, name, fallback) {
+	const i = args.indexOf(`--${name}`);
+	return i >= 0 ? args[i + 1] : fallback;
+}
+
+function main() {
+	const args = process.argv.slice(2);
+	const port = Number(option(args, 'port', process.env.PORT ?? 4173));
+	const host = option(args, 'host', '127.0.0.1');
+	const root = resolve(option(args, 'root', 'build'));
+	const modelsDir = option(args, 'models', undefined);
+	if (!existsSync(join(root, 'index.html'))) {
+		console.error(`serve: ${root}/index.html not found — run \`npm run build\` first.`);
+		process.exit(1);
+	}
+	createStudioServer({ root, modelsDir }).listen(port, host, () => {
+		console.log(`Mondō Studio is at http://${host === '0.0.0.0' ? 'localhost' : host}:${port}/`);
+		if (modelsDir) console.log(`Serving model folders from ${resolve(modelsDir)} at /models/`);
+	});
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

@@ -1,0 +1,77 @@
+/// <reference no-default-lib="true"/>
+/// <reference lib="esnext" />
+/// <reference lib="webworker" />
+/**
+ * The studio's service worker: it keeps the app shell — every built file, the static files and the
+ * page itself — in one cache per deployed version, and serves them cache-first, so a studio visited
+ * once reloads with no network (a classroom, a train).
+ *
+ * It deliberately touches nothing else. Model and adapter files live in their own caches
+ * (`mondo-hub:*`, written by src/lib/model/hub.ts, with resume and verification) and are never
+ * intercepted here: no cross-origin request, nothing under /models/ or /hub/, no API call, no
+ * non-GET request passes through this worker's cache.
+ */
+import { base, build, files, version } from '$service-worker';
+
+const sw = self as unknown as ServiceWorkerGlobalScope;
+
+/** Every cache of this worker starts with this; hub.ts's caches start with `mondo-hub:`. */
+const SHELL_PREFIX = 'mondo-shell:';
+const SHELL_CACHE = `${SHELL_PREFIX}${version}`;
+/** The SPA page (adapter-static's fallback) answers every navigation. */
+const PAGE = `${base}/`;
+const SHELL = [PAGE, ...build, ...files];
+const SHELL_SET = new Set(SHELL);
+
+sw.addEventListener('install', (event) => {
+	event.waitUntil(
+		(async () => {
+			const cache = await caches.open(SHELL_CACHE);
+			// `cache: 'reload'` so the shell of a new version is never taken from the HTTP cache
+			await cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' })));
+			await sw.skipWaiting();
+		})()
+	);
+});
+
+sw.addEventListener('activate', (event) => {
+	event.waitUntil(
+		(async () => {
+			for (const name of await caches.keys())
+				if (name.startsWith(SHELL_PREFIX) && name !== SHELL_CACHE) await caches.delete(name);
+			await sw.clients.claim();
+		})()
+	);
+});
+
+/** Paths whose responses belong to someone else (model files, the classroom mirror). */
+function passThrough(pathname: string): boolean {
+	return [`${base}/models/`, `${base}/hub/`, `${base}/api/`].some((p) => pathname.startsWith(p));
+}
+
+sw.addEventListener('fetch', (event) => {
+	const request = event.request;
+	if (request.method !== 'GET') return;
+	const url = new URL(request.url);
+	if (url.origin !== sw.location.origin || passThrough(url.pathname)) return;
+	if (request.headers.has('range')) return;
+
+	// Hashed build outputs that `build` does not list (assets of the engine worker, such as ORT's
+	// wasm) are kept the first time they are fetched: immutable, so cache-first is always right.
+	const isShellFile =
+		SHELL_SET.has(url.pathname) || url.pathname.startsWith(`${base}/_app/immutable/`);
+	const isPage = request.mode === 'navigate';
+	if (!isShellFile && !isPage) return;
+
+	event.respondWith(
+		(async () => {
+			const cache = await caches.open(SHELL_CACHE);
+			const cached = await cache.match(isPage ? PAGE : url.pathname);
+			if (cached) return cached;
+			// Not cached yet (first visit while installing): the network, and keep it for next time.
+			const response = await fetch(request);
+			if (response.ok && isShellFile) await cache.put(url.pathname, response.clone());
+			return response;
+		})()
+	);
+});
