@@ -1,7 +1,8 @@
 import { defineConfig } from '@playwright/test';
 import { chromiumArgs, chromiumPath } from './scripts/chromium.mjs';
 
-const PORT = 4179;
+// E2E_PORT lets two runs (or a dev server) coexist on one machine.
+const PORT = Number(process.env.E2E_PORT ?? 4179);
 
 // End-to-end tests run against the BUILT static app (npm run build first; npm test does it).
 export default defineConfig({

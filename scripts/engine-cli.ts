@@ -1,25 +1,39 @@
 #!/usr/bin/env -S npx tsx
 /**
  * The headless engine CLI: runs the real engine inside headless Chromium (WebGPU; SwiftShader
- * without a GPU) and writes JSON. The contract (docs/ARCHITECTURE.md, shared design):
+ * without a GPU) and writes JSON. The contract (shared design, architecture.md):
  *
  *   npm run engine -- forward  --model DIR --tokens 2,651,1024 [--adapter DIR] [--weights q4|f32] --out FILE
  *        FILE = {"logits": [[…vocab…] per position]}   (after the final softcap)
+ *   npm run engine -- loss     --model DIR --tokens … --labels … --adapter DIR --out FILE
+ *        FILE = {"loss": n, "grads": {"<PEFT tensor key>": [row-major values]}}
+ *        labels: same length as tokens, -100 = ignored, shifted inside (HF semantics)
  *   npm run engine -- generate --model DIR --tokens … --max-new-tokens N [--adapter DIR] --out FILE
  *        FILE = {"tokens": [new token ids]}   greedy; stops after 1 or 107 (included)
+ *   npm run engine -- train    --model DIR --data FILE.jsonl --config FILE.json --out ADAPTER_DIR
+ *                              [--init-adapter DIR] [--base-model NAME]
+ *        data: JSONL of {"messages": [...]} (uses the model folder's tokenizer) or pre-tokenized
+ *        {"input_ids": [...], "labels": [...]}; config: TrainingArguments / LoraConfig names as JSON
+ *        ADAPTER_DIR ← adapter_config.json + adapter_model.safetensors, as PEFT writes them
+ *
+ * --adapter / --init-adapter take a PEFT folder (adapter_config.json + adapter_model.safetensors)
+ * or the studio's exported zip (a .zip file, or a folder holding exactly one). It is applied
+ * unmerged: W x + s·B(A x).
  *
  * --model takes a Hugging Face layout (config.json + *.safetensors) or an MLC layout
  * (mlc-chat-config.json + tensor-cache.json/ndarray-cache.json + shards). HF checkpoints run in f32
  * by default (--weights q4 quantizes them on load); MLC checkpoints run as stored (q4).
  */
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { startHarness, type Harness } from './engine-harness/launch';
 import type { HarnessCommand, HarnessResult } from './engine-harness/harness';
 
 const USAGE = `usage:
-  npm run engine -- forward  --model DIR --tokens 2,651,1024 [--weights f32|q4] --out FILE
-  npm run engine -- generate --model DIR --tokens 2,651 --max-new-tokens N [--weights f32|q4] --out FILE
-(loss and train arrive with LoRA training; --adapter DIR with them)`;
+  npm run engine -- forward  --model DIR --tokens 2,651,1024 [--adapter DIR] [--weights f32|q4] --out FILE
+  npm run engine -- loss     --model DIR --tokens 2,651,1024 --labels -100,651,1024 --adapter DIR --out FILE
+  npm run engine -- generate --model DIR --tokens 2,651 --max-new-tokens N [--adapter DIR] [--weights f32|q4] --out FILE
+  npm run engine -- train    --model DIR --data FILE.jsonl --config FILE.json [--init-adapter DIR] --out ADAPTER_DIR`;
 
 class UsageError extends Error {}
 
@@ -37,43 +51,109 @@ function parseArgs(argv: string[]) {
 	return { command, flags };
 }
 
-function parseIds(flag: string, value: string | undefined): number[] {
+function parseIds(flag: string, value: string | undefined, allowIgnore = false): number[] {
 	if (value === undefined) throw new UsageError(`--${flag} is required`);
 	const ids = value
 		.split(',')
 		.map((s) => s.trim())
 		.filter(Boolean)
 		.map(Number);
-	const bad = ids.findIndex((x) => !Number.isInteger(x) || x < 0);
+	const bad = ids.findIndex((x) => !Number.isInteger(x) || (x < 0 && !(allowIgnore && x === -100)));
 	if (bad >= 0 || ids.length === 0)
 		throw new UsageError(
-			`--${flag}: expected comma-separated token ids, got ${JSON.stringify(value)}`
+			`--${flag}: expected comma-separated token ids${allowIgnore ? ' (or -100)' : ''}, got ${JSON.stringify(value)}`
 		);
 	return ids;
 }
 
+/** Where a PEFT adapter is: the folder to serve at /__adapter/ and, for a zip, its file name. */
+function adapterSource(flag: string, path: string): { dir: string; zip?: string } {
+	if (!existsSync(path)) throw new UsageError(`--${flag}: nothing at ${path}`);
+	if (statSync(path).isFile()) {
+		if (!path.endsWith('.zip'))
+			throw new UsageError(`--${flag}: expected a PEFT folder or a .zip, got ${path}`);
+		return { dir: dirname(resolve(path)), zip: basename(path) };
+	}
+	if (existsSync(join(path, 'adapter_config.json'))) return { dir: path };
+	const zips = readdirSync(path).filter((f) => f.endsWith('.zip'));
+	if (zips.length === 1) return { dir: path, zip: zips[0] };
+	throw new UsageError(
+		`--${flag}: ${path} has no adapter_config.json (and not exactly one .zip to read instead)`
+	);
+}
+
+/** base_model_name_or_path for an exported adapter: --base-model, config.json's _name_or_path, or the folder name. */
+function baseModelName(flags: Map<string, string>, modelDir: string): string {
+	const given = flags.get('base-model');
+	if (given) return given;
+	try {
+		const cfg = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
+		if (typeof cfg._name_or_path === 'string' && cfg._name_or_path) return cfg._name_or_path;
+	} catch {
+		/* MLC layout or no config.json */
+	}
+	return basename(resolve(modelDir));
+}
+
+function readText(flag: string, path: string | undefined): string {
+	if (!path) throw new UsageError(`--${flag} FILE is required`);
+	if (!existsSync(path) || !statSync(path).isFile())
+		throw new UsageError(`--${flag}: no file at ${path}`);
+	return readFileSync(path, 'utf8');
+}
+
+function f32(b64: string): Float32Array {
+	const bytes = Buffer.from(b64, 'base64');
+	return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}
+
 async function main() {
 	const { command, flags } = parseArgs(process.argv.slice(2));
-	if (command === 'loss' || command === 'train')
-		throw new UsageError(`'${command}' is not available yet: it arrives with LoRA training`);
-	if (command !== 'forward' && command !== 'generate')
+	if (!['forward', 'generate', 'loss', 'train'].includes(command))
 		throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-	if (flags.has('adapter'))
-		throw new UsageError('--adapter is not available yet: it arrives with LoRA training');
 	const modelDir = flags.get('model');
 	if (!modelDir) throw new UsageError('--model DIR is required');
 	if (!existsSync(modelDir) || !statSync(modelDir).isDirectory())
 		throw new UsageError(`--model: no folder at ${modelDir}`);
 	const out = flags.get('out');
-	if (!out) throw new UsageError('--out FILE is required');
+	if (!out) throw new UsageError('--out is required');
 	const weights = flags.get('weights');
 	if (weights !== undefined && weights !== 'f32' && weights !== 'q4')
 		throw new UsageError(`--weights: expected f32 or q4, got ${JSON.stringify(weights)}`);
 	const cmd: HarnessCommand = {
-		command,
-		tokens: parseIds('tokens', flags.get('tokens')),
+		command: command as HarnessCommand['command'],
 		weights: weights as 'f32' | 'q4' | undefined
 	};
+	const folders: Record<string, string> = {};
+	const adapterFlag = command === 'train' ? 'init-adapter' : 'adapter';
+	if (command === 'train' && flags.has('adapter'))
+		throw new UsageError('train: use --init-adapter DIR to start from an adapter');
+	const adapterPath = flags.get(adapterFlag);
+	if (command === 'loss' && !adapterPath) throw new UsageError('loss: --adapter DIR is required');
+	if (adapterPath) {
+		const src = adapterSource(adapterFlag, adapterPath);
+		folders['/__adapter'] = src.dir;
+		cmd.adapter = { zip: src.zip };
+	}
+	if (command === 'train') {
+		cmd.data = readText('data', flags.get('data'));
+		cmd.config = readText('config', flags.get('config'));
+		try {
+			JSON.parse(cmd.config);
+		} catch (e) {
+			throw new UsageError(`--config: not valid JSON (${(e as Error).message})`);
+		}
+		cmd.baseModel = baseModelName(flags, modelDir);
+	} else {
+		cmd.tokens = parseIds('tokens', flags.get('tokens'));
+	}
+	if (command === 'loss') {
+		cmd.labels = parseIds('labels', flags.get('labels'), true);
+		if (cmd.labels.length !== cmd.tokens!.length)
+			throw new UsageError(
+				`--labels: ${cmd.labels.length} labels for ${cmd.tokens!.length} tokens (same length expected; the shift happens inside)`
+			);
+	}
 	if (command === 'generate') {
 		const n = Number(flags.get('max-new-tokens') ?? 32);
 		if (!Number.isInteger(n) || n < 1)
@@ -88,7 +168,9 @@ async function main() {
 		harness = await startHarness({
 			module: '/scripts/engine-harness/harness.ts',
 			readyFlag: 'engineHarnessReady',
-			modelDir
+			modelDir,
+			folders,
+			echoLog: command === 'train'
 		});
 		const page = harness.page;
 		const result: HarnessResult = await page.evaluate(
@@ -102,14 +184,33 @@ async function main() {
 		);
 		const info = `${result.layout} ${result.quantization}, vocab ${result.vocabSize}, on ${result.adapter || 'unknown adapter'}, ${result.seconds.toFixed(2)} s, peak GPU ${(result.peakBytes / 2 ** 20).toFixed(1)} MiB`;
 		if (command === 'forward') {
-			const bytes = Buffer.from(result.logits!, 'base64');
-			const all = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+			const all = f32(result.logits!);
 			const V = result.vocabSize;
 			const rows: string[] = [];
-			for (let t = 0; t < cmd.tokens.length; t++)
+			for (let t = 0; t < cmd.tokens!.length; t++)
 				rows.push(`[${Array.from(all.subarray(t * V, (t + 1) * V)).join(',')}]`);
 			writeFileSync(out, `{"logits":[${rows.join(',')}]}\n`);
-			console.error(`forward: ${cmd.tokens.length} positions → ${out} (${info})`);
+			console.error(`forward: ${cmd.tokens!.length} positions → ${out} (${info})`);
+		} else if (command === 'loss') {
+			const parts = Object.entries(result.grads!).map(
+				([k, b64]) => `${JSON.stringify(k)}:[${Array.from(f32(b64)).join(',')}]`
+			);
+			writeFileSync(out, `{"loss":${result.loss},"grads":{${parts.join(',')}}}\n`);
+			console.error(
+				`loss: ${result.loss} with ${parts.length} gradient tensors → ${out} (${info})`
+			);
+		} else if (command === 'train') {
+			mkdirSync(out, { recursive: true });
+			writeFileSync(join(out, 'adapter_config.json'), result.adapterConfig!);
+			writeFileSync(
+				join(out, 'adapter_model.safetensors'),
+				Buffer.from(result.adapterWeights!, 'base64')
+			);
+			for (const w of result.warnings ?? []) console.error(`config: ${w}`);
+			const last = result.log!.at(-1);
+			console.error(
+				`train: ${result.log!.length} steps${last ? `, last loss ${last.loss.toFixed(4)}` : ''} → ${out} (${info})`
+			);
 		} else {
 			writeFileSync(out, JSON.stringify({ tokens: result.tokens }) + '\n');
 			console.error(`generate: ${result.tokens!.length} new tokens → ${out} (${info})`);

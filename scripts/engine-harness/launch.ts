@@ -71,6 +71,10 @@ export async function startHarness(opts: {
 	module: string;
 	readyFlag: string;
 	modelDir?: string;
+	/** More folders to serve: URL prefix (e.g. '/__adapter') → folder. */
+	folders?: Record<string, string>;
+	/** Echo the page's console.log lines to stderr (training progress). */
+	echoLog?: boolean;
 }): Promise<Harness> {
 	const repo = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 	let server: ViteDevServer | undefined;
@@ -82,6 +86,8 @@ export async function startHarness(opts: {
 	try {
 		const plugins = [harnessPage(opts.module)];
 		if (opts.modelDir) plugins.push(serveFolder('/__model', opts.modelDir));
+		for (const [prefix, dir] of Object.entries(opts.folders ?? {}))
+			plugins.push(serveFolder(prefix, dir));
 		server = await createServer({
 			configFile: false,
 			root: repo,
@@ -105,6 +111,7 @@ export async function startHarness(opts: {
 			if (/Failed to load resource.*404/.test(m.text())) return;
 			if (m.type() === 'error' || m.type() === 'warning')
 				console.error(`[browser ${m.type()}] ${m.text()}`);
+			else if (m.type() === 'log' && opts.echoLog) console.error(m.text());
 		});
 		page.on('pageerror', (e) => console.error(`[browser] ${e.message}`));
 		await page.goto(`http://127.0.0.1:${port}/__harness`);

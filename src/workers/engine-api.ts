@@ -3,7 +3,10 @@
  * (structured clone; File objects clone too); callbacks are passed with Comlink.proxy.
  */
 import type { Gemma2Config } from '../lib/model/config';
-import type { SamplingSettings } from '../lib/data/types';
+import type { RunStatus, SamplingSettings } from '../lib/data/types';
+import type { TrainingEvent } from '../lib/lora/training-job';
+
+export type { TrainingEvent };
 
 export interface GpuReport {
 	available: boolean;
@@ -56,6 +59,8 @@ export interface ModelInfo {
 	config: Gemma2Config;
 	gpuBytes: { current: number; peak: number; byPurpose: Record<string, number> };
 	loadSeconds: number;
+	/** The adapter chat applies (unmerged), if any. */
+	adapter?: { id: string; name: string };
 }
 
 export interface ChatRequest {
@@ -110,4 +115,14 @@ export interface EngineApi {
 	): Promise<number[]>;
 	/** Token ids of each text with the loaded model's tokenizer (no BOS). */
 	encode(texts: string[]): Promise<number[][]>;
+	/**
+	 * Runs (or resumes, from its newest checkpoint) the training run `runId` stored in IndexedDB,
+	 * on the loaded model. Metrics and checkpoints are written to the database as it goes.
+	 */
+	train(runId: string, onEvent?: (e: TrainingEvent) => void): Promise<RunStatus>;
+	/** Pause (checkpoint, resumable) or stop the running training after its current step. */
+	pauseTraining(): Promise<void>;
+	stopTraining(): Promise<void>;
+	/** Apply a stored adapter (db.adapters) to chat, or none. */
+	setChatAdapter(adapterId: string | null): Promise<ModelInfo>;
 }

@@ -13,6 +13,10 @@ import { filesFromFileList, filesFromUrl, type ModelFiles } from '../lib/model/f
 import { hubFiles } from '../lib/model/hub';
 import { loadModel, modelFileList } from '../lib/model/load';
 import { loadTokenizer, type Tokenizer } from '../lib/model/tokenizer';
+import { studioDb } from '../lib/data/db';
+import { TrainingJob } from '../lib/lora/training-job';
+import { GpuLoraAdapter } from '../lib/lora/gpu-adapter';
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, importPeftFolder } from '../lib/lora/peft';
 import type {
 	ChatProgress,
 	ChatRequest,
@@ -45,7 +49,10 @@ interface LoadedModel {
 	tokenizer: Tokenizer;
 	/** Token ids currently in the KV cache, so the next turn only feeds what is new. */
 	cachedIds: number[];
+	/** The adapter chat applies, uploaded once. */
+	chatAdapter: GpuLoraAdapter | null;
 }
+let training: TrainingJob | null = null;
 let loaded: LoadedModel | null = null;
 let abort: AbortController | null = null;
 /** One job at a time: chat replies (and later training steps) wait for each other. */
@@ -226,7 +233,7 @@ const api: EngineApi = {
 				},
 				loadSeconds: (performance.now() - t0) / 1000
 			};
-			loaded = { info, engine, tokenizer, cachedIds: [] };
+			loaded = { info, engine, tokenizer, cachedIds: [], chatAdapter: null };
 			onProgress?.({ phase: 'ready', loaded: 0, total: null });
 			return info;
 		});
@@ -372,6 +379,69 @@ const api: EngineApi = {
 	async encode(texts) {
 		if (!loaded) throw new Error('No model is loaded: load one on the chat page first.');
 		return texts.map((t) => loaded!.tokenizer.encode(t));
+	},
+
+	train(runId, onEvent) {
+		return serialise(async () => {
+			if (!loaded) throw new Error('No model is loaded: load the base model first.');
+			const { device: dev } = await device();
+			const m = loaded;
+			training = new TrainingJob(
+				{
+					device: dev,
+					engine: m.engine,
+					tokenizer: { encode: (text, o) => m.tokenizer.encode(text, { addBos: o.addBos }) },
+					config: m.info.config,
+					modelId: m.info.id,
+					db: studioDb()
+				},
+				runId
+			);
+			m.cachedIds = [];
+			try {
+				return await training.run(onEvent);
+			} finally {
+				training = null;
+				m.cachedIds = [];
+			}
+		});
+	},
+
+	async pauseTraining() {
+		training?.pause();
+	},
+
+	async stopTraining() {
+		training?.stop();
+	},
+
+	setChatAdapter(adapterId) {
+		return serialise(async () => {
+			if (!loaded) throw new Error('No model is loaded: load one on the chat page first.');
+			const m = loaded;
+			const { device: dev } = await device();
+			m.chatAdapter?.destroy();
+			m.chatAdapter = null;
+			m.engine.lora = null;
+			m.info.adapter = undefined;
+			if (adapterId) {
+				const record = await studioDb().adapters.get(adapterId);
+				if (!record) throw new Error(`adapter ${adapterId} not found`);
+				const imported = importPeftFolder(
+					m.info.config,
+					new Map([
+						[ADAPTER_CONFIG_FILE, new TextEncoder().encode(record.configJson)],
+						[ADAPTER_WEIGHTS_FILE, new Uint8Array(await record.weights.arrayBuffer())]
+					])
+				);
+				m.chatAdapter = new GpuLoraAdapter(dev, m.engine.memory, imported.adapter);
+				m.engine.lora = m.chatAdapter;
+				m.info.adapter = { id: record.id, name: record.name };
+			}
+			m.engine.reset();
+			m.cachedIds = [];
+			return m.info;
+		});
 	}
 };
 

@@ -1,15 +1,23 @@
 import { expect, test, type Page } from '@playwright/test';
+import { createLoraAdapter } from '../../src/lib/lora/adapter';
+import { LORA_DEFAULTS } from '../../src/lib/lora/config';
+import { exportPeftFiles } from '../../src/lib/lora/peft';
+import { TINY_CONFIG } from '../../src/lib/reference/random-model';
 
 // Requests the tests fake with page.route must reach the page, not a service worker.
 test.use({ serviceWorkers: 'block' });
 
 const MODEL_URL = '/models/tiny-mlc/';
-const ADAPTER_CONFIG = JSON.stringify({
-	base_model_name_or_path: 'google/gemma-2-2b-jpn-it',
-	peft_type: 'LORA',
-	r: 8,
-	target_modules: ['q_proj', 'v_proj']
-});
+// A real PEFT adapter for the tiny model, as Python's PEFT would read it.
+const PEFT_FILES = exportPeftFiles(
+	TINY_CONFIG,
+	createLoraAdapter(
+		TINY_CONFIG,
+		{ ...LORA_DEFAULTS, r: 2, lora_alpha: 4, target_modules: ['q_proj', 'v_proj'] },
+		1
+	),
+	{ baseModel: 'google/gemma-2-2b-jpn-it' }
+);
 
 const encodeState = (state: unknown) => Buffer.from(JSON.stringify(state)).toString('base64url');
 const decodeLink = (link: string) =>
@@ -37,17 +45,22 @@ async function putRawSetting(page: Page, key: string, value: unknown) {
 	);
 }
 
-/** Fake a PEFT adapter repo on the mirror: HEAD declares `weightsBytes`, the config is real. */
+/** A PEFT adapter repo on the mirror: HEAD declares `weightsBytes` (as the hub's X-Linked-Size), GET gives the real files. */
 async function fakeAdapter(page: Page, weightsBytes: number) {
 	await page.route('**/models/hub/test-org/tiny-lora/resolve/main/**', (route) => {
 		const url = route.request().url();
+		const head = route.request().method() === 'HEAD';
 		if (url.endsWith('adapter_config.json'))
-			return route.fulfill({ status: 200, contentType: 'application/json', body: ADAPTER_CONFIG });
+			return route.fulfill({
+				status: 200,
+				contentType: 'application/json',
+				body: Buffer.from(PEFT_FILES['adapter_config.json'])
+			});
 		if (url.endsWith('adapter_model.safetensors'))
 			return route.fulfill({
 				status: 200,
 				headers: { 'x-linked-size': String(weightsBytes) },
-				body: ''
+				body: head ? '' : Buffer.from(PEFT_FILES['adapter_model.safetensors'])
 			});
 		return route.fulfill({ status: 404, body: '' });
 	});
@@ -131,7 +144,7 @@ test('opening a link shows what will load, loads nothing before yes, then chats 
 	await expect(page.getByTestId('chat-stats')).toContainText('4 tokens');
 });
 
-test('a link with an adapter shows its size and base model, applies the rest and keeps the reference', async ({
+test('a link with an adapter shows its size and base model, then downloads, validates and applies it', async ({
 	page,
 	baseURL
 }) => {
@@ -146,9 +159,9 @@ test('a link with an adapter shows its size and base model, applies the rest and
 	await page.getByTestId('share-open-load').click();
 	await expect(page.getByTestId('model-ready')).toBeVisible({ timeout: 90_000 });
 	await expect(page.getByTestId('chat-adapter')).toContainText('hf:test-org/tiny-lora');
-	await expect(page.getByTestId('adapter-pending')).toContainText(
-		'Adapter support arrives with LoRA training'
-	);
+	// inside the (now folded) model card
+	await expect(page.getByTestId('adapter-applied')).toBeAttached({ timeout: 30_000 });
+	await expect(page.getByTestId('model-ready')).toContainText('LoRA hf:test-org/tiny-lora');
 
 	// the reference travels on when this chat is shared again
 	await page.getByTestId('share-button').click();

@@ -73,3 +73,25 @@ describe('shared adapter size check', () => {
 		expect(info.totalBytes).toBeNull();
 	});
 });
+
+describe('downloadSharedAdapter', () => {
+	it('refuses a server that sends more than the cap, whatever it declared', async () => {
+		const { downloadSharedAdapter } = await import('../../src/lib/share/adapter-check');
+		const big = new Uint8Array(2048);
+		const fetchStub = async (url: string) =>
+			new Response(url.endsWith('adapter_config.json') ? '{"peft_type":"LORA"}' : big, {
+				headers: { 'content-length': '10' }
+			});
+		await expect(
+			downloadSharedAdapter(
+				{ kind: 'url', url: 'https://example.test/a' },
+				{ fetch: fetchStub, maxBytes: 1000 }
+			)
+		).rejects.toThrow(/more than the 1000 bytes/);
+		const files = await downloadSharedAdapter(
+			{ kind: 'url', url: 'https://example.test/a' },
+			{ fetch: fetchStub, maxBytes: 4096 }
+		);
+		expect(files.get('adapter_model.safetensors')?.byteLength).toBe(2048);
+	});
+});

@@ -237,15 +237,17 @@ export interface TrainingRun {
 export interface Checkpoint {
 	id: string;
 	runId: string;
+	/** Optimizer steps done. */
 	step: number;
-	/** PEFT safetensors bytes of the adapter at this step. */
-	adapter: Blob;
-	/** AdamW moments, serialized. */
-	optimizerState: Blob;
+	/**
+	 * Everything to resume exactly (src/lib/lora/trainer.ts TrainerState: adapter tensors, AdamW
+	 * moments, data position, log, best metric) — typed arrays, stored as they are by IndexedDB.
+	 */
+	state: unknown;
 	/** Where in the (seeded) data order training stopped. */
-	dataPosition: { epoch: number; index: number };
-	rngState: number[];
+	dataPosition: { epoch: number; batchInEpoch: number };
 	metrics: Record<string, number>;
+	/** Best by metric_for_best_model so far (kept beyond save_total_limit). */
 	best?: boolean;
 	createdAt: number;
 }

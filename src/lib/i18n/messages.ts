@@ -129,8 +129,6 @@ export const en = {
 	'share.open.load': 'Load it',
 	'share.open.cancel': 'Not now',
 	'share.open.invalid': 'This share link cannot be opened',
-	'share.adapterPending':
-		'Adapter support arrives with LoRA training: the adapter reference is kept with this chat, everything else is applied.',
 	'share.adapter': 'Adapter',
 	'share.adapter.remove': 'Remove',
 	'characters.title': 'Characters',
@@ -172,6 +170,7 @@ export const en = {
 	'chat.modelName': 'Model',
 	'chat.stopped': 'stopped',
 	'chat.error': 'Something went wrong',
+	'chat.adapterApplied': 'applied (unmerged LoRA on the base weights)',
 	'studio.title': 'Data studio',
 	'studio.intro':
 		'Characters, AI×AI dialogues, judging, review and datasets — the whole loop in one place.',
@@ -364,8 +363,6 @@ export const ja: Record<MessageKey, string> = {
 	'share.open.load': '読み込む',
 	'share.open.cancel': 'やめておく',
 	'share.open.invalid': 'この共有リンクは開けません',
-	'share.adapterPending':
-		'アダプターは LoRA 学習の実装とともに使えるようになります。アダプターの参照はこのチャットに残し、それ以外の設定を適用しました。',
 	'share.adapter': 'アダプター',
 	'share.adapter.remove': '外す',
 	'characters.title': 'キャラクター',
@@ -407,6 +404,7 @@ export const ja: Record<MessageKey, string> = {
 	'chat.modelName': 'モデル',
 	'chat.stopped': '停止しました',
 	'chat.error': 'エラーが発生しました',
+	'chat.adapterApplied': '適用済み（ベースの重みはそのまま、LoRA を上乗せ）',
 	'studio.title': 'データスタジオ',
 	'studio.intro':
 		'キャラクター、AI 同士の対話、評価、レビュー、データセット——一連の流れをひとつの場所で。',

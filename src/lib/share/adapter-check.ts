@@ -106,3 +106,64 @@ export async function inspectSharedAdapter(
 	}
 	return { files, totalBytes, baseModel, r, targetModules };
 }
+
+/** Reads a response body, refusing it as soon as it passes `maxBytes` (declared sizes can lie). */
+async function readCapped(
+	response: Response,
+	url: string,
+	maxBytes: number,
+	limit: number
+): Promise<Uint8Array> {
+	const reader = response.body?.getReader();
+	if (!reader) return new Uint8Array(await response.arrayBuffer());
+	const parts: Uint8Array[] = [];
+	let total = 0;
+	for (;;) {
+		const { done, value } = await reader.read();
+		if (done) break;
+		total += value.byteLength;
+		if (total > maxBytes) {
+			await reader.cancel();
+			throw new ShareLinkError(
+				'adapter',
+				`${url} sends more than the ${limit} bytes allowed for a shared adapter`
+			);
+		}
+		parts.push(value);
+	}
+	const out = new Uint8Array(total);
+	let at = 0;
+	for (const p of parts) {
+		out.set(p, at);
+		at += p.byteLength;
+	}
+	return out;
+}
+
+/**
+ * Downloads a shared adapter's two PEFT files (size-capped while reading) and returns them by name,
+ * ready for `importPeftFolder`, which validates names, shapes and dtypes like any import.
+ */
+export async function downloadSharedAdapter(
+	ref: AdapterRef,
+	options: AdapterCheckOptions = {}
+): Promise<Map<string, Uint8Array>> {
+	const doFetch = options.fetch ?? ((input: string, init?: RequestInit) => fetch(input, init));
+	const maxBytes = options.maxBytes ?? MAX_ADAPTER_BYTES;
+	const files = new Map<string, Uint8Array>();
+	let budget = maxBytes;
+	for (const name of [ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE]) {
+		const url = adapterFileUrl(ref, name, options.hubBaseUrl);
+		let response: Response;
+		try {
+			response = await doFetch(url);
+		} catch (e) {
+			throw new ShareLinkError('adapter', `could not reach ${url}: ${(e as Error).message}`);
+		}
+		if (!response.ok) throw new ShareLinkError('adapter', `HTTP ${response.status} for ${url}`);
+		const bytes = await readCapped(response, url, budget, maxBytes);
+		budget -= bytes.byteLength;
+		files.set(name, bytes);
+	}
+	return files;
+}

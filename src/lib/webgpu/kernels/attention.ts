@@ -9,6 +9,9 @@
  * for later chunks). The key range is split over several workgroups when the (row-tile × kv-head)
  * grid alone would leave the GPU idle — always the case in decode — and a second small pass merges
  * the splits. The scratch for those partials is owned here and grows on demand.
+ *
+ * Backward (LoRA training, `encodeBackward`): over one sequence's own q, k, v (pos0 = 0, no cache),
+ * recomputing the probabilities from q, k and a per-row log-sum-exp (see attention.wgsl).
  */
 import { ceilDiv, ComputeKernel, packUniforms } from '../kernel';
 import code from './attention.wgsl?raw';
@@ -52,6 +55,21 @@ export interface AttentionParams {
 	cacheDtype?: KvCacheDtype;
 }
 
+export interface AttentionBackwardBuffers {
+	/** [T, H, hd], [T, KV, hd], [T, KV, hd]: the forward's inputs (q, k after RoPE). */
+	q: GPUBuffer;
+	k: GPUBuffer;
+	v: GPUBuffer;
+	/** [T, H·hd]: the gradient of the forward's output. */
+	da: GPUBuffer;
+	/** Outputs (overwritten): [T, H, hd], [T, KV, hd], [T, KV, hd]. */
+	dq: GPUBuffer;
+	dk: GPUBuffer;
+	dv: GPUBuffer;
+	/** Scratch [T, H, 2] f32: per query row (log-sum-exp, Σ_j p·dp). */
+	stats: GPUBuffer;
+}
+
 /** 'f16': element pairs packed in u32 words with pack2x16float (see kv_store_f16 in attention.wgsl). */
 export type KvCacheDtype = 'f32' | 'f16';
 
@@ -66,6 +84,8 @@ export class AttentionKernel {
 	/** attention_main per cache format, compiled on first use. */
 	private readonly main = new Map<KvCacheDtype, ComputeKernel>();
 	private readonly combine: ComputeKernel;
+	private readonly bwdDq: ComputeKernel;
+	private readonly bwdDkv: ComputeKernel;
 	/** Query rows per workgroup tile and keys per block (override constants of attention.wgsl). */
 	readonly qRows: number;
 	readonly keyBlock: number;
@@ -90,6 +110,47 @@ export class AttentionKernel {
 			code,
 			entryPoint: 'attention_combine'
 		});
+		const bwd = (entryPoint: string) =>
+			new ComputeKernel(device, { label: 'attention', code, entryPoint });
+		this.bwdDq = bwd('attention_bwd_dq');
+		this.bwdDkv = bwd('attention_bwd_dkv');
+	}
+
+	/**
+	 * Backward of `out = attention(q, k, v)` over one sequence (positions 0 .. T−1, keys = this
+	 * sequence's own k, v in f32): da → dq, dk, dv. GQA: dk, dv of a kv head sum over its query
+	 * heads. Parameters as the forward's (pos0 and cacheDtype are ignored: 0 and 'f32').
+	 */
+	encodeBackward(
+		enc: GPUCommandEncoder,
+		b: AttentionBackwardBuffers,
+		p: Omit<AttentionParams, 'pos0' | 'cacheDtype'>
+	): void {
+		const { T, heads: H, kvHeads: KV, hd } = p;
+		if (T === 0) return;
+		if (hd > ATTENTION_MAX_HEAD_DIM)
+			throw new Error(`attention: head_dim ${hd} > ${ATTENTION_MAX_HEAD_DIM}`);
+		if (H % KV !== 0) throw new Error(`attention: ${KV} kv heads do not divide ${H} heads`);
+		if (b.stats.size < T * H * 8) throw new Error('attention backward: stats buffer < [T, H, 2]');
+		const params = packUniforms([
+			['u', T],
+			['u', H],
+			['u', KV],
+			['u', hd],
+			['u', H / KV],
+			['u', p.window > 0 ? p.window : 0],
+			['f', p.scale],
+			['f', p.softcap > 0 ? p.softcap : 0]
+		]);
+		const maxX = this.device.limits.maxComputeWorkgroupsPerDimension;
+		const grid = (n: number): [number, number] => {
+			const gx = Math.max(1, Math.min(n, maxX));
+			return [gx, ceilDiv(n, gx)];
+		};
+		const rows = T * H;
+		// dq first: it also writes each query row's (lse, delta), which dkv reads
+		this.bwdDq.dispatch(enc, [b.q, b.k, b.v, b.da, b.stats, b.dq], grid(rows), params);
+		this.bwdDkv.dispatch(enc, [b.q, b.k, b.v, b.da, b.stats, b.dk, b.dv], grid(T * KV), params);
 	}
 
 	encode(enc: GPUCommandEncoder, bufs: AttentionBuffers, p: AttentionParams): void {

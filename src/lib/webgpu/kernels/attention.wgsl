@@ -341,3 +341,262 @@ fn kv_store_f16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 	}
 	store_dst[sp.dst_offset + w] = pack2x16float(vec2<f32>(store_src[2u * w], store_src[2u * w + 1u]));
 }
+
+// ==== Backward (LoRA training) ==================================================================
+//
+//   q [T, H, hd], k, v [T, KV, hd] (f32, q and k AFTER RoPE, as the forward consumed them; keys of
+//   this sequence only: pos0 = 0, no cache), da [T, H·hd]  →  dq [T, H, hd], dk, dv [T, KV, hd]
+//
+// Nothing of the forward's probabilities is kept: p is recomputed from q and k (flash-attention
+// style) with each query row's log-sum-exp, which attention_bwd_dq computes first (and stores for
+// attention_bwd_dkv), together with the softmax backward's row sum:
+//   lse_i = log Σ_j exp(s_ij),   delta_i = Σ_j p_ij·dp_ij   (visible j; one online pass)
+// Then, in the forward's order reversed:
+//   `a_i = Σ_j p_ij v_j`   → dp_ij = da_i·v_j;  dv_j += p_ij·da_i
+//   `p = softmax(s)`       → ds_ij = p_ij·(dp_ij − delta_i)   (masked keys have p = 0: ds = 0)
+//   `s = c·tanh(z/c)`      → dz_ij = ds_ij·(1 − (s_ij/c)²)   (softcap first, mask after)
+//   `z = (q·k)·scale`      → dq_i += dz_ij·scale·k_j;  dk_j += dz_ij·scale·q_i
+// attention_bwd_dq owns one query row (i, h) and walks its visible keys twice (statistics, then
+// dq); attention_bwd_dkv, dispatched after it, owns one
+// key row (j, kvh) and walks the queries that see it over every head of its GQA group — so the
+// sum of dk, dv over the query heads sharing a kv head happens in one workgroup, with no atomics.
+//
+// Bindings (ComputeKernel puts the uniforms right after the buffers, so each entry point has its
+// own uniform slot): 0 q, 1 k, 2 v, 3 da, 4 stats; dq: dq 5, params 6; dkv: dk 5, dv 6, params 7.
+
+struct BwdParams {
+	T: u32,
+	heads: u32,
+	kv_heads: u32,
+	hd: u32,
+	group: u32,
+	// 0 = global (causal only).
+	window: u32,
+	scale: f32,
+	// 0 = no softcap.
+	softcap: f32,
+}
+
+@group(0) @binding(0) var<storage, read> bq: array<f32>;
+@group(0) @binding(1) var<storage, read> bk: array<f32>;
+@group(0) @binding(2) var<storage, read> bv: array<f32>;
+@group(0) @binding(3) var<storage, read> bda: array<f32>;
+// (lse, delta) per query row (i, h): [T, H, 2], written by attention_bwd_dq.
+@group(0) @binding(4) var<storage, read_write> bstats: array<f32>;
+@group(0) @binding(5) var<storage, read_write> bout0: array<f32>; // dq or dk
+@group(0) @binding(6) var<uniform> bp_dq: BwdParams;
+@group(0) @binding(6) var<storage, read_write> bout1: array<f32>; // dv
+@group(0) @binding(7) var<uniform> bp_dkv: BwdParams;
+
+// Keys (or queries) per block of the dq / dkv walks: one per thread.
+const BWD_BLOCK: u32 = 64u;
+
+var<workgroup> row_a: array<f32, MAX_HD>; // q_i (dq) or k_j (dkv)
+var<workgroup> row_b: array<f32, MAX_HD>; // da_i (dq) or v_j (dkv)
+var<workgroup> blk_p: array<f32, BWD_BLOCK>;
+var<workgroup> blk_dz: array<f32, BWD_BLOCK>;
+var<workgroup> blk_w: array<f32, BWD_BLOCK>;
+
+// s = softcap(z), z = qk·scale.
+fn bwd_softcap(bp: BwdParams, qk: f32) -> f32 {
+	let z = qk * bp.scale;
+	if (bp.softcap > 0.0) {
+		return bp.softcap * tanh(clamp(z / bp.softcap, -15.0, 15.0));
+	}
+	return z;
+}
+
+// ∂s/∂(q·k) at score s: the softcap's derivative 1 − (s/c)², times the scale.
+fn bwd_dscore(bp: BwdParams, s: f32) -> f32 {
+	if (bp.softcap > 0.0) {
+		let t = s / bp.softcap;
+		return (1.0 - t * t) * bp.scale;
+	}
+	return bp.scale;
+}
+
+// First key visible to query i (the window includes i itself: at most `window` keys).
+fn bwd_first_key(bp: BwdParams, i: u32) -> u32 {
+	if (bp.window > 0u && i + 1u > bp.window) {
+		return i + 1u - bp.window;
+	}
+	return 0u;
+}
+
+// One workgroup per query row (i, h). Pass 1: each thread folds every 64th visible key into its own
+// online (m, l, w) — m = max s, l = Σ exp(s − m), w = Σ exp(s − m)·dp — and a tree merges the
+// threads' triples: lse = m + log l, delta = w / l (stored for attention_bwd_dkv).
+// Pass 2: dq_i = Σ_j dz_ij·scale·k_j over the visible keys, in blocks of 64 keys.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+		@builtin(local_invocation_index) lid: u32) {
+	let bp = bp_dq;
+	let row = wid.x + wid.y * nwg.x;
+	if (row >= bp.T * bp.heads) {
+		return; // uniform: the whole workgroup leaves
+	}
+	let i = row / bp.heads;
+	let h = row % bp.heads;
+	let kvh = h / bp.group;
+	let base = row * bp.hd;
+	for (var c = lid; c < bp.hd; c += WORKGROUP_SIZE) {
+		row_a[c] = bq[base + c];
+		row_b[c] = bda[base + c];
+	}
+	let first = bwd_first_key(bp, i);
+	workgroupBarrier(); // row_a, row_b complete
+
+	// pass 1: statistics of the row
+	var m = NEG;
+	var l = 0.0;
+	var w = 0.0;
+	for (var j = first + lid; j <= i; j += BWD_BLOCK) {
+		let kb = (j * bp.kv_heads + kvh) * bp.hd;
+		var qk = 0.0;
+		var dp = 0.0;
+		for (var c = 0u; c < bp.hd; c++) {
+			qk += row_a[c] * bk[kb + c];
+			dp += row_b[c] * bv[kb + c];
+		}
+		let s = bwd_softcap(bp, qk);
+		let m_new = max(m, s);
+		let alpha = exp(m - m_new);
+		let e = exp(s - m_new);
+		l = l * alpha + e;
+		w = w * alpha + e * dp;
+		m = m_new;
+	}
+	blk_p[lid] = m;
+	blk_dz[lid] = l;
+	blk_w[lid] = w;
+	for (var st = BWD_BLOCK / 2u; st > 0u; st = st >> 1u) {
+		workgroupBarrier();
+		if (lid < st) {
+			// merge (m, l, w) of thread lid + st into lid; a thread without keys has l = w = 0
+			let m_a = blk_p[lid];
+			let m_b = blk_p[lid + st];
+			let mm = max(m_a, m_b);
+			let fa = exp(m_a - mm);
+			let fb = exp(m_b - mm);
+			blk_p[lid] = mm;
+			blk_dz[lid] = blk_dz[lid] * fa + blk_dz[lid + st] * fb;
+			blk_w[lid] = blk_w[lid] * fa + blk_w[lid + st] * fb;
+		}
+	}
+	workgroupBarrier();
+	let lse = blk_p[0] + log(blk_dz[0]);
+	let delta = blk_w[0] / blk_dz[0];
+	if (lid == 0u) {
+		bstats[row * 2u] = lse;
+		bstats[row * 2u + 1u] = delta;
+	}
+
+	// pass 2: this thread's output dims: lid, lid + 64, lid + 128, lid + 192 (those < hd)
+	var acc = vec4<f32>(0.0);
+	for (var jb = first; jb <= i; jb += BWD_BLOCK) {
+		workgroupBarrier(); // lse/delta read; the previous block's readers of blk_dz are done
+		let j = jb + lid;
+		var dz = 0.0;
+		if (j <= i) {
+			let kb = (j * bp.kv_heads + kvh) * bp.hd;
+			var qk = 0.0;
+			var dp = 0.0;
+			for (var c = 0u; c < bp.hd; c++) {
+				qk += row_a[c] * bk[kb + c];
+				dp += row_b[c] * bv[kb + c];
+			}
+			let s = bwd_softcap(bp, qk);
+			dz = exp(s - lse) * (dp - delta) * bwd_dscore(bp, s);
+		}
+		blk_dz[lid] = dz;
+		workgroupBarrier();
+		let n = min(BWD_BLOCK, i + 1u - jb);
+		for (var jj = 0u; jj < n; jj++) {
+			let kb = ((jb + jj) * bp.kv_heads + kvh) * bp.hd;
+			let g = blk_dz[jj];
+			for (var r = 0u; r < 4u; r++) {
+				let c = lid + r * WORKGROUP_SIZE;
+				if (c < bp.hd) {
+					acc[r] += g * bk[kb + c];
+				}
+			}
+		}
+	}
+	for (var r = 0u; r < 4u; r++) {
+		let c = lid + r * WORKGROUP_SIZE;
+		if (c < bp.hd) {
+			bout0[base + c] = acc[r];
+		}
+	}
+}
+
+// One workgroup per key row (j, kvh): over the heads h of its group and the queries i that see j,
+//   dv_j = Σ p_ij·da_i,   dk_j = Σ dz_ij·scale·q_i.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+		@builtin(local_invocation_index) lid: u32) {
+	let bp = bp_dkv;
+	let krow = wid.x + wid.y * nwg.x;
+	if (krow >= bp.T * bp.kv_heads) {
+		return;
+	}
+	let j = krow / bp.kv_heads;
+	let kvh = krow % bp.kv_heads;
+	let base = krow * bp.hd;
+	for (var c = lid; c < bp.hd; c += WORKGROUP_SIZE) {
+		row_a[c] = bk[base + c];
+		row_b[c] = bv[base + c];
+	}
+	// the queries that see key j: j ≤ i < j + window (or < T)
+	var hi = bp.T;
+	if (bp.window > 0u) {
+		hi = min(hi, j + bp.window);
+	}
+	var dk = vec4<f32>(0.0);
+	var dv = vec4<f32>(0.0);
+	for (var g = 0u; g < bp.group; g++) {
+		let h = kvh * bp.group + g;
+		for (var ib = j; ib < hi; ib += BWD_BLOCK) {
+			workgroupBarrier();
+			let i = ib + lid;
+			var pr = 0.0;
+			var dz = 0.0;
+			if (i < hi) {
+				let row = i * bp.heads + h;
+				let qb = row * bp.hd;
+				var qk = 0.0;
+				var dp = 0.0;
+				for (var c = 0u; c < bp.hd; c++) {
+					qk += bq[qb + c] * row_a[c];
+					dp += bda[qb + c] * row_b[c];
+				}
+				let s = bwd_softcap(bp, qk);
+				pr = exp(s - bstats[row * 2u]);
+				dz = pr * (dp - bstats[row * 2u + 1u]) * bwd_dscore(bp, s);
+			}
+			blk_p[lid] = pr;
+			blk_dz[lid] = dz;
+			workgroupBarrier();
+			let n = min(BWD_BLOCK, hi - ib);
+			for (var ii = 0u; ii < n; ii++) {
+				let qb = ((ib + ii) * bp.heads + h) * bp.hd;
+				let pij = blk_p[ii];
+				let gij = blk_dz[ii];
+				for (var r = 0u; r < 4u; r++) {
+					let c = lid + r * WORKGROUP_SIZE;
+					if (c < bp.hd) {
+						dv[r] += pij * bda[qb + c];
+						dk[r] += gij * bq[qb + c];
+					}
+				}
+			}
+		}
+	}
+	for (var r = 0u; r < 4u; r++) {
+		let c = lid + r * WORKGROUP_SIZE;
+		if (c < bp.hd) {
+			bout0[base + c] = dk[r];
+			bout1[base + c] = dv[r];
+		}
+	}
+}

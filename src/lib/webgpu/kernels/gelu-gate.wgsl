@@ -3,7 +3,7 @@
 //   gate [n] f32, up [n] f32, y [n] f32 (y may alias neither input: separate bindings).
 //   gelu_tanh(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
 // Grid is 2-D (x ≤ 65535) so T·I beyond 16M elements still fits one dispatch.
-// The backward (d/dx gelu, times up; and gelu(gate) for d up) will sit beside it.
+// The backward (gelu_gate_backward, below) sits beside it.
 
 struct Params {
   n: u32,
@@ -29,4 +29,54 @@ fn gelu_gate_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
   let g = gate[i];
   let gl = 0.5 * g * (1.0 + tanh_safe(GELU_K * (g + 0.044715 * g * g * g)));
   y[i] = gl * up[i];
+}
+
+// ---- gelu_gate_backward -----------------------------------------------------------------------
+//
+//   dy, gate, up [n]  →  dgate, dup [n]
+//
+// In the forward this was `y = gelu_tanh(gate) ⊙ up`, so
+//   dup   = dy · gelu_tanh(gate)
+//   dgate = dy · up · gelu_tanh'(gate),  gelu_tanh'(x) = 0.5(1+t) + 0.5·x·(1−t²)·k·(1 + 3·0.044715·x²)
+// with t = tanh(k(x + 0.044715x³)) — the product rule on 0.5·x·(1 + t).
+
+@group(0) @binding(0) var<storage, read> bw_dy: array<f32>;
+@group(0) @binding(1) var<storage, read> bw_gate: array<f32>;
+@group(0) @binding(2) var<storage, read> bw_up: array<f32>;
+@group(0) @binding(3) var<storage, read_write> bw_dgate: array<f32>;
+@group(0) @binding(4) var<storage, read_write> bw_dup: array<f32>;
+@group(0) @binding(5) var<uniform> bw_p: Params;
+
+@compute @workgroup_size(GELU_THREADS)
+fn gelu_gate_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * bw_p.gridX + wid.x) * GELU_THREADS + lid;
+  if (i >= bw_p.n) { return; }
+  let g = bw_gate[i];
+  let t = tanh_safe(GELU_K * (g + 0.044715 * g * g * g));
+  let dy = bw_dy[i];
+  bw_dup[i] = dy * 0.5 * g * (1.0 + t);
+  let dgelu = 0.5 * (1.0 + t) + 0.5 * g * (1.0 - t * t) * GELU_K * (1.0 + 3.0 * 0.044715 * g * g);
+  bw_dgate[i] = dy * bw_up[i] * dgelu;
+}
+
+// gelu_gate_backward_inplace: the same maths with the results written over the inputs
+// (gate ← dgate, up ← dup), for a backward that no longer needs gate and up: two [T, I] buffers
+// fewer. Each thread reads its gate[i], up[i] before it writes them.
+
+@group(0) @binding(0) var<storage, read> ip_dy: array<f32>;
+@group(0) @binding(1) var<storage, read_write> ip_gate: array<f32>;
+@group(0) @binding(2) var<storage, read_write> ip_up: array<f32>;
+@group(0) @binding(3) var<uniform> ip_p: Params;
+
+@compute @workgroup_size(GELU_THREADS)
+fn gelu_gate_backward_inplace(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * ip_p.gridX + wid.x) * GELU_THREADS + lid;
+  if (i >= ip_p.n) { return; }
+  let g = ip_gate[i];
+  let u = ip_up[i];
+  let t = tanh_safe(GELU_K * (g + 0.044715 * g * g * g));
+  let dy = ip_dy[i];
+  let dgelu = 0.5 * (1.0 + t) + 0.5 * g * (1.0 - t * t) * GELU_K * (1.0 + 3.0 * 0.044715 * g * g);
+  ip_gate[i] = dy * u * dgelu;
+  ip_up[i] = dy * 0.5 * g * (1.0 + t);
 }

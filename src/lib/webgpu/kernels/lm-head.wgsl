@@ -2,7 +2,8 @@
 //
 //   logits [n] f32 (n = rows · V). The LM head itself is the matmul kernel over the tied
 //   embedding's row chunks (lm-head.ts); only the softcap needs its own entry point.
-// Backward (for the chunked cross-entropy): dz = dy · (1 − (y/c)²), beside it later.
+// Training does not use this path: the LM head, this softcap and the loss are fused and chunked
+// over the vocabulary, forward and backward, in cross-entropy.wgsl (dz = dy · (1 − (y/c)²) there).
 
 struct Params {
   n: u32,

@@ -7,6 +7,15 @@
  * tiled GEMM (prefill: W tiles reused across 64 tokens). A weight may be split into row chunks
  * (GpuLinear.chunks) when it exceeds maxStorageBufferBindingSize; each chunk writes its own
  * column range of y.
+ *
+ * Backward (LoRA training, frozen W): `encodeBackward` is dx [M, K] (+)= dy W, the transposed
+ * product (always the tiled shape: training runs whole sequences); `encodeWeightGrad` is
+ * dW (+)= alpha · dyᵀ x for small trainable f32 weights (LoRA factors).
+ *
+ * Row slices (`rows`): both directions can work on rows [start, start + count) of W only — the
+ * chunked cross-entropy walks the 256k-row LM head in blocks that way. y (or dy) column
+ * yOffset + (n − start) then belongs to row n. A slice is bound with buffer offsets, so its start
+ * inside each chunk must be a multiple of `rowAlignment(w)` (the storage offset alignment).
  */
 import { ceilDiv, ComputeKernel, packUniforms } from '../kernel';
 import code from './matmul.wgsl?raw';
@@ -50,6 +59,26 @@ export interface MatmulOptions {
 	accumulate?: boolean;
 	/** Force a shape (tests). */
 	shape?: 'gemv' | 'gemm';
+	/** Only rows [start, start + count) of W (see the file comment). */
+	rows?: { start: number; count: number };
+}
+
+/** One dispatch's share of W: a chunk's rows [local, local + rows) bound with offsets. */
+interface RowSlice {
+	/** First row of W (global index) in this slice. */
+	row0: number;
+	rows: number;
+	buffers: GPUBufferBinding[];
+}
+
+function gcd(a: number, b: number): number {
+	return b === 0 ? a : gcd(b, a % b);
+}
+
+/** Bytes per row of each buffer of a chunk (weight, then scales for q4). */
+function rowBytes(w: GpuLinear): number[] {
+	if (w.kind === 'f32') return [w.cols * 4];
+	return [(w.cols / 8) * 4, (w.cols / 32) * (w.scaleDtype === 'f32' ? 4 : 2)];
 }
 
 export class MatmulKernel {
@@ -58,6 +87,50 @@ export class MatmulKernel {
 
 	constructor(readonly device: GPUDevice) {
 		this.maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
+	}
+
+	/** Row slices must start (inside each chunk) at a multiple of this many rows. */
+	rowAlignment(w: GpuLinear): number {
+		const align = this.device.limits.minStorageBufferOffsetAlignment;
+		let rows = 1;
+		for (const b of rowBytes(w)) {
+			const r = align / gcd(b, align);
+			rows = (rows * r) / gcd(rows, r);
+		}
+		return rows;
+	}
+
+	/** The chunks (or parts of chunks) of W covering rows [start, start + count). */
+	private slices(w: GpuLinear, rows?: { start: number; count: number }): RowSlice[] {
+		if (!rows)
+			return w.chunks.map((c) => ({
+				row0: c.rowStart,
+				rows: c.rows,
+				buffers: c.scales ? [{ buffer: c.weight }, { buffer: c.scales }] : [{ buffer: c.weight }]
+			}));
+		const end = rows.start + rows.count;
+		const bytes = rowBytes(w);
+		const align = this.device.limits.minStorageBufferOffsetAlignment;
+		const out: RowSlice[] = [];
+		for (const c of w.chunks) {
+			const lo = Math.max(rows.start, c.rowStart);
+			const hi = Math.min(end, c.rowStart + c.rows);
+			if (lo >= hi) continue;
+			const local = lo - c.rowStart;
+			const toEnd = hi === c.rowStart + c.rows;
+			const buffers = [c.weight, ...(c.scales ? [c.scales] : [])].map((buffer, i) => {
+				const offset = local * bytes[i];
+				const size = (hi - lo) * bytes[i];
+				if (offset % align !== 0 || (!toEnd && size % 4 !== 0))
+					throw new Error(
+						`matmul: row slice at ${lo} is not aligned (start slices at multiples of ${this.rowAlignment(w)} rows inside a chunk)`
+					);
+				// A slice reaching the chunk's end binds to the buffer's end (covers the f16 padding).
+				return toEnd ? { buffer, offset } : { buffer, offset, size };
+			});
+			out.push({ row0: lo, rows: hi - lo, buffers });
+		}
+		return out;
 	}
 
 	private kernel(entryPoint: string, scaleF16: boolean): ComputeKernel {
@@ -81,17 +154,18 @@ export class MatmulKernel {
 		opts: MatmulOptions = {}
 	): void {
 		const K = w.cols;
-		const ldy = opts.ldy ?? w.rows;
+		const ldy = opts.ldy ?? opts.rows?.count ?? w.rows;
 		const shape = opts.shape ?? (M <= GEMV_MAX_M ? 'gemv' : 'gemm');
 		if (w.kind === 'q4' && K % 32 !== 0)
 			throw new Error(`matmul: q4 weight needs cols % 32 == 0, got ${K}`);
-		for (const c of w.chunks) {
+		const start = opts.rows?.start ?? 0;
+		for (const c of this.slices(w, opts.rows)) {
 			const params = packUniforms([
 				['u', M],
 				['u', c.rows],
 				['u', K],
 				['u', ldy],
-				['u', (opts.yOffset ?? 0) + c.rowStart],
+				['u', (opts.yOffset ?? 0) + c.row0 - start],
 				['u', opts.accumulate ? 1 : 0]
 			]);
 			const grid: [number, number] =
@@ -103,8 +177,73 @@ export class MatmulKernel {
 					`matmul: grid ${grid} exceeds maxComputeWorkgroupsPerDimension; split the weight into smaller row chunks`
 				);
 			const kernel = this.kernel(`${shape}_${w.kind}`, w.scaleDtype !== 'f32');
-			const buffers = w.kind === 'f32' ? [x, c.weight, y] : [x, c.weight, c.scales!, y];
-			kernel.dispatch(enc, buffers, grid, params);
+			kernel.dispatch(enc, [x, ...c.buffers, y], grid, params);
 		}
+	}
+
+	/**
+	 * Backward of `y = x Wᵀ` with respect to x: dx [M, W.cols] = dy W (or dx += dy W).
+	 * dy is [M, ldy] (default ldy = W.rows, or the slice's count with `rows`); its column
+	 * yOffset + (n − start) holds ∂/∂y of W's row n. Each chunk of a split weight adds its share.
+	 */
+	encodeBackward(
+		enc: GPUCommandEncoder,
+		dy: GPUBuffer,
+		w: GpuLinear,
+		dx: GPUBuffer,
+		M: number,
+		opts: Omit<MatmulOptions, 'shape'> = {}
+	): void {
+		const K = w.cols;
+		const ldy = opts.ldy ?? opts.rows?.count ?? w.rows;
+		if (w.kind === 'q4' && K % 32 !== 0)
+			throw new Error(`matmul: q4 weight needs cols % 32 == 0, got ${K}`);
+		const start = opts.rows?.start ?? 0;
+		const grid: [number, number] = [ceilDiv(K, TILE_N), ceilDiv(M, TILE_M)];
+		if (grid[0] > this.maxWorkgroups || grid[1] > this.maxWorkgroups)
+			throw new Error(`matmul backward: grid ${grid} exceeds maxComputeWorkgroupsPerDimension`);
+		const kernel = this.kernel(`gemm_dx_${w.kind}`, w.scaleDtype !== 'f32');
+		this.slices(w, opts.rows).forEach((c, i) => {
+			const params = packUniforms([
+				['u', M],
+				['u', c.rows],
+				['u', K],
+				['u', ldy],
+				['u', (opts.yOffset ?? 0) + c.row0 - start],
+				// the first slice writes (unless asked to accumulate), the others add their share
+				['u', opts.accumulate || i > 0 ? 1 : 0]
+			]);
+			kernel.dispatch(enc, [dy, ...c.buffers, dx], grid, params);
+		});
+	}
+
+	/**
+	 * Gradient of a small trainable f32 weight W [N, K] used as y = x Wᵀ:
+	 * dw [N, K] (+)= alpha · dyᵀ x, with dy [M, N], x [M, K] (the reduction is over the M tokens).
+	 */
+	encodeWeightGrad(
+		enc: GPUCommandEncoder,
+		dy: GPUBuffer,
+		x: GPUBuffer,
+		dw: GPUBuffer,
+		M: number,
+		N: number,
+		K: number,
+		opts: { alpha?: number; accumulate?: boolean } = {}
+	): void {
+		const groups = Math.max(1, ceilDiv(N * K, 256));
+		const gx = Math.min(groups, this.maxWorkgroups);
+		this.kernel('wgrad_f32', true).dispatch(
+			enc,
+			[dy, x, dw],
+			[gx, ceilDiv(groups, gx)],
+			packUniforms([
+				['u', M],
+				['u', N],
+				['u', K],
+				['u', opts.accumulate ? 1 : 0],
+				['f', opts.alpha ?? 1]
+			])
+		);
 	}
 }

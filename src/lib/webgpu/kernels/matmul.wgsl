@@ -18,7 +18,9 @@
 //           in workgroup memory; each of the 16×16 threads owns a 4×4 block of outputs (strided
 //           by 16 so the shared-memory reads of neighbouring threads hit different banks).
 //           Grid (ceil(N/TILE_N), ceil(M/TILE_M)).
-// Backward entry points (dx = dy W, for LoRA training) will sit beside these.
+// Backward (LoRA training; base weights are frozen, so only the activation gradient):
+//   gemm_dx_*  dx = dy W, the transposed product, below the forward entry points.
+//   wgrad_f32  dW (+)= alpha · dyᵀ x for small trainable weights (LoRA factors).
 
 struct Params {
   M: u32,
@@ -234,4 +236,137 @@ fn gemm_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
       }
     }
   }
+}
+
+// ---- gemm_dx_*: the backward of y = x Wᵀ with respect to x -------------------------------------
+//
+//   dy [M, ldy] f32 (columns yOffset .. yOffset+N−1 belong to this weight chunk), W [N, K]
+//   → dx [M, K] f32 (dx = … or dx += … with accumulate = 1)
+//
+// In the forward this was `y[m, n] = Σ_k x[m, k] · W[n, k]`, so dx[m, k] = Σ_n dy[m, n] · W[n, k]:
+// the same weight rows, reduced over n instead of k. The tile scheme is the forward GEMM's with the
+// roles swapped: a workgroup owns TILE_M tokens × TILE_N input features (k), and walks n in steps
+// of TILE_K. ws holds the weight tile transposed (ws[k, n]) so tile_product is shared unchanged.
+// Bindings are the forward's (x = dy, y = dx). A row-split weight is handled by the caller: one
+// dispatch per chunk, each reading its own columns of dy and accumulating into dx.
+
+// Stages the dy tile [TILE_M, TILE_K] = dy[m0 .., yOffset + n0 ..] (zero outside M, N).
+fn load_dy_tile(p: Params, m0: u32, n0: u32, lid: u32) {
+  for (var i = lid; i < TILE_M * TILE_K; i += 256u) {
+    let row = i / TILE_K;
+    let col = i % TILE_K;
+    var v = 0.0;
+    if (m0 + row < p.M && n0 + col < p.N) { v = x[(m0 + row) * p.ldy + p.yOffset + n0 + col]; }
+    xs[row * TILE_KP + col] = v;
+  }
+}
+
+@compute @workgroup_size(256)
+fn gemm_dx_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let p = p_f32w;
+  let m0 = wid.y * TILE_M;
+  let k0 = wid.x * TILE_N;
+  let tx = lid % 16u;
+  let ty = lid / 16u;
+  var acc: array<vec4<f32>, 4>;
+  for (var n0 = 0u; n0 < p.N; n0 += TILE_K) {
+    load_dy_tile(p, m0, n0, lid);
+    // W[n0 .. n0+TILE_K, k0 .. k0+TILE_N] → ws[k, n] (consecutive threads read consecutive k).
+    for (var i = lid; i < TILE_N * TILE_K; i += 256u) {
+      let nn = i / TILE_N;
+      let kk = i % TILE_N;
+      var v = 0.0;
+      if (n0 + nn < p.N && k0 + kk < p.K) { v = w_f32[(n0 + nn) * p.K + k0 + kk]; }
+      ws[kk * TILE_KP + nn] = v;
+    }
+    workgroupBarrier();
+    tile_product(&acc, tx, ty);
+    workgroupBarrier();
+  }
+  // (Written out per entry point: a shared helper would statically use both y bindings.)
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + ty + 16u * i;
+    for (var j = 0u; j < 4u; j++) {
+      let k = k0 + tx + 16u * j;
+      if (m < p.M && k < p.K) {
+        let o = m * p.K + k;
+        y_f32w[o] = select(0.0, y_f32w[o], p.accumulate == 1u) + acc[i][j];
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(256)
+fn gemm_dx_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let p = p_q4w;
+  let m0 = wid.y * TILE_M;
+  let k0 = wid.x * TILE_N;
+  let tx = lid % 16u;
+  let ty = lid / 16u;
+  let words = p.K / 8u;
+  var acc: array<vec4<f32>, 4>;
+  for (var n0 = 0u; n0 < p.N; n0 += TILE_K) {
+    load_dy_tile(p, m0, n0, lid);
+    // TILE_K rows × TILE_N/8 = 8 words: threads 0..127 each dequantize one word (8 weights).
+    if (lid < TILE_K * (TILE_N / 8u)) {
+      let nn = lid / 8u;
+      let wi = lid % 8u;
+      let n = n0 + nn;
+      let kb = k0 + wi * 8u; // first k of this word
+      if (n < p.N && kb < p.K) {
+        let word = w_q4[n * words + kb / 8u];
+        let s = scale_at(n * (p.K / 32u) + kb / 32u);
+        for (var j = 0u; j < 8u; j++) {
+          ws[(wi * 8u + j) * TILE_KP + nn] = (f32((word >> (4u * j)) & 15u) - 7.0) * s;
+        }
+      } else {
+        for (var j = 0u; j < 8u; j++) { ws[(wi * 8u + j) * TILE_KP + nn] = 0.0; }
+      }
+    }
+    workgroupBarrier();
+    tile_product(&acc, tx, ty);
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + ty + 16u * i;
+    for (var j = 0u; j < 4u; j++) {
+      let k = k0 + tx + 16u * j;
+      if (m < p.M && k < p.K) {
+        let o = m * p.K + k;
+        y_q4w[o] = select(0.0, y_q4w[o], p.accumulate == 1u) + acc[i][j];
+      }
+    }
+  }
+}
+
+// ---- wgrad_f32: gradient of a small trainable weight -------------------------------------------
+//
+//   dy [M, N] f32, x [M, K] f32  →  dw [N, K] (+)= alpha · dyᵀ x
+//
+// In the forward this was `y[m, n] = Σ_k x[m, k] · W[n, k]`, so dW[n, k] = Σ_m dy[m, n] · x[m, k]:
+// the reduction is over tokens. One thread per (n, k), looping over M. Meant for LoRA factors
+// (N·K ≤ r·d, a few tens of thousands of outputs), not for base weights (frozen).
+
+struct WgradParams {
+  M: u32,
+  N: u32,
+  K: u32,
+  accumulate: u32,
+  alpha: f32,
+}
+
+@group(0) @binding(0) var<storage, read> wg_dy: array<f32>;
+@group(0) @binding(1) var<storage, read> wg_x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> wg_dw: array<f32>;
+@group(0) @binding(3) var<uniform> wg_p: WgradParams;
+
+@compute @workgroup_size(256)
+fn wgrad_f32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= wg_p.N * wg_p.K) { return; }
+  let n = i / wg_p.K;
+  let k = i % wg_p.K;
+  var acc = 0.0;
+  for (var m = 0u; m < wg_p.M; m++) { acc += wg_dy[m * wg_p.N + n] * wg_x[m * wg_p.K + k]; }
+  wg_dw[i] = select(0.0, wg_dw[i], wg_p.accumulate == 1u) + wg_p.alpha * acc;
 }

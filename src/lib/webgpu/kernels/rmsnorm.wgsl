@@ -4,7 +4,7 @@
 //   x [T, C] f32, w [C] f32, y [T, C] f32. One workgroup per row; RMS_THREADS threads stride over C
 //   and reduce Σx² in shared memory. `accumulate` = 1 fuses Gemma-2's post-norm residual
 //   h += RMSNorm_post(o) into one pass (y = h then).
-// The backward (dx = r·u − (r³/C)·x·Σ(x ⊙ u), u = dy ⊙ w) will sit beside it.
+// The backward (rmsnorm_backward, below) differentiates it for LoRA training; the norm is frozen.
 
 struct Params {
   T: u32,
@@ -39,5 +39,53 @@ fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
   for (var c = lid; c < p.C; c += RMS_THREADS) {
     let v = x[base + c] * r * w[c];
     y[base + c] = select(v, y[base + c] + v, p.accumulate == 1u);
+  }
+}
+
+// ---- rmsnorm_backward -------------------------------------------------------------------------
+//
+//   dy [T, C], x [T, C] (the forward's INPUT), w [C]  →  dx [T, C]  (dx += … with accumulate = 1)
+//
+// In the forward this was `y = x · r · w`, r = rsqrt(mean(x²) + eps). With u = dy ⊙ w, r depends
+// on every x_k (∂r/∂x_c = −r³·x_c / C), so besides the direct r·u_c each x_c collects the
+// row-wide term:
+//   dx_c = r·u_c − (r³/C)·x_c·Σ_k x_k·u_k
+// Two row reductions (Σx² for r, Σx·u for the correction) share one tree. accumulate = 1 adds
+// into dx: the residual stream's gradient receives the branch's contribution (dh += …).
+
+@group(0) @binding(0) var<storage, read> bw_dy: array<f32>;
+@group(0) @binding(1) var<storage, read> bw_x: array<f32>;
+@group(0) @binding(2) var<storage, read> bw_w: array<f32>;
+@group(0) @binding(3) var<storage, read_write> bw_dx: array<f32>;
+@group(0) @binding(4) var<uniform> bw_p: Params;
+
+var<workgroup> red_xu: array<f32, RMS_THREADS>;
+
+@compute @workgroup_size(RMS_THREADS)
+fn rmsnorm_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let C = bw_p.C;
+  let base = wid.x * C;
+  var ss = 0.0;
+  var xu = 0.0;
+  for (var c = lid; c < C; c += RMS_THREADS) {
+    let xv = bw_x[base + c];
+    ss += xv * xv;
+    xu += xv * bw_dy[base + c] * bw_w[c];
+  }
+  red[lid] = ss;
+  red_xu[lid] = xu;
+  for (var s = RMS_THREADS / 2u; s > 0u; s = s >> 1u) {
+    workgroupBarrier();
+    if (lid < s) {
+      red[lid] += red[lid + s];
+      red_xu[lid] += red_xu[lid + s];
+    }
+  }
+  workgroupBarrier();
+  let r = inverseSqrt(red[0] / f32(C) + bw_p.eps);
+  let k = r * r * r / f32(C) * red_xu[0];
+  for (var c = lid; c < C; c += RMS_THREADS) {
+    let v = r * bw_dy[base + c] * bw_w[c] - k * bw_x[base + c];
+    bw_dx[base + c] = select(v, bw_dx[base + c] + v, bw_p.accumulate == 1u);
   }
 }

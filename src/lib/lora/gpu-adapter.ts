@@ -1,0 +1,342 @@
+/**
+ * A LoRA adapter resident on the GPU: the engine's ProjectionHook (forward, y += s·B(A x̃)) and the
+ * backward's LoraBackwardHook (dA, dB accumulation and dx += s·(dy B) A).
+ *
+ * Memory picture (GpuMemory purposes 'lora' and 'scratch'):
+ *   params  one flat f32 buffer per segment: every module's A [r, in] then B [out, r], each tensor
+ *           starting at a binding-offset-aligned position (zero padding between). A segment holds
+ *           as many whole tensors as fit one storage binding (Gemma 2B at r = 64 needs ~330 MB).
+ *   grads   the same layout (only with { trainable: true }), so AdamW (kernels/adamw.ts) walks
+ *           params, grads and its moments as the same flat arrays, padding included (always 0).
+ *   u, g    [T, maxRank] scratch for A x̃ and dy B, grown when a longer sequence comes.
+ *
+ * Mixing several adapters for inference is done on the host (lora/adapter.ts mixAdapters: one
+ * adapter whose rank is the sum of the ranks, exactly Σ w_i s_i B_i A_i) and uploaded as one:
+ * one branch per projection costs one kernel pair whatever the number of adapters.
+ *
+ * lora_dropout (PEFT: nn.Dropout on the branch's input x) applies only while `training` is true;
+ * the mask is a hash of (dropoutSeed, module, row, column), so set dropoutSeed per micro-batch and
+ * give the backward the same rows the forward saw.
+ */
+import type { ProjectionName } from '../model/weights';
+import type { LoraBackwardHook } from '../webgpu/gemma2/backward';
+import { LoraKernel, type Bindable } from '../webgpu/kernels/lora';
+import type { GpuMemory } from '../webgpu/memory';
+import { loraTensorName, type LoraAdapter, type LoraModule } from './adapter';
+
+export type { LoraBackwardHook } from '../webgpu/gemma2/backward';
+
+/** Read lazily, so the module can be imported where WebGPU is absent (Node tests). */
+const storage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/** One flat buffer of whole tensors (params, and grads with the same layout). */
+export interface LoraSegment {
+	params: GPUBuffer;
+	grads: GPUBuffer | null;
+	/** Length in floats (padding included). */
+	floats: number;
+}
+
+/** Where one module's tensors live. Offsets in floats within segment `segment`. */
+interface ModuleSlot {
+	module: LoraModule;
+	/** Position in layout order (mixed into the dropout seed). */
+	index: number;
+	segment: number;
+	offsetA: number;
+	offsetB: number;
+}
+
+export interface GpuLoraOptions {
+	/** Allocate gradient buffers (training). Default false. */
+	trainable?: boolean;
+	/** Initial scratch rows (grown on demand). Default 128. */
+	maxTokens?: number;
+	/** Largest segment in bytes (tests force splits); default the device's binding limit. */
+	maxSegmentBytes?: number;
+}
+
+export class GpuLoraAdapter implements LoraBackwardHook {
+	readonly segments: LoraSegment[] = [];
+	/** Apply lora_dropout (only when > 0). PEFT: module.train(). */
+	training = false;
+	/** Seed of the dropout mask; the trainer sets one per micro-batch. */
+	dropoutSeed = 0;
+	readonly dropout: number;
+	readonly maxRank: number;
+	/** The adapter's LoraConfig (r, alpha, targets…), as given. */
+	readonly config: LoraAdapter['config'];
+
+	private readonly kernel: LoraKernel;
+	private readonly slots = new Map<string, ModuleSlot>();
+	private readonly byLayerProj = new Map<string, ModuleSlot>();
+	private scratchRows = 0;
+	private u: GPUBuffer | null = null;
+	private g: GPUBuffer | null = null;
+	/** Outgrown scratch buffers: still referenced by encoded work, freed with the adapter. */
+	private readonly retired: GPUBuffer[] = [];
+	private destroyed = false;
+
+	constructor(
+		readonly device: GPUDevice,
+		readonly memory: GpuMemory,
+		adapter: LoraAdapter,
+		opts: GpuLoraOptions = {}
+	) {
+		this.kernel = new LoraKernel(device);
+		this.config = structuredClone(adapter.config);
+		this.dropout = adapter.config.lora_dropout ?? 0;
+		const align = Math.max(1, device.limits.minStorageBufferOffsetAlignment / 4);
+		const maxBinding = Math.min(
+			device.limits.maxStorageBufferBindingSize,
+			device.limits.maxBufferSize,
+			opts.maxSegmentBytes ?? Infinity
+		);
+		const maxFloats = Math.floor(maxBinding / 4 / align) * align;
+		const roundUp = (n: number) => Math.ceil(n / align) * align;
+		// Lay the tensors out, segment by segment.
+		const layout: { floats: number; slots: ModuleSlot[] }[] = [{ floats: 0, slots: [] }];
+		let maxRank = 1;
+		for (const m of adapter.modules.values()) {
+			const need = roundUp(m.r * m.in) + roundUp(m.out * m.r);
+			if (need > maxFloats)
+				throw new Error(`GpuLoraAdapter: ${m.name} (${need * 4} bytes) exceeds one binding`);
+			let seg = layout[layout.length - 1];
+			if (seg.floats + need > maxFloats) layout.push((seg = { floats: 0, slots: [] }));
+			const slot: ModuleSlot = {
+				module: { ...m, A: m.A, B: m.B },
+				index: this.slots.size,
+				segment: layout.length - 1,
+				offsetA: seg.floats,
+				offsetB: seg.floats + roundUp(m.r * m.in)
+			};
+			seg.floats += need;
+			seg.slots.push(slot);
+			this.slots.set(m.name, slot);
+			this.byLayerProj.set(`${m.layer}/${m.proj}`, slot);
+			maxRank = Math.max(maxRank, m.r);
+		}
+		this.maxRank = maxRank;
+		for (let s = 0; s < layout.length; s++) {
+			const floats = Math.max(layout[s].floats, align);
+			const host = new Float32Array(floats);
+			for (const slot of layout[s].slots) {
+				host.set(slot.module.A, slot.offsetA);
+				host.set(slot.module.B, slot.offsetB);
+			}
+			this.segments.push({
+				params: this.memory.allocWith(`lora.params.${s}`, host, storage(), 'lora'),
+				grads: opts.trainable
+					? this.memory.alloc(`lora.grads.${s}`, floats * 4, storage(), 'lora')
+					: null,
+				floats
+			});
+		}
+		// the host copies are not kept: download() reads the GPU's
+		for (const slot of this.slots.values()) {
+			slot.module.A = new Float32Array(0);
+			slot.module.B = new Float32Array(0);
+		}
+		this.ensureScratch(opts.maxTokens ?? 128);
+	}
+
+	get trainable(): boolean {
+		return this.segments.every((s) => s.grads !== null);
+	}
+
+	/** Total trainable parameters (without padding). */
+	get parameterCount(): number {
+		let n = 0;
+		for (const { module: m } of this.slots.values()) n += m.r * (m.in + m.out);
+		return n;
+	}
+
+	/** Module names in layout order. */
+	get moduleNames(): string[] {
+		return [...this.slots.keys()];
+	}
+
+	private ensureScratch(T: number): void {
+		if (T <= this.scratchRows) return;
+		const rows = Math.max(T, this.scratchRows * 2);
+		if (this.u) this.retired.push(this.u, this.g!);
+		this.u = this.memory.alloc('lora.u', rows * this.maxRank * 4, storage(), 'scratch');
+		this.g = this.memory.alloc('lora.g', rows * this.maxRank * 4, storage(), 'scratch');
+		this.scratchRows = rows;
+	}
+
+	private binding(buf: GPUBuffer, offset: number, floats: number): GPUBufferBinding {
+		return { buffer: buf, offset: offset * 4, size: floats * 4 };
+	}
+
+	private views(slot: ModuleSlot) {
+		const seg = this.segments[slot.segment];
+		const m = slot.module;
+		const nA = m.r * m.in;
+		const nB = m.out * m.r;
+		return {
+			A: this.binding(seg.params, slot.offsetA, nA),
+			B: this.binding(seg.params, slot.offsetB, nB),
+			dA: seg.grads ? this.binding(seg.grads, slot.offsetA, nA) : null,
+			dB: seg.grads ? this.binding(seg.grads, slot.offsetB, nB) : null
+		};
+	}
+
+	private shape(slot: ModuleSlot, T: number) {
+		const m = slot.module;
+		const index = slot.index;
+		return {
+			T,
+			IN: m.in,
+			OUT: m.out,
+			R: m.r,
+			scale: m.scale,
+			dropout: this.training ? this.dropout : 0,
+			// a different mask per module: mix the module's index into the seed
+			seed: (Math.imul(this.dropoutSeed + 1, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0
+		};
+	}
+
+	private scratch(T: number, R: number): { u: Bindable; g: Bindable } {
+		this.ensureScratch(T);
+		return {
+			u: this.binding(this.u!, 0, T * R),
+			g: this.binding(this.g!, 0, T * R)
+		};
+	}
+
+	/** ProjectionHook: y [T, out] += s·B(A x̃) for the module at (layer, proj), if adapted. */
+	encode(
+		enc: GPUCommandEncoder,
+		layer: number,
+		proj: ProjectionName,
+		x: GPUBuffer,
+		y: GPUBuffer,
+		T: number
+	): void {
+		this.check();
+		const slot = this.byLayerProj.get(`${layer}/${proj}`);
+		if (!slot || T === 0) return;
+		const v = this.views(slot);
+		const { u } = this.scratch(T, slot.module.r);
+		this.kernel.encodeForward(enc, { x, A: v.A, B: v.B, u, y }, this.shape(slot, T));
+	}
+
+	/** LoraBackwardHook: dA, dB += (gradients of this module); dx [T, in] += s·(dy B) A. */
+	encodeBackward(
+		enc: GPUCommandEncoder,
+		layer: number,
+		proj: ProjectionName,
+		x: GPUBuffer,
+		dy: GPUBuffer,
+		dx: GPUBuffer,
+		T: number
+	): void {
+		this.check();
+		const slot = this.byLayerProj.get(`${layer}/${proj}`);
+		if (!slot || T === 0) return;
+		const v = this.views(slot);
+		if (!v.dA || !v.dB)
+			throw new Error('GpuLoraAdapter: created without gradients ({ trainable: true })');
+		const { u, g } = this.scratch(T, slot.module.r);
+		this.kernel.encodeBackward(
+			enc,
+			{ x, dy, A: v.A, B: v.B, dA: v.dA, dB: v.dB, dx, u, g },
+			this.shape(slot, T)
+		);
+	}
+
+	/** Zeroes every gradient (encode outside any open compute pass). */
+	zeroGrads(enc: GPUCommandEncoder): void {
+		this.check();
+		for (const s of this.segments) if (s.grads) enc.clearBuffer(s.grads);
+	}
+
+	/** The adapter read back to the host (for export, checkpoints, the reference). */
+	async download(): Promise<LoraAdapter> {
+		const segs = await Promise.all(this.segments.map((s) => this.read(s.params, s.floats)));
+		const modules = new Map<string, LoraModule>();
+		for (const [name, slot] of this.slots) {
+			const m = slot.module;
+			const data = segs[slot.segment];
+			modules.set(name, {
+				...m,
+				A: data.slice(slot.offsetA, slot.offsetA + m.r * m.in),
+				B: data.slice(slot.offsetB, slot.offsetB + m.out * m.r)
+			});
+		}
+		return { config: structuredClone(this.config), modules };
+	}
+
+	/** Gradients by PEFT tensor name (tests, the CLI's `loss`). */
+	async downloadGrads(): Promise<Map<string, Float32Array>> {
+		if (!this.trainable) throw new Error('GpuLoraAdapter: no gradients (not trainable)');
+		const segs = await Promise.all(this.segments.map((s) => this.read(s.grads!, s.floats)));
+		const out = new Map<string, Float32Array>();
+		for (const slot of this.slots.values()) {
+			const m = slot.module;
+			const data = segs[slot.segment];
+			out.set(
+				loraTensorName(m.layer, m.proj, 'A'),
+				data.slice(slot.offsetA, slot.offsetA + m.r * m.in)
+			);
+			out.set(
+				loraTensorName(m.layer, m.proj, 'B'),
+				data.slice(slot.offsetB, slot.offsetB + m.out * m.r)
+			);
+		}
+		return out;
+	}
+
+	/** Overwrites the parameters with those of `adapter` (same modules and ranks), e.g. on resume. */
+	upload(adapter: LoraAdapter): void {
+		this.check();
+		for (const [name, slot] of this.slots) {
+			const m = adapter.modules.get(name);
+			const s = slot.module;
+			if (!m || m.r !== s.r || m.in !== s.in || m.out !== s.out)
+				throw new Error(`GpuLoraAdapter.upload: ${name} is missing or has another shape`);
+			const buf = this.segments[slot.segment].params;
+			this.device.queue.writeBuffer(buf, slot.offsetA * 4, Float32Array.from(m.A));
+			this.device.queue.writeBuffer(buf, slot.offsetB * 4, Float32Array.from(m.B));
+		}
+	}
+
+	/** Bytes held on the GPU (params, grads, scratch). */
+	get gpuBytes(): number {
+		let n = 0;
+		for (const s of this.segments) n += s.floats * 4 * (s.grads ? 2 : 1);
+		return n + 2 * this.scratchRows * this.maxRank * 4;
+	}
+
+	destroy(): void {
+		if (this.destroyed) return;
+		this.destroyed = true;
+		for (const s of this.segments) {
+			this.memory.free(s.params);
+			this.memory.free(s.grads);
+		}
+		this.memory.free(this.u);
+		this.memory.free(this.g);
+		for (const b of this.retired) this.memory.free(b);
+	}
+
+	private check(): void {
+		if (this.destroyed) throw new Error('GpuLoraAdapter: used after destroy()');
+	}
+
+	private async read(buf: GPUBuffer, floats: number): Promise<Float32Array> {
+		const staging = this.device.createBuffer({
+			label: 'lora.readback',
+			size: floats * 4,
+			usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST
+		});
+		const enc = this.device.createCommandEncoder();
+		enc.copyBufferToBuffer(buf, 0, staging, 0, floats * 4);
+		this.device.queue.submit([enc.finish()]);
+		await staging.mapAsync(GPUMapMode.READ);
+		const out = new Float32Array(staging.getMappedRange().slice(0));
+		staging.destroy();
+		return out;
+	}
+}

@@ -1,0 +1,268 @@
+/**
+ * A training run as the studio runs it: in the engine worker, over the chat engine's weights (one
+ * copy on the GPU), reading the run and its dataset from IndexedDB and writing metrics and
+ * checkpoints back as it goes. Closing the tab loses at most the steps since the last checkpoint;
+ * `TrainingJob.run` on the same run id resumes from it and continues the same loss curve.
+ */
+import type { StudioDatabase } from '../data/db';
+import { newId } from '../data/db';
+import type { Adapter, Checkpoint, RunStatus, TrainingMetric } from '../data/types';
+import type { Gemma2Config } from '../model/config';
+import type { Gemma2Engine } from '../webgpu/gemma2/forward';
+import { Gemma2Backward } from '../webgpu/gemma2/backward';
+import { createLoraAdapter } from './adapter';
+import { parseTrainingConfig } from './config';
+import { chatToExample, type ChatTokenizer, type TrainingExample } from './examples';
+import { GpuLoraAdapter } from './gpu-adapter';
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, exportPeftFiles } from './peft';
+import { LoraTrainer, type EvalReport, type StepReport, type TrainerState } from './trainer';
+
+export interface TrainingJobContext {
+	device: GPUDevice;
+	engine: Gemma2Engine;
+	tokenizer: ChatTokenizer;
+	config: Gemma2Config;
+	/** Recorded on the adapter (hub repo id or local folder). */
+	modelId: string;
+	db: StudioDatabase;
+}
+
+export type TrainingEvent =
+	| { kind: 'status'; status: RunStatus; message?: string }
+	| { kind: 'step'; report: StepReport }
+	| { kind: 'eval'; report: EvalReport }
+	| { kind: 'checkpoint'; step: number }
+	| { kind: 'adapter'; adapterId: string };
+
+/** The newest checkpoint of a run (the one a resume starts from). */
+export async function latestCheckpoint(
+	db: StudioDatabase,
+	runId: string
+): Promise<Checkpoint | undefined> {
+	return db.checkpoints.where('[runId+step]').between([runId, -Infinity], [runId, Infinity]).last();
+}
+
+export class TrainingJob {
+	private trainer: LoraTrainer | null = null;
+	private stopKind: 'pause' | 'stop' | null = null;
+
+	constructor(
+		private readonly ctx: TrainingJobContext,
+		readonly runId: string
+	) {}
+
+	/** Stop after the current optimizer step and keep a checkpoint to resume from. */
+	pause(): void {
+		this.stopKind = 'pause';
+		this.trainer?.stop();
+	}
+
+	/** Stop after the current optimizer step; the run ends (its checkpoints stay). */
+	stop(): void {
+		this.stopKind = 'stop';
+		this.trainer?.stop();
+	}
+
+	async run(onEvent: (e: TrainingEvent) => void = () => {}): Promise<RunStatus> {
+		const { db, engine, device, tokenizer, config } = this.ctx;
+		const run = await db.runs.get(this.runId);
+		if (!run) throw new Error(`training run ${this.runId} not found`);
+		if (!run.datasetId) throw new Error(`training run "${run.name}" has no dataset`);
+		const dataset = await db.datasets.get(run.datasetId);
+		if (!dataset) throw new Error(`dataset ${run.datasetId} of run "${run.name}" not found`);
+		const { training, lora: loraConfig } = parseTrainingConfig({
+			training: run.trainingArgs,
+			lora: run.loraConfig
+		});
+		const tokenize = (rows: { messages: unknown }[], split: string): TrainingExample[] =>
+			rows.map((row, i) => {
+				try {
+					return chatToExample(row, tokenizer, { vocabSize: config.vocabSize }, i + 1);
+				} catch (e) {
+					throw new Error(
+						`dataset "${dataset.name}", ${split} example ${i + 1}: ${e instanceof Error ? e.message : e}`
+					);
+				}
+			});
+		const train = tokenize(dataset.train, 'train');
+		const evalSet = tokenize(dataset.eval, 'eval');
+		const maxLen = Math.max(...[...train, ...evalSet].map((e) => e.input_ids.length));
+		if (maxLen > engine.maxTokens)
+			throw new Error(`an example is ${maxLen} tokens long; the engine holds ${engine.maxTokens}`);
+
+		// Resume from the newest checkpoint; the metric series keeps only what it covers.
+		const checkpoint = await latestCheckpoint(db, this.runId);
+		const resume = checkpoint?.state as TrainerState | undefined;
+		await db.runs.update(this.runId, {
+			status: 'running',
+			error: undefined,
+			updatedAt: Date.now(),
+			metrics: run.metrics.filter((m) => m.step <= (resume?.step ?? 0))
+		});
+		onEvent({
+			kind: 'status',
+			status: 'running',
+			message: resume ? `resumed at step ${resume.step}` : undefined
+		});
+
+		const host = resume?.adapter ?? createLoraAdapter(config, loraConfig, training.seed);
+		const previousLora = engine.lora;
+		const lora = new GpuLoraAdapter(device, engine.memory, host, {
+			trainable: true,
+			maxTokens: maxLen
+		});
+		engine.reset();
+		engine.lora = lora;
+		const backward = new Gemma2Backward(engine, lora, { maxTokens: maxLen });
+		const appendMetric = (m: TrainingMetric) =>
+			db.runs
+				.where('id')
+				.equals(this.runId)
+				.modify((r) => {
+					r.metrics.push(m);
+					r.updatedAt = Date.now();
+				});
+		const saveCheckpoint = async (state: TrainerState, best = false) => {
+			const last = state.log.filter((r): r is StepReport => 'loss' in r).at(-1);
+			await db.checkpoints.put({
+				id: newId(),
+				runId: this.runId,
+				step: state.step,
+				state,
+				dataPosition: { epoch: state.epoch, batchInEpoch: state.batchInEpoch },
+				metrics: last ? { loss: last.loss, learningRate: last.learningRate } : {},
+				best,
+				createdAt: Date.now()
+			});
+			// keep the newest save_total_limit checkpoints and the best one
+			const limit = training.save_total_limit ?? Infinity;
+			const all = await db.checkpoints.where('runId').equals(this.runId).sortBy('step');
+			const removable = all.filter((c) => !c.best);
+			const excess = removable.slice(0, Math.max(0, removable.length - Math.max(1, limit)));
+			await db.checkpoints.bulkDelete(excess.map((c) => c.id));
+			onEvent({ kind: 'checkpoint', step: state.step });
+		};
+
+		this.trainer = new LoraTrainer({
+			device,
+			backward,
+			adapter: lora,
+			args: training,
+			train,
+			eval: evalSet.length ? evalSet : undefined,
+			resume,
+			gpuBytes: () => engine.memory.current,
+			onStep: (report) => {
+				void appendMetric({
+					step: report.step,
+					epoch: report.epoch,
+					loss: report.loss,
+					learningRate: report.learningRate,
+					gradNorm: report.gradNorm,
+					tokensPerSecond: report.tokensPerSecond,
+					gpuMemoryBytes: report.gpuBytes,
+					time: Date.now()
+				});
+				onEvent({ kind: 'step', report });
+			},
+			onEval: (report) => {
+				void appendMetric({
+					step: report.step,
+					epoch: report.epoch,
+					evalLoss: report.evalLoss,
+					scores: report.metrics,
+					time: Date.now()
+				});
+				onEvent({ kind: 'eval', report });
+			},
+			onSave: (state) => saveCheckpoint(state, state.best?.step === state.step)
+		});
+		if (this.stopKind) this.trainer.stop();
+
+		let status: RunStatus;
+		try {
+			await this.trainer.run();
+			if (this.trainer.finished) {
+				const adapterId = await this.saveAdapter(await lora.download(), run.name, training.seed);
+				await saveCheckpoint(await this.trainer.state());
+				status = 'completed';
+				onEvent({ kind: 'adapter', adapterId });
+			} else {
+				await saveCheckpoint(await this.trainer.state());
+				status = this.stopKind === 'stop' ? 'stopped' : 'paused';
+			}
+			await db.runs.update(this.runId, { status, updatedAt: Date.now() });
+		} catch (e) {
+			const message = e instanceof Error ? e.message : String(e);
+			await db.runs.update(this.runId, { status: 'failed', error: message, updatedAt: Date.now() });
+			onEvent({ kind: 'status', status: 'failed', message });
+			throw e;
+		} finally {
+			this.trainer.destroy();
+			this.trainer = null;
+			backward.destroy();
+			lora.destroy();
+			engine.lora = previousLora;
+			engine.reset();
+		}
+		onEvent({ kind: 'status', status });
+		return status;
+	}
+
+	private async saveAdapter(
+		adapter: Awaited<ReturnType<GpuLoraAdapter['download']>>,
+		name: string,
+		seed: number
+	): Promise<string> {
+		return saveAdapterRecord(this.ctx, adapter, {
+			name,
+			runId: this.runId,
+			origin: 'trained',
+			metadata: { run: this.runId, seed: String(seed) }
+		});
+	}
+}
+
+/** Stores an adapter as the PEFT files Python loads (adapter_config.json + safetensors). */
+export async function saveAdapterRecord(
+	ctx: Pick<TrainingJobContext, 'db' | 'config' | 'modelId'>,
+	adapter: Parameters<typeof exportPeftFiles>[1],
+	info: {
+		name: string;
+		runId?: string;
+		checkpointId?: string;
+		origin: Adapter['origin'];
+		metadata?: Record<string, string>;
+	}
+): Promise<string> {
+	const files = exportPeftFiles(ctx.config, adapter, {
+		baseModel: ctx.modelId,
+		metadata: info.metadata
+	});
+	const configJson = new TextDecoder().decode(files[ADAPTER_CONFIG_FILE]);
+	const parsed = JSON.parse(configJson) as {
+		r: number;
+		lora_alpha: number;
+		target_modules: string[] | string;
+	};
+	const now = Date.now();
+	const id = newId();
+	await ctx.db.adapters.add({
+		id,
+		name: info.name,
+		base: { model: ctx.modelId },
+		origin: info.origin,
+		configJson,
+		weights: new Blob([files[ADAPTER_WEIGHTS_FILE] as Uint8Array<ArrayBuffer>]),
+		r: parsed.r,
+		loraAlpha: parsed.lora_alpha,
+		targetModules: Array.isArray(parsed.target_modules)
+			? parsed.target_modules
+			: [parsed.target_modules],
+		runId: info.runId,
+		checkpointId: info.checkpointId,
+		createdAt: now,
+		updatedAt: now
+	});
+	return id;
+}
