@@ -55,13 +55,11 @@ test('a run survives closing the page: it resumes from its checkpoint and finish
 	test.setTimeout(300_000);
 	await page.goto('/train');
 	await loadTinyModel(page);
-	await page
-		.getByTestId('train-import')
-		.setInputFiles({
-			name: 'socrates.jsonl',
-			mimeType: 'application/jsonl',
-			buffer: Buffer.from(EXAMPLES)
-		});
+	await page.getByTestId('train-import').setInputFiles({
+		name: 'socrates.jsonl',
+		mimeType: 'application/jsonl',
+		buffer: Buffer.from(EXAMPLES)
+	});
 	await expect(page.getByTestId('train-dataset')).not.toHaveValue('');
 	await page.getByLabel('gradient_accumulation_steps').fill('1');
 	await page.getByTestId('max-steps').fill('8');

@@ -179,7 +179,8 @@ export const en = {
 	'review.title': 'Review',
 	'datasets.title': 'Datasets',
 	'train.title': 'Train a LoRA adapter',
-	'train.intro': 'LoRA on your own GPU, over the same 4-bit weights the chat uses. Closing the tab is safe: training resumes from its last checkpoint.',
+	'train.intro':
+		'LoRA on your own GPU, over the same 4-bit weights the chat uses. Closing the tab is safe: training resumes from its last checkpoint.',
 	'train.base': 'Base model',
 	'train.dataset': 'Dataset',
 	'train.importJsonl': 'Import a JSONL file ({"messages": [...]} per line)',
@@ -216,10 +217,13 @@ export const en = {
 	'train.needDataset': 'Choose or import a dataset.',
 	'train.examples': 'examples',
 	'adapters.title': 'Adapters',
-	'adapters.intro': 'Every LoRA adapter in this browser: trained here, imported from PEFT, or mixed. The files are exactly what Python’s PEFT loads.',
+	'adapters.intro':
+		'Every LoRA adapter in this browser: trained here, imported from PEFT, or mixed. The files are exactly what Python’s PEFT loads.',
 	'adapters.none': 'No adapters yet: train one, or import a PEFT folder or zip.',
-	'adapters.import': 'Import a PEFT adapter (adapter_config.json + adapter_model.safetensors, or a zip of them)',
-	'adapters.importNeedsModel': 'Load the base model first: imported adapters are checked against its shapes.',
+	'adapters.import':
+		'Import a PEFT adapter (adapter_config.json + adapter_model.safetensors, or a zip of them)',
+	'adapters.importNeedsModel':
+		'Load the base model first: imported adapters are checked against its shapes.',
 	'adapters.base': 'Base model',
 	'adapters.rank': 'Rank / alpha',
 	'adapters.targets': 'Targets',
@@ -229,7 +233,8 @@ export const en = {
 	'adapters.exportZip': 'Export zip',
 	'adapters.exportFiles': 'Export files',
 	'adapters.mix': 'Mix adapters',
-	'adapters.mixHelp': 'A weighted sum of adapters (the light version of model merging): give each a weight, 0 leaves it out.',
+	'adapters.mixHelp':
+		'A weighted sum of adapters (the light version of model merging): give each a weight, 0 leaves it out.',
 	'adapters.mixName': 'Name of the mix',
 	'adapters.mixCreate': 'Create the mix',
 	'adapters.confirmDelete': 'Delete this adapter? Its files cannot be recovered.'
@@ -413,7 +418,8 @@ export const ja: Record<MessageKey, string> = {
 	'review.title': 'レビュー',
 	'datasets.title': 'データセット',
 	'train.title': 'LoRA アダプターを学習',
-	'train.intro': 'チャットと同じ 4 ビットの重みの上で、自分の GPU で LoRA を学習します。タブを閉じても大丈夫：最後のチェックポイントから再開できます。',
+	'train.intro':
+		'チャットと同じ 4 ビットの重みの上で、自分の GPU で LoRA を学習します。タブを閉じても大丈夫：最後のチェックポイントから再開できます。',
 	'train.base': 'ベースモデル',
 	'train.dataset': 'データセット',
 	'train.importJsonl': 'JSONL ファイルを読み込む（1 行に {"messages": [...]}）',
@@ -450,10 +456,14 @@ export const ja: Record<MessageKey, string> = {
 	'train.needDataset': 'データセットを選ぶか読み込んでください。',
 	'train.examples': '件',
 	'adapters.title': 'アダプター',
-	'adapters.intro': 'このブラウザにあるすべての LoRA アダプター：ここで学習したもの、PEFT から読み込んだもの、混ぜたもの。ファイルは Python の PEFT がそのまま読み込める形式です。',
-	'adapters.none': 'まだアダプターがありません。学習するか、PEFT のフォルダーか zip を読み込んでください。',
-	'adapters.import': 'PEFT アダプターを読み込む（adapter_config.json と adapter_model.safetensors、またはその zip）',
-	'adapters.importNeedsModel': '先にベースモデルを読み込んでください。読み込むアダプターはその形に合うか確認されます。',
+	'adapters.intro':
+		'このブラウザにあるすべての LoRA アダプター：ここで学習したもの、PEFT から読み込んだもの、混ぜたもの。ファイルは Python の PEFT がそのまま読み込める形式です。',
+	'adapters.none':
+		'まだアダプターがありません。学習するか、PEFT のフォルダーか zip を読み込んでください。',
+	'adapters.import':
+		'PEFT アダプターを読み込む（adapter_config.json と adapter_model.safetensors、またはその zip）',
+	'adapters.importNeedsModel':
+		'先にベースモデルを読み込んでください。読み込むアダプターはその形に合うか確認されます。',
 	'adapters.base': 'ベースモデル',
 	'adapters.rank': 'ランク / alpha',
 	'adapters.targets': '対象',
@@ -463,7 +473,8 @@ export const ja: Record<MessageKey, string> = {
 	'adapters.exportZip': 'zip で書き出す',
 	'adapters.exportFiles': 'ファイルで書き出す',
 	'adapters.mix': 'アダプターを混ぜる',
-	'adapters.mixHelp': 'アダプターの重み付き和（モデルマージの軽量版）です。それぞれに重みを付けてください。0 は使いません。',
+	'adapters.mixHelp':
+		'アダプターの重み付き和（モデルマージの軽量版）です。それぞれに重みを付けてください。0 は使いません。',
 	'adapters.mixName': '混合アダプターの名前',
 	'adapters.mixCreate': '混合アダプターを作成',
 	'adapters.confirmDelete': 'このアダプターを削除しますか？ファイルは元に戻せません。'
