@@ -33,8 +33,11 @@ test('the settings page shows the WebGPU adapter and its limits', async ({ page 
 test('a character written on one page survives a reload (IndexedDB)', async ({ page }) => {
 	await page.goto('/studio/characters');
 	const name = `Socrates ${Date.now()}`;
+	await page.getByTestId('character-new').click();
 	await page.getByTestId('character-name').fill(name);
-	await page.getByTestId('character-create').click();
+	await page.getByTestId('character-profile').fill('A philosopher of Athens.');
+	await page.getByTestId('character-prompt').fill('You are Socrates.');
+	await page.getByTestId('character-save').click();
 	await expect(page.getByTestId('character-list')).toContainText(name);
 	await page.reload();
 	await expect(page.getByTestId('character-list')).toContainText(name);
