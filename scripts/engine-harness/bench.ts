@@ -1,5 +1,6 @@
 /**
- * Benchmarks inside headless Chromium (driven by scripts/bench.ts): a plain copy kernel to measure
+ * Benchmarks, in headless Chromium or in Node on Dawn (driven by scripts/bench.ts; bundled for GPU
+ * machines without a browser by scripts/build-bench-node.mjs): a plain copy kernel to measure
  * the device's memory bandwidth, then prefill and decode of the tiny model and of a random-weight
  * model with the real Gemma-2 2B shapes (q4f16_1, generated on the fly — nothing is downloaded).
  * Figures only; nothing here asserts a time.
@@ -220,7 +221,7 @@ async function benchModel(
 	}
 }
 
-async function runBench(opts: BenchOptions): Promise<BenchResult> {
+export async function runBench(opts: BenchOptions): Promise<BenchResult> {
 	const { device, report, features } = await requestEngineDevice();
 	const copyGBps = await copyBandwidth(device);
 	const models: ModelBench[] = [];
@@ -259,5 +260,6 @@ async function runBench(opts: BenchOptions): Promise<BenchResult> {
 	};
 }
 
+// The browser page reaches it through globalThis; Node imports `runBench`. No DOM is used here.
 (globalThis as unknown as { runBench: typeof runBench }).runBench = runBench;
 (globalThis as unknown as { benchReady: boolean }).benchReady = true;
