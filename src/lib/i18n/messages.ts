@@ -237,7 +237,13 @@ export const en = {
 		'A weighted sum of adapters (the light version of model merging): give each a weight, 0 leaves it out.',
 	'adapters.mixName': 'Name of the mix',
 	'adapters.mixCreate': 'Create the mix',
-	'adapters.confirmDelete': 'Delete this adapter? Its files cannot be recovered.'
+	'adapters.confirmDelete': 'Delete this adapter? Its files cannot be recovered.',
+	'adapters.compare': 'Compare side by side',
+	'adapters.compareHelp':
+		'The same prompts, one per line, to two models: the base model or any adapter. Greedy decoding, so differences come from the adapters alone.',
+	'adapters.compareRun': 'Compare',
+	'adapters.baseModel': 'Base model (no adapter)',
+	'adapters.prompts': 'Prompts (one per line)'
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -477,7 +483,13 @@ export const ja: Record<MessageKey, string> = {
 		'アダプターの重み付き和（モデルマージの軽量版）です。それぞれに重みを付けてください。0 は使いません。',
 	'adapters.mixName': '混合アダプターの名前',
 	'adapters.mixCreate': '混合アダプターを作成',
-	'adapters.confirmDelete': 'このアダプターを削除しますか？ファイルは元に戻せません。'
+	'adapters.confirmDelete': 'このアダプターを削除しますか？ファイルは元に戻せません。',
+	'adapters.compare': '並べて比較',
+	'adapters.compareHelp':
+		'同じプロンプト（1 行に 1 つ）を 2 つのモデルに送ります：ベースモデルか任意のアダプター。貪欲デコードなので、違いはアダプターだけから生まれます。',
+	'adapters.compareRun': '比較する',
+	'adapters.baseModel': 'ベースモデル（アダプターなし）',
+	'adapters.prompts': 'プロンプト（1 行に 1 つ）'
 };
 
 export const dictionaries = { en, ja } as const;
