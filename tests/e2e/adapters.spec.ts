@@ -26,6 +26,9 @@ const adapter = createLoraAdapter(
 for (const m of adapter.modules.values()) m.B.forEach((_, i) => (m.B[i] = Math.sin(7 * i + 1) * 4));
 const ZIP = Buffer.from(exportPeftZip(TINY_CONFIG, adapter, { baseModel: 'test-org/tiny-gemma2' }));
 
+// Requests faked with page.route must reach the page, not a service worker.
+test.use({ serviceWorkers: 'block' });
+
 async function loadTinyModel(page: Page) {
 	// the picker starts folded on pages that also work without a model
 	if (!(await page.getByTestId('source-url').isVisible()))
@@ -96,4 +99,26 @@ test('a damaged adapter is refused with a message naming the problem', async ({ 
 		.getByTestId('adapter-import')
 		.setInputFiles({ name: 'dora.zip', mimeType: 'application/zip', buffer: Buffer.from(doraZip) });
 	await expect(page.getByTestId('adapter-import-error')).toContainText(/DoRA|use_dora/);
+});
+
+test('an adapter imports from a hub reference on the mirror', async ({ page, baseURL }) => {
+	const files = exportPeftFiles(TINY_CONFIG, adapter, { baseModel: 'test-org/tiny-gemma2' });
+	await page.route('**/models/hub/test-org/socratic-lora/resolve/main/**', (route) => {
+		const name = route.request().url().split('/').pop() as keyof typeof files;
+		return files[name]
+			? route.fulfill({ status: 200, body: Buffer.from(files[name]) })
+			: route.fulfill({ status: 404, body: '' });
+	});
+	await page.goto('/settings');
+	await page.getByTestId('mirror-input').fill(`${baseURL}/models/hub`);
+	await page.getByTestId('mirror-save').click();
+	await page.goto('/adapters');
+	await loadTinyModel(page);
+	await page.getByTestId('adapter-url').fill('hf:test-org/socratic-lora');
+	await page.getByTestId('adapter-url-import').click();
+	await expect(page.getByTestId('adapter-list')).toContainText('hf:test-org/socratic-lora');
+	// a plain-http URL elsewhere is refused before any request
+	await page.getByTestId('adapter-url').fill('http://example.com/lora');
+	await page.getByTestId('adapter-url-import').click();
+	await expect(page.getByTestId('adapter-import-error')).toContainText('adapter');
 });

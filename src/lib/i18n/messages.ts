@@ -238,6 +238,9 @@ export const en = {
 	'adapters.mixName': 'Name of the mix',
 	'adapters.mixCreate': 'Create the mix',
 	'adapters.confirmDelete': 'Delete this adapter? Its files cannot be recovered.',
+	'adapters.importUrl':
+		'Or from a Hugging Face repo (hf:owner/name[@revision]) or an https folder with the PEFT files',
+	'adapters.importUrlButton': 'Import',
 	'adapters.compare': 'Compare side by side',
 	'adapters.compareHelp':
 		'The same prompts, one per line, to two models: the base model or any adapter. Greedy decoding, so differences come from the adapters alone.',
@@ -484,6 +487,9 @@ export const ja: Record<MessageKey, string> = {
 	'adapters.mixName': '混合アダプターの名前',
 	'adapters.mixCreate': '混合アダプターを作成',
 	'adapters.confirmDelete': 'このアダプターを削除しますか？ファイルは元に戻せません。',
+	'adapters.importUrl':
+		'または Hugging Face のリポジトリ（hf:owner/name[@revision]）か、PEFT ファイルのある https フォルダーから',
+	'adapters.importUrlButton': '読み込む',
 	'adapters.compare': '並べて比較',
 	'adapters.compareHelp':
 		'同じプロンプト（1 行に 1 つ）を 2 つのモデルに送ります：ベースモデルか任意のアダプター。貪欲デコードなので、違いはアダプターだけから生まれます。',
