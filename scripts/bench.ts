@@ -9,6 +9,11 @@
  *   npm run bench -- --prefill 128    # prefill tokens
  *   npm run bench -- --skip-2b        # tiny model and the bandwidth probe only
  *   npm run bench -- --no-write       # print only
+ *   npm run bench -- --train-2b       # LoRA training of the 2B shapes even on a software adapter
+ *   npm run bench -- --train-steps 3  # timed training steps per length (software 1, GPU 5)
+ *
+ * Training: LoRA r=16 on all seven projections, batch 1, at 256 and 512 tokens (tiny model always;
+ * 2B shapes on a GPU unless --skip-2b), reported against a peak-FMA probe (bench.ts fmaRate).
  *
  * Both paths run scripts/engine-harness/bench.ts; the driver is scripts/engine-harness/bench-main.ts.
  * On a GPU machine without a browser or Node, see DEVELOPERS.md ("Benchmarks on a GPU machine
@@ -24,7 +29,8 @@ async function browserRunner(): Promise<BenchRunner> {
 	const { startHarness } = await import('./engine-harness/launch');
 	const harness = await startHarness({
 		module: '/scripts/engine-harness/bench.ts',
-		readyFlag: 'benchReady'
+		readyFlag: 'benchReady',
+		echoLog: true // progress lines
 	});
 	return {
 		where: 'headless Chromium',

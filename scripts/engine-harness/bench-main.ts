@@ -52,10 +52,14 @@ export async function benchMain(
 		const opts: BenchOptions = {
 			prefillTokens: value('prefill', software ? 8 : 128),
 			decodeTokens2b: value('decode', software ? 2 : 64),
-			skip2b: flag('skip-2b')
+			skip2b: flag('skip-2b'),
+			trainSeqs: [256, 512],
+			trainSteps: value('train-steps', software ? 1 : 5),
+			// 2B training on SwiftShader takes far too long: only on a GPU, or when forced
+			train2b: flag('train-2b') || (!software && !flag('skip-2b'))
 		};
 		console.error(
-			`benchmarking in ${runner.where} on ${software ? 'a software rasterizer' : 'a GPU'} (${[info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'adapter without info'}): prefill ${opts.prefillTokens}, 2B decode ${opts.decodeTokens2b} steps…`
+			`benchmarking in ${runner.where} on ${software ? 'a software rasterizer' : 'a GPU'} (${[info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'adapter without info'}): prefill ${opts.prefillTokens}, 2B decode ${opts.decodeTokens2b} steps; LoRA training at ${opts.trainSeqs.join(' and ')} tokens, ${opts.trainSteps} steps, ${opts.train2b ? 'tiny and 2B shapes' : 'tiny only (--train-2b for the 2B shapes)'}…`
 		);
 		result = await runner.run(opts);
 	} finally {
@@ -70,7 +74,7 @@ export async function benchMain(
 	const lines = [
 		`Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench${runner.where.startsWith('Node') ? ' -- --node' : ''}\` on: ${machine}.`,
 		'',
-		`Copy bandwidth (plain copy kernel, read + write): **${result.copyGBps.toFixed(1)} GB/s**.`,
+		`Copy bandwidth (plain copy kernel, read + write): **${result.copyGBps.toFixed(1)} GB/s**. Peak f32 FMA rate (8 independent fma chains per invocation, 2 FLOPs per fma): **${result.fmaGflops.toFixed(1)} GFLOP/s**.`,
 		'',
 		'| model | weights | prefill tok/s | decode tok/s | decode GB/s (weights) | decode / copy bandwidth | first token | upload | peak GPU memory |',
 		'|---|---|---|---|---|---|---|---|---|'
@@ -84,6 +88,35 @@ export async function benchMain(
 				.map(([k, v]) => `${k} ${mib(v)}`)
 				.join(', ')}) |`
 		);
+	lines.push(
+		'',
+		`Training (LoRA r=16, all seven projections, batch 1): a step = zero the gradients + loss and LoRA gradients over one sequence (every token supervised) + one AdamW step; one warm-up step (on a software adapter only before the first tiny length: the pipelines are cached per device), then the timed ones; tokens/s = tokens × steps / seconds. Peak GPU memory is the training engine's own GpuMemory high-water mark (weights, f16 KV cache and forward activations, backward checkpoints and one layer's activations/gradients, LoRA parameters and gradients, AdamW moments); the inference engines are destroyed before. Target: ≤ 2.2 GB for the 2B shapes at 512 tokens.`,
+		'',
+		'| model | seq | steps | train tok/s | s / step | GFLOP/s (model) | of peak FMA | peak GPU memory | LoRA params | loss |',
+		'|---|---|---|---|---|---|---|---|---|---|'
+	);
+	for (const t of result.training)
+		lines.push(
+			t.error
+				? `| ${t.name} | ${t.seq} | — | failed: ${t.error.replace(/\|/g, '/').replace(/\s+/g, ' ')} | | | | ${mib(t.peakGpuBytes)} | | |`
+				: `| ${t.name} | ${t.seq} | ${t.steps} | ${t.tokensPerSecond.toFixed(1)} | ${t.secondsPerStep.toFixed(3)} | ${t.gflops.toFixed(2)} | ${((100 * t.gflops) / result.fmaGflops).toFixed(2)}% | ${mib(t.peakGpuBytes)} (${gib(t.peakGpuBytes)}; ${Object.entries(
+						t.byPurpose
+					)
+						.filter(([, v]) => v > 0)
+						.map(([k, v]) => `${k} ${mib(v)}`)
+						.join(
+							', '
+						)} live at the end) | ${(t.trainableParams / 1e6).toFixed(2)} M | ${t.loss.toFixed(3)} |`
+		);
+	if (!result.training.some((t) => t.name.startsWith('Gemma')))
+		lines.push(
+			'',
+			'The 2B-shaped training rows run only on a GPU (`--train-2b` forces them on a software adapter).'
+		);
+	lines.push(
+		'',
+		'Training FLOPs per token (the "GFLOP/s (model)" column = tok/s × this): frozen base, per-layer activation checkpointing — layers 6·P (forward 2·P, recompute in the backward 2·P, dx = dy·W through the frozen weights 2·P; no weight gradients), P = the seven projections of every layer; LM head 4·V·d (logits and dh, once: the fused cross-entropy is not recomputed); LoRA 8·r·Σ(in + out) per layer (forward and recompute A·x, B·u, backward dy·B, g·A, dA, dB); attention 4 × its forward 4·H·hd·ctx per layer (ctx = mean attended positions, causal, sliding window on even layers). Embedding lookups, norms, activations and the optimizer are not counted. Gemma-2 2B: P = 2.02 G (26 layers), V·d = 0.59 G: ≈ 14.9 GFLOP per token at 512 tokens.'
+	);
 	const table = lines.join('\n');
 	console.log(`\n${table}\n`);
 

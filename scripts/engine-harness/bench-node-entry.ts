@@ -4,7 +4,7 @@
  * scripts/engine-harness/bench.ts as `npm run bench -- --node`, with the WGSL inlined and only
  * `webgpu` (dawn.node) left as an import. Run it from the repo root (it writes docs/BENCHMARKS.md):
  *
- *   node .node/bench-node.mjs [--skip-2b] [--decode N] [--prefill N] [--no-write]
+ *   node .node/bench-node.mjs [--skip-2b] [--decode N] [--prefill N] [--train-2b] [--train-steps N] [--no-write]
  *
  * Not loadable by tsx (the WGSL `?raw` imports need Vite); use `npm run bench -- --node` here.
  */

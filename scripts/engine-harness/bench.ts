@@ -14,7 +14,12 @@ import {
 	projectionShape,
 	randomWeights
 } from '../../src/lib/reference/random-model';
-import type { Gemma2Config } from '../../src/lib/model/config';
+import { isSlidingLayer, type Gemma2Config } from '../../src/lib/model/config';
+import { createLoraAdapter } from '../../src/lib/lora/adapter';
+import { ALL_PROJECTIONS, LORA_DEFAULTS, TRAINING_DEFAULTS } from '../../src/lib/lora/config';
+import { GpuLoraAdapter } from '../../src/lib/lora/gpu-adapter';
+import { Gemma2Backward } from '../../src/lib/webgpu/gemma2/backward';
+import { AdamWOptimizer } from '../../src/lib/webgpu/kernels/adamw';
 import {
 	PROJECTIONS,
 	f32ToF16,
@@ -29,6 +34,12 @@ export interface BenchOptions {
 	/** Decode steps measured for the 2B-shaped model (SwiftShader: a few). */
 	decodeTokens2b: number;
 	skip2b: boolean;
+	/** LoRA training sequence lengths (tokens, batch 1). */
+	trainSeqs: number[];
+	/** Timed training steps per sequence length (after one warm-up step). */
+	trainSteps: number;
+	/** Run the training figures of the 2B-shaped model (the driver: not on software unless forced). */
+	train2b: boolean;
 }
 
 export interface ModelBench {
@@ -46,11 +57,36 @@ export interface ModelBench {
 	firstTokenSeconds: number;
 }
 
+/** One LoRA training measurement: zeroGrads + lossAndGrads over T tokens + one AdamW step. */
+export interface TrainBench {
+	name: string;
+	seq: number;
+	rank: number;
+	steps: number;
+	tokensPerSecond: number;
+	secondsPerStep: number;
+	/** Model FLOPs of one trained token (see trainingFlopsPerToken). */
+	flopsPerToken: number;
+	/** tokensPerSecond × flopsPerToken. */
+	gflops: number;
+	trainableParams: number;
+	/** High-water mark of the training engine's own GpuMemory (weights, engine, backward, LoRA, AdamW). */
+	peakGpuBytes: number;
+	byPurpose: Record<string, number>;
+	/** The last step's mean loss (a sanity figure). */
+	loss: number;
+	/** Set when the run failed (e.g. out of memory); the figures are then 0. */
+	error?: string;
+}
+
 export interface BenchResult {
 	adapter: { vendor: string; architecture: string; description: string; software: boolean };
 	features: { shaderF16: boolean; subgroups: boolean };
 	copyGBps: number;
+	/** Peak f32 FMA rate (2 FLOPs per fma), GFLOP/s. */
+	fmaGflops: number;
 	models: ModelBench[];
+	training: TrainBench[];
 }
 
 const COPY_WGSL = /* wgsl */ `
@@ -106,6 +142,97 @@ async function copyBandwidth(device: GPUDevice): Promise<number> {
 	a.destroy();
 	b.destroy();
 	return (2 * bytes) / best / 1e9;
+}
+
+/** FMA_CHAINS independent f32 fma chains per invocation, `iters` rounds; one store at the end. */
+const FMA_CHAINS = 8;
+const FMA_WGSL = /* wgsl */ `
+@group(0) @binding(0) var<storage, read_write> dst: array<f32>;
+struct P { iters: u32, m: f32, c: f32, pad: u32 }
+@group(0) @binding(1) var<uniform> p: P;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+	let i = g.x + g.y * nw.x * 256u;
+	let s = f32(i & 255u) * 1e-3;
+	var a0 = s; var a1 = s + 0.1; var a2 = s + 0.2; var a3 = s + 0.3;
+	var a4 = s + 0.4; var a5 = s + 0.5; var a6 = s + 0.6; var a7 = s + 0.7;
+	for (var k = 0u; k < p.iters; k++) {
+		a0 = fma(a0, p.m, p.c); a1 = fma(a1, p.m, p.c); a2 = fma(a2, p.m, p.c); a3 = fma(a3, p.m, p.c);
+		a4 = fma(a4, p.m, p.c); a5 = fma(a5, p.m, p.c); a6 = fma(a6, p.m, p.c); a7 = fma(a7, p.m, p.c);
+	}
+	dst[i] = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
+}`;
+
+/**
+ * Peak f32 FMA rate, GFLOP/s (one fma = 2 FLOPs): 8 independent fma chains per invocation, enough
+ * workgroups to fill the device many times over (software: fewer, it has a few cores); dispatches
+ * per submit are doubled until a submit takes ≥ 0.2 s; best of 3 such submits.
+ */
+async function fmaRate(device: GPUDevice, software: boolean): Promise<number> {
+	const groups = software ? 64 : 8192;
+	const iters = software ? 256 : 1024;
+	const x = Math.min(groups, 65535);
+	const y = ceilDiv(groups, x);
+	const out = device.createBuffer({ size: x * y * 256 * 4, usage: GPUBufferUsage.STORAGE });
+	const kernel = new ComputeKernel(device, {
+		label: 'bench.fma',
+		code: FMA_WGSL,
+		entryPoint: 'main'
+	});
+	const uniforms = packUniforms([
+		['u', iters],
+		['f', 0.999],
+		['f', 0.001],
+		['u', 0]
+	]);
+	const run = async (reps: number) => {
+		const enc = device.createCommandEncoder();
+		for (let r = 0; r < reps; r++) kernel.dispatch(enc, [out], [x, y], uniforms);
+		const t0 = performance.now();
+		device.queue.submit([enc.finish()]);
+		await device.queue.onSubmittedWorkDone();
+		return (performance.now() - t0) / 1000;
+	};
+	await run(1); // warm-up (pipeline compile)
+	let reps = 1;
+	let t = await run(reps);
+	while (t < 0.2 && reps < 4096) t = await run((reps *= 2));
+	let best = t;
+	for (let i = 0; i < 2; i++) best = Math.min(best, await run(reps));
+	out.destroy();
+	const flops = 2 * FMA_CHAINS * iters * x * y * 256 * reps;
+	return flops / best / 1e9;
+}
+
+/**
+ * Model FLOPs of one trained token, LoRA (rank r on every projection) on a frozen base, per-layer
+ * activation checkpointing, batch 1, sequence T:
+ *   layers   6·P_layers  (forward 2·P, recompute during the backward 2·P, dx = dy·W through the
+ *                         frozen weights 2·P; no dW), P_layers = the seven projections × layers
+ *   LM head  4·P_head    (logits 2·V·d and dh 2·V·d in the fused cross-entropy; not recomputed)
+ *   LoRA     8·r·Σ(in+out) (forward and recompute A x, B u: 2·2·r(in+out); backward dy B, g A,
+ *                         dA, dB: 4·r(in+out))
+ *   attention 4 × forward (forward, recompute, backward ≈ 2× forward), forward = 4·H·hd·ctx per
+ *                         layer, ctx = mean attended positions (causal, sliding window on even layers)
+ */
+export function trainingFlopsPerToken(c: Gemma2Config, T: number, r: number): number {
+	let layerParams = 0;
+	let loraDims = 0;
+	for (const p of PROJECTIONS) {
+		const [rows, cols] = projectionShape(c, p);
+		layerParams += rows * cols;
+		loraDims += rows + cols;
+	}
+	let attn = 0;
+	for (let L = 0; L < c.numLayers; L++) {
+		const window = isSlidingLayer(L) ? c.slidingWindow : Infinity;
+		let ctx = 0;
+		for (let t = 0; t < T; t++) ctx += Math.min(t + 1, window);
+		attn += 4 * c.numHeads * c.headDim * (ctx / T);
+	}
+	return (
+		c.numLayers * (6 * layerParams + 8 * r * loraDims) + 4 * c.vocabSize * c.hiddenSize + 4 * attn
+	);
 }
 
 /** Random q4f16 weights with the given shapes, made directly (quantizing f32 would need 10 GB). */
@@ -221,21 +348,143 @@ async function benchModel(
 	}
 }
 
+/** The benchmark's LoRA: r = 16 (alpha 32) on all seven projections of every layer. */
+const TRAIN_RANK = 16;
+
+/**
+ * LoRA training speed at sequence length T, batch 1, on an engine of its own (its own GpuMemory,
+ * so the peak is this run's alone: weights, engine KV cache (f16) and activations, backward,
+ * LoRA params/grads, AdamW moments). A step = zeroGrads + lossAndGrads over T tokens (every
+ * position supervised: labels = ids) + one AdamW step, waited for; one warm-up step compiles the
+ * pipelines, then `steps` timed steps.
+ */
+async function benchTraining(
+	device: GPUDevice,
+	name: string,
+	w: Gemma2Weights,
+	T: number,
+	steps: number,
+	/** Run the warm-up step (software skips it after the first length: pipelines are cached). */
+	warmup = true
+): Promise<TrainBench> {
+	const c = w.config;
+	const base = {
+		name,
+		seq: T,
+		rank: TRAIN_RANK,
+		steps,
+		flopsPerToken: trainingFlopsPerToken(c, T, TRAIN_RANK)
+	};
+	let engine: Gemma2Engine | null = null;
+	let lora: GpuLoraAdapter | null = null;
+	let backward: Gemma2Backward | null = null;
+	let optimizer: AdamWOptimizer | null = null;
+	try {
+		engine = await Gemma2Engine.create(device, w, { maxTokens: T, kvCacheDtype: 'f16' });
+		const host = createLoraAdapter(
+			c,
+			{
+				...LORA_DEFAULTS,
+				r: TRAIN_RANK,
+				lora_alpha: 2 * TRAIN_RANK,
+				target_modules: ALL_PROJECTIONS
+			},
+			1
+		);
+		device.pushErrorScope('out-of-memory');
+		lora = new GpuLoraAdapter(device, engine.memory, host, { trainable: true, maxTokens: T });
+		backward = new Gemma2Backward(engine, lora, { maxTokens: T });
+		optimizer = new AdamWOptimizer(
+			device,
+			engine.memory,
+			lora.segments.map((s) => ({ params: s.params, grads: s.grads!, floats: s.floats }))
+		);
+		const oom = await device.popErrorScope();
+		if (oom) throw new Error(oom.message);
+		const V = c.vocabSize;
+		const ids = Array.from({ length: T }, (_, i) => (i === 0 ? 2 : 200 + ((i * 7919) % (V - 200))));
+		const args = TRAINING_DEFAULTS;
+		const step = async (): Promise<number> => {
+			let enc = device.createCommandEncoder({ label: 'bench.zero_grads' });
+			lora!.zeroGrads(enc);
+			device.queue.submit([enc.finish()]);
+			const r = await backward!.lossAndGrads(ids, ids, { gradScale: 1 / Math.max(1, T - 1) });
+			enc = device.createCommandEncoder({ label: 'bench.adamw' });
+			optimizer!.encodeStep(enc, {
+				lr: 1e-4,
+				beta1: args.adam_beta1,
+				beta2: args.adam_beta2,
+				eps: args.adam_epsilon,
+				weightDecay: args.weight_decay,
+				maxGradNorm: args.max_grad_norm
+			});
+			device.queue.submit([enc.finish()]);
+			await device.queue.onSubmittedWorkDone();
+			return r.lossSum / Math.max(1, r.count);
+		};
+		lora.training = true;
+		const tw = performance.now();
+		if (warmup) await step(); // warm-up: pipeline compilation
+		if (warmup)
+			console.log(
+				`bench: ${name} ${T} tokens: warm-up step ${((performance.now() - tw) / 1000).toFixed(2)} s`
+			);
+		let loss = 0;
+		const t0 = performance.now();
+		for (let i = 0; i < steps; i++) loss = await step();
+		const seconds = (performance.now() - t0) / 1000;
+		const tokensPerSecond = (T * steps) / seconds;
+		return {
+			...base,
+			tokensPerSecond,
+			secondsPerStep: seconds / steps,
+			gflops: (tokensPerSecond * base.flopsPerToken) / 1e9,
+			trainableParams: lora.parameterCount,
+			peakGpuBytes: engine.memory.peak,
+			byPurpose: { ...engine.memory.byPurpose() },
+			loss
+		};
+	} catch (e) {
+		return {
+			...base,
+			tokensPerSecond: 0,
+			secondsPerStep: 0,
+			gflops: 0,
+			trainableParams: 0,
+			peakGpuBytes: engine?.memory.peak ?? 0,
+			byPurpose: {},
+			loss: 0,
+			error: e instanceof Error ? e.message : String(e)
+		};
+	} finally {
+		optimizer?.destroy();
+		backward?.destroy();
+		lora?.destroy();
+		engine?.destroy();
+		await device.queue.onSubmittedWorkDone();
+	}
+}
+
 export async function runBench(opts: BenchOptions): Promise<BenchResult> {
 	const { device, report, features } = await requestEngineDevice();
 	const copyGBps = await copyBandwidth(device);
+	const log = (m: string) => console.log(`bench: ${m}`);
+	log(`copy ${copyGBps.toFixed(1)} GB/s`);
+	const fmaGflops = await fmaRate(device, report.software);
+	log(`fma ${fmaGflops.toFixed(1)} GFLOP/s`);
 	const models: ModelBench[] = [];
-	models.push(
-		await benchModel(
-			device,
-			'tiny (q4f16_1)',
-			randomWeights(TINY_CONFIG, 1, 'q4f16'),
-			opts.prefillTokens,
-			32
-		)
-	);
+	const training: TrainBench[] = [];
+	const tiny = randomWeights(TINY_CONFIG, 1, 'q4f16');
+	models.push(await benchModel(device, 'tiny (q4f16_1)', tiny, opts.prefillTokens, 32));
+	// inference engines are destroyed (their buffers freed) before training starts
+	for (const T of opts.trainSeqs) {
+		log(`training tiny at ${T} tokens…`);
+		const warmup = !report.software || training.length === 0;
+		training.push(await benchTraining(device, 'tiny (q4f16_1)', tiny, T, opts.trainSteps, warmup));
+	}
+	let w2b: Gemma2Weights | null = null;
 	if (!opts.skip2b) {
-		const w = randomQ4Weights(GEMMA2_2B_CONFIG, 1);
+		const w = (w2b = randomQ4Weights(GEMMA2_2B_CONFIG, 1));
 		models.push(
 			await benchModel(
 				device,
@@ -245,6 +494,15 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
 				opts.decodeTokens2b
 			)
 		);
+	}
+	if (opts.train2b) {
+		const w = w2b ?? randomQ4Weights(GEMMA2_2B_CONFIG, 1);
+		for (const T of opts.trainSeqs) {
+			log(`training 2B shapes at ${T} tokens…`);
+			training.push(
+				await benchTraining(device, 'Gemma-2 2B shapes, random q4f16_1', w, T, opts.trainSteps)
+			);
+		}
 	}
 	device.destroy();
 	return {
@@ -256,7 +514,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
 		},
 		features,
 		copyGBps,
-		models
+		fmaGflops,
+		models,
+		training
 	};
 }
 
