@@ -112,6 +112,7 @@ test('an adapter imports from a hub reference on the mirror', async ({ page, bas
 	await page.goto('/settings');
 	await page.getByTestId('mirror-input').fill(`${baseURL}/models/hub`);
 	await page.getByTestId('mirror-save').click();
+	await expect(page.getByTestId('mirror-current')).toHaveText(`${baseURL}/models/hub`); // saved
 	await page.goto('/adapters');
 	await loadTinyModel(page);
 	await page.getByTestId('adapter-url').fill('hf:test-org/socratic-lora');
