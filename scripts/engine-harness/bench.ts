@@ -8,12 +8,7 @@
 import { requestEngineDevice } from '../../src/lib/webgpu/device';
 import { Gemma2Engine } from '../../src/lib/webgpu/gemma2/forward';
 import { ComputeKernel, ceilDiv, packUniforms } from '../../src/lib/webgpu/kernel';
-import {
-	GEMMA2_2B_CONFIG,
-	TINY_CONFIG,
-	projectionShape,
-	randomWeights
-} from '../../src/lib/reference/random-model';
+import { GEMMA2_2B_CONFIG, TINY_CONFIG, randomWeights } from '../../src/lib/reference/random-model';
 import { isSlidingLayer, type Gemma2Config } from '../../src/lib/model/config';
 import { createLoraAdapter } from '../../src/lib/lora/adapter';
 import { ALL_PROJECTIONS, LORA_DEFAULTS, TRAINING_DEFAULTS } from '../../src/lib/lora/config';
@@ -23,6 +18,7 @@ import { AdamWOptimizer } from '../../src/lib/webgpu/kernels/adamw';
 import {
 	PROJECTIONS,
 	f32ToF16,
+	projectionShape,
 	type Gemma2Weights,
 	type Linear,
 	type ProjectionName

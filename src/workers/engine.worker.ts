@@ -6,6 +6,7 @@
 import * as Comlink from 'comlink';
 import { describeAdapter, requestEngineDevice, type EngineDevice } from '../lib/webgpu/device';
 import { RmsNormKernel } from '../lib/webgpu/kernels/rmsnorm';
+import { readF32 } from '../lib/webgpu/memory';
 import { Gemma2Engine } from '../lib/webgpu/gemma2/forward';
 import { rmsnormForward } from '../lib/reference/ops';
 import { seededRandom } from '../lib/reference/random-model';
@@ -74,20 +75,6 @@ const noGpu = (reason: string): GpuReport => ({
 		maxComputeInvocationsPerWorkgroup: 0
 	}
 });
-
-async function readBack(dev: GPUDevice, src: GPUBuffer, bytes: number): Promise<Float32Array> {
-	const staging = dev.createBuffer({
-		size: bytes,
-		usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ
-	});
-	const enc = dev.createCommandEncoder();
-	enc.copyBufferToBuffer(src, 0, staging, 0, bytes);
-	dev.queue.submit([enc.finish()]);
-	await staging.mapAsync(GPUMapMode.READ);
-	const out = new Float32Array(staging.getMappedRange().slice(0));
-	staging.destroy();
-	return out;
-}
 
 function filesOf(
 	source: ModelSource,
@@ -183,7 +170,7 @@ const api: EngineApi = {
 		const enc = dev.createCommandEncoder();
 		new RmsNormKernel(dev).encode(enc, xb, wb, yb, T, size, 1e-6);
 		dev.queue.submit([enc.finish()]);
-		const got = await readBack(dev, yb, T * size * 4);
+		const got = await readF32(dev, yb, T * size);
 		const want = rmsnormForward(Float64Array.from(x), w, T, size, 1e-6);
 		let maxAbs = 0;
 		let maxRel = 0;

@@ -6,7 +6,8 @@ import {
 	type Gemma2Weights,
 	type Q4Linear
 } from '../../src/lib/model/weights';
-import { GEMMA2_2B_CONFIG, projectionShape } from '../../src/lib/reference/random-model';
+import { GEMMA2_2B_CONFIG } from '../../src/lib/reference/random-model';
+import { projectionShape } from '../../src/lib/model/weights';
 import { Gemma2Engine } from '../../src/lib/webgpu/gemma2/forward';
 import { testDevice } from './harness';
 

@@ -1,12 +1,7 @@
 import { expect, it } from 'vitest';
-import { PROJECTIONS, type ProjectionName } from '../../src/lib/model/weights';
+import { PROJECTIONS, projectionShape, type ProjectionName } from '../../src/lib/model/weights';
 import { referenceForward, type ReferenceLora } from '../../src/lib/reference/gemma2';
-import {
-	projectionShape,
-	randomWeights,
-	seededRandom,
-	TINY_CONFIG
-} from '../../src/lib/reference/random-model';
+import { randomWeights, seededRandom, TINY_CONFIG } from '../../src/lib/reference/random-model';
 import { Gemma2Engine, type ProjectionHook } from '../../src/lib/webgpu/gemma2/forward';
 import { uploadLinear } from '../../src/lib/webgpu/gemma2/weights';
 import { MatmulKernel, type GpuLinear } from '../../src/lib/webgpu/kernels/matmul';

@@ -10,7 +10,8 @@
  */
 import type { Gemma2Config } from '../model/config';
 import type { ProjectionName } from '../model/weights';
-import { projectionShape, seededRandom } from '../reference/random-model';
+import { seededRandom } from '../reference/random-model';
+import { projectionShape } from '../model/weights';
 import type { ReferenceLora } from '../reference/gemma2';
 import { ALL_PROJECTIONS, PEFT_DEFAULT_GEMMA2_TARGETS, type LoraConfig } from './config';
 

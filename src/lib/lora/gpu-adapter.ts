@@ -18,6 +18,7 @@
  * the mask is a hash of (dropoutSeed, module, row, column), so set dropoutSeed per micro-batch and
  * give the backward the same rows the forward saw.
  */
+import { readF32 } from '../webgpu/memory';
 import type { ProjectionName } from '../model/weights';
 import type { LoraBackwardHook } from '../webgpu/gemma2/backward';
 import { LoraKernel, type Bindable } from '../webgpu/kernels/lora';
@@ -325,18 +326,7 @@ export class GpuLoraAdapter implements LoraBackwardHook {
 		if (this.destroyed) throw new Error('GpuLoraAdapter: used after destroy()');
 	}
 
-	private async read(buf: GPUBuffer, floats: number): Promise<Float32Array> {
-		const staging = this.device.createBuffer({
-			label: 'lora.readback',
-			size: floats * 4,
-			usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST
-		});
-		const enc = this.device.createCommandEncoder();
-		enc.copyBufferToBuffer(buf, 0, staging, 0, floats * 4);
-		this.device.queue.submit([enc.finish()]);
-		await staging.mapAsync(GPUMapMode.READ);
-		const out = new Float32Array(staging.getMappedRange().slice(0));
-		staging.destroy();
-		return out;
+	private read(buf: GPUBuffer, floats: number): Promise<Float32Array> {
+		return readF32(this.device, buf, floats, 'lora.readback');
 	}
 }

@@ -14,7 +14,8 @@ import {
 	type Gemma2LayerWeights,
 	type Gemma2Weights,
 	type Linear,
-	type ProjectionName
+	type ProjectionName,
+	projectionShape
 } from './weights';
 
 export type WeightsForm = 'f32' | 'q4';
@@ -30,25 +31,6 @@ export interface LoadedWeights {
 	weights: Gemma2Weights;
 	/** The form of the weights in memory: 'f32', 'q4f16_1' or 'q4f32_1'. */
 	quantization: string;
-}
-
-/** [rows = out, cols = in] of each projection of a Gemma-2 layer. */
-export function projectionShape(c: Gemma2Config, p: ProjectionName): [rows: number, cols: number] {
-	const d = c.hiddenSize;
-	switch (p) {
-		case 'q_proj':
-			return [c.numHeads * c.headDim, d];
-		case 'k_proj':
-		case 'v_proj':
-			return [c.numKvHeads * c.headDim, d];
-		case 'o_proj':
-			return [d, c.numHeads * c.headDim];
-		case 'gate_proj':
-		case 'up_proj':
-			return [c.intermediateSize, d];
-		case 'down_proj':
-			return [d, c.intermediateSize];
-	}
 }
 
 /** The HF module path of a projection: self_attn for attention, mlp for the feed-forward. */

@@ -177,3 +177,22 @@ export function sliceRows(w: Linear, start: number, count: number): Linear {
 				: { dtype: 'f32', data: w.scales.data.subarray(start * gpr, (start + count) * gpr) }
 	};
 }
+
+/** [rows = out, cols = in] of each projection of a Gemma-2 layer. */
+export function projectionShape(c: Gemma2Config, p: ProjectionName): [rows: number, cols: number] {
+	const d = c.hiddenSize;
+	switch (p) {
+		case 'q_proj':
+			return [c.numHeads * c.headDim, d];
+		case 'k_proj':
+		case 'v_proj':
+			return [c.numKvHeads * c.headDim, d];
+		case 'o_proj':
+			return [d, c.numHeads * c.headDim];
+		case 'gate_proj':
+		case 'up_proj':
+			return [c.intermediateSize, d];
+		case 'down_proj':
+			return [d, c.intermediateSize];
+	}
+}

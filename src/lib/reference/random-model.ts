@@ -9,7 +9,8 @@ import {
 	type Gemma2LayerWeights,
 	type Gemma2Weights,
 	type Linear,
-	type ProjectionName
+	type ProjectionName,
+	projectionShape
 } from '../model/weights';
 
 /** mulberry32: small, seeded, good enough for test weights. */
@@ -70,24 +71,6 @@ export const GEMMA2_2B_CONFIG: Gemma2Config = {
 	padId: 0,
 	contextLength: 4096
 };
-
-export function projectionShape(c: Gemma2Config, p: ProjectionName): [rows: number, cols: number] {
-	const d = c.hiddenSize;
-	switch (p) {
-		case 'q_proj':
-			return [c.numHeads * c.headDim, d];
-		case 'k_proj':
-		case 'v_proj':
-			return [c.numKvHeads * c.headDim, d];
-		case 'o_proj':
-			return [d, c.numHeads * c.headDim];
-		case 'gate_proj':
-		case 'up_proj':
-			return [c.intermediateSize, d];
-		case 'down_proj':
-			return [d, c.intermediateSize];
-	}
-}
 
 /**
  * Random weights in f32 (or quantized to q4 with f16/f32 scales). `std` scales are chosen so the

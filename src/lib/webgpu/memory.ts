@@ -105,3 +105,24 @@ export class GpuMemory {
 		return this.peakBytes;
 	}
 }
+
+/** Copies `floats` f32 values from a GPU buffer (offset 0) back to the CPU (tests, checkpoints, reports). */
+export async function readF32(
+	device: GPUDevice,
+	buf: GPUBuffer,
+	floats: number,
+	label = 'readback'
+): Promise<Float32Array> {
+	const staging = device.createBuffer({
+		label,
+		size: floats * 4,
+		usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST
+	});
+	const enc = device.createCommandEncoder();
+	enc.copyBufferToBuffer(buf, 0, staging, 0, floats * 4);
+	device.queue.submit([enc.finish()]);
+	await staging.mapAsync(GPUMapMode.READ);
+	const out = new Float32Array(staging.getMappedRange().slice(0));
+	staging.destroy();
+	return out;
+}

@@ -32,7 +32,7 @@ import { MatmulKernel } from '../kernels/matmul';
 import { RmsNormKernel } from '../kernels/rmsnorm';
 import { RopeKernel } from '../kernels/rope';
 import { SamplingKernel, type SamplingParams } from '../kernels/sampling';
-import { GpuMemory, type MemoryEntry } from '../memory';
+import { GpuMemory, type MemoryEntry, readF32 } from '../memory';
 import { KvCache } from './kv-cache';
 import {
 	freeGemma2Weights,
@@ -524,18 +524,7 @@ export class Gemma2Engine {
 		endComputePass(enc);
 	}
 
-	private async read(buf: GPUBuffer, n: number): Promise<Float32Array> {
-		const staging = this.device.createBuffer({
-			label: 'readback',
-			size: n * 4,
-			usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST
-		});
-		const enc = this.device.createCommandEncoder();
-		enc.copyBufferToBuffer(buf, 0, staging, 0, n * 4);
-		this.device.queue.submit([enc.finish()]);
-		await staging.mapAsync(GPUMapMode.READ);
-		const out = new Float32Array(staging.getMappedRange().slice(0));
-		staging.destroy();
-		return out;
+	private read(buf: GPUBuffer, floats: number): Promise<Float32Array> {
+		return readF32(this.device, buf, floats, 'readback');
 	}
 }

@@ -9,6 +9,7 @@
  * encodeStep encodes: Σg² per block → total norm and clip coefficient → the update of every
  * segment. Nothing is read back unless asked (readGradNorm, for logging).
  */
+import { readF32 } from '../memory';
 import { ceilDiv, ComputeKernel, packUniforms } from '../kernel';
 import type { GpuMemory } from '../memory';
 import code from './adamw.wgsl?raw';
@@ -181,18 +182,7 @@ export class AdamWOptimizer {
 		for (const b of [...this.m, ...this.v, this.partials, this.norm]) this.memory.free(b);
 	}
 
-	private async read(buf: GPUBuffer, n: number): Promise<Float32Array> {
-		const staging = this.device.createBuffer({
-			label: 'adamw.readback',
-			size: n * 4,
-			usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST
-		});
-		const enc = this.device.createCommandEncoder();
-		enc.copyBufferToBuffer(buf, 0, staging, 0, n * 4);
-		this.device.queue.submit([enc.finish()]);
-		await staging.mapAsync(GPUMapMode.READ);
-		const out = new Float32Array(staging.getMappedRange().slice(0));
-		staging.destroy();
-		return out;
+	private read(buf: GPUBuffer, floats: number): Promise<Float32Array> {
+		return readF32(this.device, buf, floats, 'adamw.readback');
 	}
 }
