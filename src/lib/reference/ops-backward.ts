@@ -11,7 +11,7 @@
  * for the LoRA factors A and B.
  */
 import { linearRow, type Linear } from '../model/weights';
-import { GELU_K, type AttentionShape } from './ops';
+import { GELU_K, ropeAngle, type AttentionShape } from './ops';
 
 /**
  * Softcap backward, elementwise. Forward: `y = c·tanh(z/c)`.
@@ -161,7 +161,7 @@ export function loraBackward(
  *   `x1' = x1·cos − x2·sin;  x2' = x2·cos + x1·sin`
  * A rotation; its transpose rotates back by −θ:
  *   dx1 = dy1·cos + dy2·sin;  dx2 = dy2·cos − dy1·sin   (= dy·cos + Rᵀ(dy·sin)).
- * inv_freq is computed exactly as the forward does (f32, like HF).
+ * The angle is ops.ropeAngle, the forward's own (f32, like HF).
  */
 export function ropeBackward(
 	dx: Float64Array,
@@ -174,9 +174,7 @@ export function ropeBackward(
 	const half = hd / 2;
 	for (let t = 0; t < T; t++) {
 		for (let k = 0; k < half; k++) {
-			const invFreq = Math.fround(1 / Math.fround(theta ** Math.fround((2 * k) / hd)));
-			// HF forms the angle as an f32 product (inv_freq @ positions in float32): round it the same way
-			const ang = Math.fround((pos0 + t) * invFreq);
+			const ang = ropeAngle(pos0 + t, k, hd, theta);
 			const c = Math.cos(ang);
 			const s = Math.sin(ang);
 			for (let h = 0; h < heads; h++) {

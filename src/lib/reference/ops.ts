@@ -58,6 +58,16 @@ export function embedForward(embed: Linear, ids: ArrayLike<number>): Float64Arra
 }
 
 /**
+ * The RoPE angle of pair k at position pos, exactly as HF computes it in float32: inv_freq =
+ * 1 / theta^(arange(0, hd, 2) / hd) in f32, and the angle as the f32 product inv_freq @ positions.
+ * Shared by the forward and the backward so the two can never rotate by different angles.
+ */
+export function ropeAngle(pos: number, k: number, hd: number, theta: number): number {
+	const invFreq = Math.fround(1 / Math.fround(theta ** Math.fround((2 * k) / hd)));
+	return Math.fround(pos * invFreq);
+}
+
+/**
  * RoPE in place on x [T, heads, hd], non-interleaved halves: the pair is (x[k], x[k + hd/2]),
  * angle = pos · theta^(−2k/hd); x' = x·cos + rotate_half(x)·sin with rotate_half(x) = cat(−x2, x1).
  */
@@ -72,10 +82,7 @@ export function ropeForward(
 	const half = hd / 2;
 	for (let t = 0; t < T; t++) {
 		for (let k = 0; k < half; k++) {
-			// HF computes inv_freq in f32: 1 / theta^(arange(0, hd, 2) / hd)
-			const invFreq = Math.fround(1 / Math.fround(theta ** Math.fround((2 * k) / hd)));
-			// HF forms the angle as an f32 product (inv_freq @ positions in float32): round it the same way
-			const ang = Math.fround((pos0 + t) * invFreq);
+			const ang = ropeAngle(pos0 + t, k, hd, theta);
 			const c = Math.cos(ang);
 			const s = Math.sin(ang);
 			for (let h = 0; h < heads; h++) {
