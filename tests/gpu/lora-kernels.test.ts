@@ -10,132 +10,137 @@ import { Gemma2Engine } from '../../src/lib/webgpu/gemma2/forward';
 import { LoraKernel } from '../../src/lib/webgpu/kernels/lora';
 import { randomArray, readF32, relErr, run, testDevice, upload } from './harness';
 
-describe('LoRA branch kernels vs the float64 loops', () => {
-	// IN, OUT not multiples of the 256-thread workgroup; R not a multiple of the 4 outputs per group
-	const T = 7,
-		IN = 300,
-		OUT = 260,
-		R = 5,
-		scale = 1.75;
-	const rnd = seededRandom(3);
-	const x = randomArray(T * IN, rnd);
-	const A = randomArray(R * IN, rnd, 0.2);
-	const B = randomArray(OUT * R, rnd, 0.2);
-	const dy = randomArray(T * OUT, rnd);
-	const y0 = randomArray(T * OUT, rnd);
-	const dA0 = randomArray(R * IN, rnd, 0.1);
-	const dB0 = randomArray(OUT * R, rnd, 0.1);
-	const dx0 = randomArray(T * IN, rnd, 0.1);
+// IN, OUT not multiples of the 256-thread workgroup; R, T·R not multiples of the outputs per
+// workgroup. The shapes reach each split of lora_down / lora_dy_b (lora.ts slicesPerOutput): few
+// outputs (64 threads each), many outputs over short sums (1), many over long sums (8).
+const SHAPES: [T: number, IN: number, OUT: number, R: number][] = [
+	[7, 300, 260, 5],
+	[70, 300, 260, 17],
+	[70, 700, 600, 17]
+];
 
-	it('forward adds s·B(A x) into y', async () => {
-		const { device, memory } = await testDevice();
-		const want = Float64Array.from(y0);
-		loraForward(x, { A, B, r: R, scale }, IN, OUT, T, want);
-		const y = upload(memory, y0);
-		const u = upload(memory, new Float32Array(T * R));
-		// A and B at a binding offset inside one buffer, as GpuLoraAdapter lays them out
-		const align = device.limits.minStorageBufferOffsetAlignment / 4;
-		const offB = Math.ceil((R * IN) / align) * align;
-		const flat = new Float32Array(offB + OUT * R);
-		flat.set(A);
-		flat.set(B, offB);
-		const params = upload(memory, flat);
-		await run(device, (enc) =>
-			new LoraKernel(device).encodeForward(
-				enc,
-				{
-					x: upload(memory, x),
-					A: { buffer: params, offset: 0, size: R * IN * 4 },
-					B: { buffer: params, offset: offB * 4, size: OUT * R * 4 },
-					u,
-					y
-				},
-				{ T, IN, OUT, R, scale }
-			)
-		);
-		expect(relErr(await readF32(device, y, T * OUT), want)).toBeLessThan(1e-6);
-		memory.freeAll();
-	});
+for (const [T, IN, OUT, R] of SHAPES)
+	describe(`LoRA branch kernels vs the float64 loops (T ${T}, in ${IN}, out ${OUT}, r ${R})`, () => {
+		const scale = 1.75;
+		const rnd = seededRandom(3);
+		const x = randomArray(T * IN, rnd);
+		const A = randomArray(R * IN, rnd, 0.2);
+		const B = randomArray(OUT * R, rnd, 0.2);
+		const dy = randomArray(T * OUT, rnd);
+		const y0 = randomArray(T * OUT, rnd);
+		const dA0 = randomArray(R * IN, rnd, 0.1);
+		const dB0 = randomArray(OUT * R, rnd, 0.1);
+		const dx0 = randomArray(T * IN, rnd, 0.1);
 
-	it('backward accumulates dA = s(dy B)ᵀx, dB = s dyᵀ(Ax) and adds s(dy B)A into dx', async () => {
-		const { device, memory } = await testDevice();
-		const l = { A, B, r: R, scale };
-		const ax = loraForward(x, l, IN, OUT, T, new Float64Array(T * OUT));
-		const dA = Float64Array.from(dA0),
-			dB = Float64Array.from(dB0),
-			dx = Float64Array.from(dx0);
-		loraBackward(dy, x, ax, l, IN, OUT, T, dA, dB, dx);
-		const g = {
-			dA: upload(memory, dA0),
-			dB: upload(memory, dB0),
-			dx: upload(memory, dx0)
-		};
-		await run(device, (enc) =>
-			new LoraKernel(device).encodeBackward(
-				enc,
-				{
-					x: upload(memory, x),
-					dy: upload(memory, dy),
-					A: upload(memory, A),
-					B: upload(memory, B),
-					...g,
-					u: upload(memory, new Float32Array(T * R)),
-					g: upload(memory, new Float32Array(T * R))
-				},
-				{ T, IN, OUT, R, scale }
-			)
-		);
-		expect(relErr(await readF32(device, g.dA, R * IN), dA)).toBeLessThan(1e-5);
-		expect(relErr(await readF32(device, g.dB, OUT * R), dB)).toBeLessThan(1e-5);
-		expect(relErr(await readF32(device, g.dx, T * IN), dx)).toBeLessThan(1e-5);
-		memory.freeAll();
-	});
+		it('forward adds s·B(A x) into y', async () => {
+			const { device, memory } = await testDevice();
+			const want = Float64Array.from(y0);
+			loraForward(x, { A, B, r: R, scale }, IN, OUT, T, want);
+			const y = upload(memory, y0);
+			const u = upload(memory, new Float32Array(T * R));
+			// A and B at a binding offset inside one buffer, as GpuLoraAdapter lays them out
+			const align = device.limits.minStorageBufferOffsetAlignment / 4;
+			const offB = Math.ceil((R * IN) / align) * align;
+			const flat = new Float32Array(offB + OUT * R);
+			flat.set(A);
+			flat.set(B, offB);
+			const params = upload(memory, flat);
+			await run(device, (enc) =>
+				new LoraKernel(device).encodeForward(
+					enc,
+					{
+						x: upload(memory, x),
+						A: { buffer: params, offset: 0, size: R * IN * 4 },
+						B: { buffer: params, offset: offB * 4, size: OUT * R * 4 },
+						u,
+						y
+					},
+					{ T, IN, OUT, R, scale }
+				)
+			);
+			expect(relErr(await readF32(device, y, T * OUT), want)).toBeLessThan(1e-6);
+			memory.freeAll();
+		});
 
-	it('dropout: the backward sees the forward mask (dB of a mask-keyed forward, and half the entries dropped)', async () => {
-		const { device, memory } = await testDevice();
-		const k = new LoraKernel(device);
-		const shape = { T, IN, OUT, R, scale, dropout: 0.5, seed: 1234 };
-		// forward with dropout: u = A(x⊙mask)/(1−p); read u back
-		const u = upload(memory, new Float32Array(T * R));
-		const xs = upload(memory, x);
-		await run(device, (enc) =>
-			k.encodeForward(
-				enc,
-				{ x: xs, A: upload(memory, A), B: upload(memory, B), u, y: upload(memory, y0) },
-				shape
-			)
-		);
-		const uFwd = await readF32(device, u, T * R);
-		// the backward recomputes u with the same mask
-		const u2 = upload(memory, new Float32Array(T * R));
-		const dx = upload(memory, new Float32Array(T * IN));
-		const dyOnes = upload(memory, new Float32Array(T * OUT).fill(1));
-		await run(device, (enc) =>
-			k.encodeBackward(
-				enc,
-				{
-					x: xs,
-					dy: dyOnes,
-					A: upload(memory, A),
-					B: upload(memory, B),
-					dA: upload(memory, new Float32Array(R * IN)),
-					dB: upload(memory, new Float32Array(OUT * R)),
-					dx,
-					u: u2,
-					g: upload(memory, new Float32Array(T * R))
-				},
-				shape
-			)
-		);
-		expect(Array.from(await readF32(device, u2, T * R))).toEqual(Array.from(uFwd));
-		// dx is zero exactly where x was dropped; about half of it
-		const dxv = await readF32(device, dx, T * IN);
-		const zeros = dxv.filter((v) => v === 0).length / dxv.length;
-		expect(zeros).toBeGreaterThan(0.4);
-		expect(zeros).toBeLessThan(0.6);
-		memory.freeAll();
+		it('backward accumulates dA = s(dy B)ᵀx, dB = s dyᵀ(Ax) and adds s(dy B)A into dx', async () => {
+			const { device, memory } = await testDevice();
+			const l = { A, B, r: R, scale };
+			const ax = loraForward(x, l, IN, OUT, T, new Float64Array(T * OUT));
+			const dA = Float64Array.from(dA0),
+				dB = Float64Array.from(dB0),
+				dx = Float64Array.from(dx0);
+			loraBackward(dy, x, ax, l, IN, OUT, T, dA, dB, dx);
+			const g = {
+				dA: upload(memory, dA0),
+				dB: upload(memory, dB0),
+				dx: upload(memory, dx0)
+			};
+			await run(device, (enc) =>
+				new LoraKernel(device).encodeBackward(
+					enc,
+					{
+						x: upload(memory, x),
+						dy: upload(memory, dy),
+						A: upload(memory, A),
+						B: upload(memory, B),
+						...g,
+						u: upload(memory, new Float32Array(T * R)),
+						g: upload(memory, new Float32Array(T * R))
+					},
+					{ T, IN, OUT, R, scale }
+				)
+			);
+			expect(relErr(await readF32(device, g.dA, R * IN), dA)).toBeLessThan(1e-5);
+			expect(relErr(await readF32(device, g.dB, OUT * R), dB)).toBeLessThan(1e-5);
+			expect(relErr(await readF32(device, g.dx, T * IN), dx)).toBeLessThan(1e-5);
+			memory.freeAll();
+		});
+
+		it('dropout: the backward sees the forward mask (dB of a mask-keyed forward, and half the entries dropped)', async () => {
+			const { device, memory } = await testDevice();
+			const k = new LoraKernel(device);
+			const shape = { T, IN, OUT, R, scale, dropout: 0.5, seed: 1234 };
+			// forward with dropout: u = A(x⊙mask)/(1−p); read u back
+			const u = upload(memory, new Float32Array(T * R));
+			const xs = upload(memory, x);
+			await run(device, (enc) =>
+				k.encodeForward(
+					enc,
+					{ x: xs, A: upload(memory, A), B: upload(memory, B), u, y: upload(memory, y0) },
+					shape
+				)
+			);
+			const uFwd = await readF32(device, u, T * R);
+			// the backward recomputes u with the same mask
+			const u2 = upload(memory, new Float32Array(T * R));
+			const dx = upload(memory, new Float32Array(T * IN));
+			const dyOnes = upload(memory, new Float32Array(T * OUT).fill(1));
+			await run(device, (enc) =>
+				k.encodeBackward(
+					enc,
+					{
+						x: xs,
+						dy: dyOnes,
+						A: upload(memory, A),
+						B: upload(memory, B),
+						dA: upload(memory, new Float32Array(R * IN)),
+						dB: upload(memory, new Float32Array(OUT * R)),
+						dx,
+						u: u2,
+						g: upload(memory, new Float32Array(T * R))
+					},
+					shape
+				)
+			);
+			expect(Array.from(await readF32(device, u2, T * R))).toEqual(Array.from(uFwd));
+			// dx is zero exactly where x was dropped; about half of it
+			const dxv = await readF32(device, dx, T * IN);
+			const zeros = dxv.filter((v) => v === 0).length / dxv.length;
+			expect(zeros).toBeGreaterThan(0.4);
+			expect(zeros).toBeLessThan(0.6);
+			memory.freeAll();
+		});
 	});
-});
 
 describe('LoRA kernels at Gemma-2 2B sizes', () => {
 	it('down_proj (in 9216 → out 2304) at rank 64: forward and backward match the loops', async () => {

@@ -10,9 +10,20 @@
 import { ceilDiv, ComputeKernel, packUniforms } from '../kernel';
 import code from './lora.wgsl?raw';
 
-/** Threads per workgroup and outputs per reduction workgroup (WG, DOWN_OUTS in lora.wgsl). */
+/** Threads per workgroup (WG in lora.wgsl). */
 const WG = 256;
-const DOWN_OUTS = 4;
+/**
+ * Threads per output of lora_down / lora_dy_b (KS in lora.wgsl): 64 when the outputs are few
+ * (decode: T·R < 1024), else 8 over a long sum (prefill and training of real models), 1 over a
+ * short one (≤ 512 terms: tiny models, where more threads only cost).
+ */
+function slicesPerOutput(outputs: number, sumLength: number): ReduceSlices {
+	if (outputs < 1024) return 64;
+	return sumLength > 512 ? 8 : 1;
+}
+type ReduceSlices = 1 | 8 | 64;
+const SLICES: ReduceSlices[] = [1, 8, 64];
+type ReduceEntry = 'lora_down' | 'lora_dy_b';
 /** Largest rank the kernels take (a mix of adapters adds ranks up; split it beyond this). */
 export const LORA_MAX_RANK = 1024;
 
@@ -42,16 +53,38 @@ type EntryPoint = (typeof ENTRY_POINTS)[number];
 
 export class LoraKernel {
 	private readonly kernels: Record<EntryPoint, ComputeKernel>;
+	/** lora_down / lora_dy_b by KS (the map above holds them with KS = 8). */
+	private readonly reducers = new Map<`${ReduceEntry}/${ReduceSlices}`, ComputeKernel>();
 	private readonly maxWorkgroups: number;
 
 	constructor(readonly device: GPUDevice) {
-		this.kernels = Object.fromEntries(
-			ENTRY_POINTS.map((e) => [
-				e,
-				new ComputeKernel(device, { label: 'lora', code, entryPoint: e })
-			])
-		) as Record<EntryPoint, ComputeKernel>;
+		const kernel = (entryPoint: EntryPoint, KS: ReduceSlices = 8) =>
+			new ComputeKernel(device, { label: 'lora', code, entryPoint, constants: { KS } });
+		this.kernels = Object.fromEntries(ENTRY_POINTS.map((e) => [e, kernel(e)])) as Record<
+			EntryPoint,
+			ComputeKernel
+		>;
+		for (const e of ['lora_down', 'lora_dy_b'] as const)
+			for (const KS of SLICES) this.reducers.set(`${e}/${KS}`, kernel(e, KS));
 		this.maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
+	}
+
+	/** lora_down / lora_dy_b: T·R outputs, split over KS threads each (1-D grid, 2-D past the limit). */
+	private reduceOverRank(
+		enc: GPUCommandEncoder,
+		e: ReduceEntry,
+		buffers: Bindable[],
+		s: LoraShape,
+		params: ArrayBuffer
+	): void {
+		const outputs = s.T * s.R;
+		const KS = slicesPerOutput(outputs, e === 'lora_down' ? s.IN : s.OUT);
+		const groups = ceilDiv(outputs, WG / KS);
+		const x = Math.min(groups, this.maxWorkgroups);
+		const y = ceilDiv(groups, x);
+		if (y > this.maxWorkgroups)
+			throw new Error(`lora.${e}: ${outputs} outputs exceed one dispatch`);
+		this.reducers.get(`${e}/${KS}`)!.dispatch(enc, buffers, [x, y], params);
 	}
 
 	private params(s: LoraShape): ArrayBuffer {
@@ -89,7 +122,7 @@ export class LoraKernel {
 		s: LoraShape
 	): void {
 		const params = this.params(s);
-		this.dispatch(enc, 'lora_down', [b.x, b.A, b.u], [ceilDiv(s.R, DOWN_OUTS), s.T], params);
+		this.reduceOverRank(enc, 'lora_down', [b.x, b.A, b.u], s, params);
 		this.dispatch(enc, 'lora_up', [b.u, b.B, b.y], [ceilDiv(s.OUT, WG), s.T], params);
 	}
 
@@ -113,8 +146,8 @@ export class LoraKernel {
 		s: LoraShape
 	): void {
 		const params = this.params(s);
-		this.dispatch(enc, 'lora_down', [b.x, b.A, b.u], [ceilDiv(s.R, DOWN_OUTS), s.T], params);
-		this.dispatch(enc, 'lora_dy_b', [b.dy, b.B, b.g], [ceilDiv(s.R, DOWN_OUTS), s.T], params);
+		this.reduceOverRank(enc, 'lora_down', [b.x, b.A, b.u], s, params);
+		this.reduceOverRank(enc, 'lora_dy_b', [b.dy, b.B, b.g], s, params);
 		this.dispatch(enc, 'lora_grad_b', [b.dy, b.u, b.dB], [ceilDiv(s.OUT * s.R, WG)], params);
 		this.dispatch(enc, 'lora_grad_a', [b.g, b.x, b.dA], [ceilDiv(s.IN, WG), s.R], params);
 		if (b.dx) this.dispatch(enc, 'lora_grad_x', [b.g, b.A, b.dx], [ceilDiv(s.IN, WG), s.T], params);

@@ -10,7 +10,7 @@
 //             dx += s · (g A) ⊙ mask/(1−p)   [T, IN]    lora_grad_x
 //
 //   x [T, IN], y / dy [T, OUT], A [R, IN], B [OUT, R], all f32 row-major (PEFT's layout).
-//   R ≤ 64 (one workgroup row of threads covers it); IN, OUT up to 9216 and beyond.
+//   R up to LORA_MAX_RANK (a mix of adapters concatenates ranks); IN, OUT up to 9216 and beyond.
 //
 // The dropout mask is a hash of (seed, t, k): the backward recomputes exactly the forward's mask
 // when it is given the same seed and the same rows — nothing is stored between the two.
@@ -27,9 +27,12 @@ struct Params {
   pad: u32,
 }
 
-// Reductions: DOWN_LANES threads share one output, DOWN_OUTS outputs per workgroup (256 threads).
-const DOWN_LANES: u32 = 64u;
-const DOWN_OUTS: u32 = 4u;
+// lora_down and lora_dy_b reduce over a long axis (IN or OUT, up to 9216) into few outputs
+// (T·R): each workgroup owns WG / KS outputs, and KS threads split one output's sum (thread s
+// takes k = s, s + KS, …); one barrier, then the first slice adds the KS partial sums. Every
+// thread of a warp is in the same slice, on neighbouring outputs. lora.ts picks KS: 64 for few
+// outputs (decode), 8 for many outputs over a long sum (training), 1 for a short sum.
+override KS: u32 = 8u;
 const WG: u32 = 256u;
 
 var<workgroup> red: array<f32, 256>;
@@ -52,30 +55,41 @@ fn keep(t: u32, k: u32) -> f32 {
   return select(0.0, 1.0 / (1.0 - p.dropout), u >= p.dropout);
 }
 
-// Sum of red[base .. base + DOWN_LANES) into red[base].
-fn reduce(lid: u32, lane: u32) {
-  for (var s = DOWN_LANES / 2u; s > 0u; s = s >> 1u) {
-    workgroupBarrier();
-    if (lane < s) { red[lid] += red[lid + s]; }
-  }
-  workgroupBarrier();
+// Output index of this thread (row-major over [T, R]; the grid may be 2-D past the dispatch limit)
+// and its slice.
+fn split_output(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> vec2<u32> {
+  let outs = WG / KS;
+  return vec2<u32>((wid.x + wid.y * nwg.x) * outs + lid % outs, lid / outs);
 }
 
-// u[t, j] = Σ_k A[j, k] · x̃[t, k].  in0 = x, in1 = A, out2 = u.  Grid (ceil(R / DOWN_OUTS), T).
+// The sum of the KS partial sums of this thread's output (valid in slice 0).
+fn gather_slices(lid: u32, acc: f32) -> f32 {
+  red[lid] = acc;
+  workgroupBarrier();
+  let outs = WG / KS;
+  var total = 0.0;
+  if (lid < outs) {
+    for (var s = 0u; s < KS; s++) { total += red[s * outs + lid]; }
+  }
+  return total;
+}
+
+// u[t, j] = Σ_k A[j, k] · x̃[t, k].  in0 = x, in1 = A, out2 = u.  Grid: ceil(T·R / (WG / KS)).
 @compute @workgroup_size(WG)
-fn lora_down(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let lane = lid % DOWN_LANES;
-  let j = wid.x * DOWN_OUTS + lid / DOWN_LANES;
-  let t = wid.y;
+fn lora_down(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) lid: u32) {
+  let os = split_output(wid, nwg, lid);
+  let valid = os.x < p.T * p.R;
+  let t = os.x / p.R;
+  let j = os.x % p.R;
   var acc = 0.0;
-  if (j < p.R) {
-    for (var k = lane; k < p.IN; k += DOWN_LANES) {
+  if (valid) {
+    for (var k = os.y; k < p.IN; k += KS) {
       acc += in1[j * p.IN + k] * in0[t * p.IN + k] * keep(t, k);
     }
   }
-  red[lid] = acc;
-  reduce(lid, lane);
-  if (lane == 0u && j < p.R) { out2[t * p.R + j] = red[lid]; }
+  let total = gather_slices(lid, acc);
+  if (os.y == 0u && valid) { out2[os.x] = total; }
 }
 
 // y[t, n] += s · Σ_j B[n, j] · u[t, j].  in0 = u, in1 = B, out2 = y.  Grid (ceil(OUT / WG), T).
@@ -90,19 +104,20 @@ fn lora_up(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
 }
 
 // g[t, j] = Σ_n dy[t, n] · B[n, j]  (no s: it is applied once in each consumer).
-// in0 = dy, in1 = B, out2 = g.  Grid (ceil(R / DOWN_OUTS), T).
+// in0 = dy, in1 = B, out2 = g.  Grid as lora_down.
 @compute @workgroup_size(WG)
-fn lora_dy_b(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let lane = lid % DOWN_LANES;
-  let j = wid.x * DOWN_OUTS + lid / DOWN_LANES;
-  let t = wid.y;
+fn lora_dy_b(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) lid: u32) {
+  let os = split_output(wid, nwg, lid);
+  let valid = os.x < p.T * p.R;
+  let t = os.x / p.R;
+  let j = os.x % p.R;
   var acc = 0.0;
-  if (j < p.R) {
-    for (var n = lane; n < p.OUT; n += DOWN_LANES) { acc += in0[t * p.OUT + n] * in1[n * p.R + j]; }
+  if (valid) {
+    for (var n = os.y; n < p.OUT; n += KS) { acc += in0[t * p.OUT + n] * in1[n * p.R + j]; }
   }
-  red[lid] = acc;
-  reduce(lid, lane);
-  if (lane == 0u && j < p.R) { out2[t * p.R + j] = red[lid]; }
+  let total = gather_slices(lid, acc);
+  if (os.y == 0u && valid) { out2[os.x] = total; }
 }
 
 // dB[n, j] += s · Σ_t dy[t, n] · u[t, j].  in0 = dy, in1 = u, out2 = dB.
