@@ -6,21 +6,19 @@
 import { ComputeKernel, packUniforms } from '../kernel';
 import code from './rmsnorm.wgsl?raw';
 
+/** From this many rows on, a row gets 64 threads instead of 256 (RMS_THREADS in rmsnorm.wgsl). */
+const MANY_ROWS = 16;
+
 export class RmsNormKernel {
-	private readonly forward: ComputeKernel;
-	private readonly backward: ComputeKernel;
+	/** [few rows (256 threads per row), many rows (64)] */
+	private readonly forward: [ComputeKernel, ComputeKernel];
+	private readonly backward: [ComputeKernel, ComputeKernel];
 	private readonly maxWorkgroups: number;
 	constructor(readonly device: GPUDevice) {
-		this.forward = new ComputeKernel(device, {
-			label: 'rmsnorm',
-			code,
-			entryPoint: 'rmsnorm_forward'
-		});
-		this.backward = new ComputeKernel(device, {
-			label: 'rmsnorm',
-			code,
-			entryPoint: 'rmsnorm_backward'
-		});
+		const kernel = (entryPoint: string, RMS_THREADS: number) =>
+			new ComputeKernel(device, { label: 'rmsnorm', code, entryPoint, constants: { RMS_THREADS } });
+		this.forward = [kernel('rmsnorm_forward', 256), kernel('rmsnorm_forward', 64)];
+		this.backward = [kernel('rmsnorm_backward', 256), kernel('rmsnorm_backward', 64)];
 		this.maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
 	}
 
@@ -42,7 +40,7 @@ export class RmsNormKernel {
 			['f', eps],
 			['u', opts.accumulate ? 1 : 0]
 		]);
-		this.forward.dispatch(enc, [x, w, y], [T], params);
+		this.forward[T >= MANY_ROWS ? 1 : 0].dispatch(enc, [x, w, y], [T], params);
 	}
 
 	/**
@@ -68,6 +66,6 @@ export class RmsNormKernel {
 			['f', eps],
 			['u', opts.accumulate ? 1 : 0]
 		]);
-		this.backward.dispatch(enc, [dy, x, w, dx], [T], params);
+		this.backward[T >= MANY_ROWS ? 1 : 0].dispatch(enc, [dy, x, w, dx], [T], params);
 	}
 }

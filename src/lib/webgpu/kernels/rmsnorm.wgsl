@@ -13,15 +13,17 @@ struct Params {
   accumulate: u32,
 }
 
-// 256 threads: C = 2304 is 9 strided reads per thread; the tree takes 8 steps.
-const RMS_THREADS: u32 = 256u;
+// Threads per row (a power of two ≤ 256): 256 for a few rows (decode: C = 2304 is 9 strided
+// reads per thread, the tree takes 8 steps), 64 for many rows (prefill, training: the rows alone
+// fill the GPU, and a smaller tree has fewer barriers).
+override RMS_THREADS: u32 = 256u;
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-var<workgroup> red: array<f32, RMS_THREADS>;
+var<workgroup> red: array<f32, 256>;
 
 @compute @workgroup_size(RMS_THREADS)
 fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -59,7 +61,7 @@ fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
 @group(0) @binding(3) var<storage, read_write> bw_dx: array<f32>;
 @group(0) @binding(4) var<uniform> bw_p: Params;
 
-var<workgroup> red_xu: array<f32, RMS_THREADS>;
+var<workgroup> red_xu: array<f32, 256>;
 
 @compute @workgroup_size(RMS_THREADS)
 fn rmsnorm_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
