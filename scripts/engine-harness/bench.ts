@@ -377,6 +377,9 @@ async function benchTraining(
 	let optimizer: AdamWOptimizer | null = null;
 	try {
 		engine = await Gemma2Engine.create(device, w, { maxTokens: T, kvCacheDtype: 'f16' });
+		// as the studio's training job does: the KV cache is freed while training
+		engine.releaseKvCache();
+		engine.memory.resetPeak();
 		const host = createLoraAdapter(
 			c,
 			{
@@ -419,6 +422,18 @@ async function benchTraining(
 			return r.lossSum / Math.max(1, r.count);
 		};
 		lora.training = true;
+		if (steps === 0)
+			// allocation only (2B shapes on a software adapter): every buffer of a step exists
+			return {
+				...base,
+				tokensPerSecond: 0,
+				secondsPerStep: 0,
+				gflops: 0,
+				trainableParams: lora.parameterCount,
+				peakGpuBytes: engine.memory.peak,
+				byPurpose: { ...engine.memory.byPurpose() },
+				loss: 0
+			};
 		const tw = performance.now();
 		if (warmup) await step(); // warm-up: pipeline compilation
 		if (warmup)
@@ -491,12 +506,20 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
 			)
 		);
 	}
-	if (opts.train2b) {
+	// Without train2b (a software adapter) the 2B shapes are still allocated for training, to
+	// measure the memory of a step (0 steps: nothing is run).
+	if (opts.train2b || w2b) {
 		const w = w2b ?? randomQ4Weights(GEMMA2_2B_CONFIG, 1);
 		for (const T of opts.trainSeqs) {
-			log(`training 2B shapes at ${T} tokens…`);
+			log(`training 2B shapes at ${T} tokens${opts.train2b ? '' : ' (allocation only)'}…`);
 			training.push(
-				await benchTraining(device, 'Gemma-2 2B shapes, random q4f16_1', w, T, opts.trainSteps)
+				await benchTraining(
+					device,
+					'Gemma-2 2B shapes, random q4f16_1',
+					w,
+					T,
+					opts.train2b ? opts.trainSteps : 0
+				)
 			);
 		}
 	}

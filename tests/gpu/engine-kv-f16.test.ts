@@ -35,3 +35,26 @@ it('an f16-packed KV cache halves the cache memory and keeps logits within f16 r
 		f16.destroy();
 	}
 });
+
+it('releaseKvCache frees the cache for training and restoreKvCache gives chat an equal one back', async () => {
+	const { device } = await testDevice();
+	const w = randomWeights(TINY_CONFIG, 5, 'q4f16');
+	const engine = await Gemma2Engine.create(device, w, { maxTokens: 64, kvCacheDtype: 'f16' });
+	try {
+		const cacheBytes = engine.memoryReport().byPurpose['kv-cache'];
+		expect(cacheBytes).toBeGreaterThan(0);
+		const before = await engine.forwardLogits(IDS);
+		const live = engine.memory.current;
+		engine.releaseKvCache();
+		expect(engine.kvCacheReleased).toBe(true);
+		expect(engine.memoryReport().byPurpose['kv-cache']).toBe(0);
+		expect(engine.memory.current).toBe(live - cacheBytes);
+		await expect(engine.forwardLogits(IDS)).rejects.toThrow(/KV cache is released/);
+		engine.restoreKvCache();
+		expect(engine.memoryReport().byPurpose['kv-cache']).toBe(cacheBytes);
+		expect(engine.length).toBe(0);
+		expect(Array.from(await engine.forwardLogits(IDS))).toEqual(Array.from(before));
+	} finally {
+		engine.destroy();
+	}
+});

@@ -104,6 +104,11 @@ export class GpuMemory {
 	get peak(): number {
 		return this.peakBytes;
 	}
+
+	/** Starts a new high-water mark from the live bytes (e.g. one phase's peak). */
+	resetPeak(): void {
+		this.peakBytes = this.cur;
+	}
 }
 
 /** Copies `floats` f32 values from a GPU buffer (offset 0) back to the CPU (tests, checkpoints, reports). */
