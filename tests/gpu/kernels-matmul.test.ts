@@ -13,7 +13,7 @@ function weight(kind: 'f32' | 'q4f16' | 'q4f32', N: number, K: number, seed: num
 }
 
 // Sizes are deliberately not multiples of the 8-row GEMV block, the 64×64 GEMM tile or the
-// 16-wide K step; q4 needs K % 32 == 0 (the quantization group).
+// 32-wide K step; q4 needs K % 32 == 0 (the quantization group).
 const CASES: { kind: 'f32' | 'q4f16' | 'q4f32'; M: number; N: number; K: number }[] = [
 	{ kind: 'f32', M: 1, N: 37, K: 70 },
 	{ kind: 'f32', M: 3, N: 70, K: 33 },

@@ -14,10 +14,10 @@
 //   gemv_*  decode (M small, usually 1): GEMV_ROWS output rows per workgroup, GEMV_LANES threads
 //           per row reduce along K (coalesced: neighbouring lanes read neighbouring words), then a
 //           shared-memory tree. Grid (ceil(N/GEMV_ROWS), M).
-//   gemm_*  prefill (M > 1): TILE_M×TILE_N output tile per workgroup, K in steps of TILE_K staged
-//           in workgroup memory; each of the 16×16 threads owns a 4×4 block of outputs (strided
-//           by 16 so the shared-memory reads of neighbouring threads hit different banks).
-//           Grid (ceil(N/TILE_N), ceil(M/TILE_M)).
+//   gemm_*  prefill, training (M > 1): TILE_M×TILE_N output tile per workgroup, K in steps of TILE_K staged
+//           in workgroup memory k-major (xs[k][m], ws[k][n]); each of the 16×16 threads owns a
+//           4×4 block of neighbouring outputs, so one step of k is two vec4 reads of shared memory
+//           (4 rows of x, 4 rows of W) for 16 FMAs. Grid (ceil(N/TILE_N), ceil(M/TILE_M)).
 // Backward (LoRA training; base weights are frozen, so only the activation gradient):
 //   gemm_dx_*  dx = dy W, the transposed product, below the forward entry points.
 //   wgrad_f32  dW (+)= alpha · dyᵀ x for small trainable weights (LoRA factors).
@@ -38,12 +38,15 @@ const GEMV_ROWS: u32 = 8u;
 const GEMV_LANES: u32 = 32u;
 const GEMV_THREADS: u32 = 256u;
 
-// 64×64 outputs per workgroup, 4×4 per thread; TILE_K = 16 keeps both staged tiles (with one
-// padding column against bank conflicts) at 8.5 KB, under the 16 KB WebGPU minimum.
+// 64×64 outputs per workgroup, 4×4 per thread; TILE_K = 32: both staged tiles take 16 KB, the
+// WebGPU minimum of maxComputeWorkgroupStorageSize (gemm_* use no other workgroup memory).
+// 64-row tiles keep a 512-token training GEMM at hundreds of workgroups. (SwiftShader, 256×1024×1024
+// q4: 0.55 GFLOP/s with 4 strided scalar reads per k and TILE_K 16, 1.5–2.0 GFLOP/s like this.)
 const TILE_M: u32 = 64u;
 const TILE_N: u32 = 64u;
-const TILE_K: u32 = 16u;
-const TILE_KP: u32 = 17u; // padded row stride in shared memory
+const TILE_K: u32 = 32u;
+const TILE_M4: u32 = 16u; // TILE_M / 4: vec4s per k-row of xs
+const TILE_N4: u32 = 16u;
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 // f32 entry points: binding 1 = w_f32, 2 = y, 3 = params
@@ -57,8 +60,9 @@ const TILE_KP: u32 = 17u; // padded row stride in shared memory
 @group(0) @binding(4) var<uniform> p_q4w: Params;
 
 var<workgroup> red: array<f32, GEMV_THREADS>;
-var<workgroup> xs: array<f32, TILE_M * TILE_KP>;
-var<workgroup> ws: array<f32, TILE_N * TILE_KP>;
+// xs[k][m] and ws[k][n] as vec4s: xs[kk * TILE_M4 + m / 4][m % 4].
+var<workgroup> xs: array<vec4<f32>, TILE_K * TILE_M4>;
+var<workgroup> ws: array<vec4<f32>, TILE_K * TILE_N4>;
 
 fn scale_at(i: u32) -> f32 {
   if (SCALE_F16) {
@@ -147,18 +151,19 @@ fn load_x_tile(p: Params, m0: u32, k0: u32, lid: u32) {
     let col = i % TILE_K;
     var v = 0.0;
     if (m0 + row < p.M && k0 + col < p.K) { v = x[(m0 + row) * p.K + k0 + col]; }
-    xs[row * TILE_KP + col] = v;
+    xs[col * TILE_M4 + row / 4u][row % 4u] = v;
   }
 }
 
-// acc[i][j] += Σ_kk xs[ty + 16i, kk] · ws[tx + 16j, kk]
+// acc[i][j] += Σ_kk x[4ty + i, kk] · w[4tx + j, kk]: rows 4ty .. 4ty+3, columns 4tx .. 4tx+3.
 fn tile_product(acc: ptr<function, array<vec4<f32>, 4>>, tx: u32, ty: u32) {
   for (var kk = 0u; kk < TILE_K; kk++) {
-    let b = vec4<f32>(ws[tx * TILE_KP + kk], ws[(tx + 16u) * TILE_KP + kk],
-                      ws[(tx + 32u) * TILE_KP + kk], ws[(tx + 48u) * TILE_KP + kk]);
-    for (var i = 0u; i < 4u; i++) {
-      (*acc)[i] += xs[(ty + 16u * i) * TILE_KP + kk] * b;
-    }
+    let a = xs[kk * TILE_M4 + ty];
+    let b = ws[kk * TILE_N4 + tx];
+    (*acc)[0] += a.x * b;
+    (*acc)[1] += a.y * b;
+    (*acc)[2] += a.z * b;
+    (*acc)[3] += a.w * b;
   }
 }
 
@@ -177,16 +182,16 @@ fn gemm_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
       let col = i % TILE_K;
       var v = 0.0;
       if (n0 + row < p.N && k0 + col < p.K) { v = w_f32[(n0 + row) * p.K + k0 + col]; }
-      ws[row * TILE_KP + col] = v;
+      ws[col * TILE_N4 + row / 4u][row % 4u] = v;
     }
     workgroupBarrier();
     tile_product(&acc, tx, ty);
     workgroupBarrier();
   }
   for (var i = 0u; i < 4u; i++) {
-    let m = m0 + ty + 16u * i;
+    let m = m0 + 4u * ty + i;
     for (var j = 0u; j < 4u; j++) {
-      let n = n0 + tx + 16u * j;
+      let n = n0 + 4u * tx + j;
       if (m < p.M && n < p.N) {
         let o = m * p.ldy + p.yOffset + n;
         y_f32w[o] = select(0.0, y_f32w[o], p.accumulate == 1u) + acc[i][j];
@@ -206,20 +211,19 @@ fn gemm_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   var acc: array<vec4<f32>, 4>;
   for (var k0 = 0u; k0 < p.K; k0 += TILE_K) {
     load_x_tile(p, m0, k0, lid);
-    // TILE_N rows × 2 words: threads 0..127 each dequantize one word (8 weights) into ws.
+    // TILE_N rows × TILE_K/8 words: one thread dequantizes one word (8 weights) into ws.
     if (lid < TILE_N * (TILE_K / 8u)) {
-      let row = lid / 2u;
-      let half = lid % 2u;
+      let row = lid / (TILE_K / 8u);
+      let kw = (lid % (TILE_K / 8u)) * 8u; // the word's first k inside the tile
       let n = n0 + row;
       if (n < p.N) {
-        let wi = k0 / 8u + half;
-        let word = w_q4[n * words + wi];
-        let s = scale_at(n * (p.K / 32u) + k0 / 32u);
+        let word = w_q4[n * words + (k0 + kw) / 8u];
+        let s = scale_at(n * (p.K / 32u) + (k0 + kw) / 32u);
         for (var j = 0u; j < 8u; j++) {
-          ws[row * TILE_KP + half * 8u + j] = (f32((word >> (4u * j)) & 15u) - 7.0) * s;
+          ws[(kw + j) * TILE_N4 + row / 4u][row % 4u] = (f32((word >> (4u * j)) & 15u) - 7.0) * s;
         }
       } else {
-        for (var j = 0u; j < 8u; j++) { ws[row * TILE_KP + half * 8u + j] = 0.0; }
+        for (var j = 0u; j < 8u; j++) { ws[(kw + j) * TILE_N4 + row / 4u][row % 4u] = 0.0; }
       }
     }
     workgroupBarrier();
@@ -227,9 +231,9 @@ fn gemm_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
     workgroupBarrier();
   }
   for (var i = 0u; i < 4u; i++) {
-    let m = m0 + ty + 16u * i;
+    let m = m0 + 4u * ty + i;
     for (var j = 0u; j < 4u; j++) {
-      let n = n0 + tx + 16u * j;
+      let n = n0 + 4u * tx + j;
       if (m < p.M && n < p.N) {
         let o = m * p.ldy + p.yOffset + n;
         y_q4w[o] = select(0.0, y_q4w[o], p.accumulate == 1u) + acc[i][j];
@@ -246,7 +250,8 @@ fn gemm_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
 // In the forward this was `y[m, n] = Σ_k x[m, k] · W[n, k]`, so dx[m, k] = Σ_n dy[m, n] · W[n, k]:
 // the same weight rows, reduced over n instead of k. The tile scheme is the forward GEMM's with the
 // roles swapped: a workgroup owns TILE_M tokens × TILE_N input features (k), and walks n in steps
-// of TILE_K. ws holds the weight tile transposed (ws[k, n]) so tile_product is shared unchanged.
+// of TILE_K. xs holds dy[m, n] as xs[n][m] and ws holds W[n, k] as ws[n][k] (weight rows as they
+// are stored), so tile_product is shared unchanged.
 // Bindings are the forward's (x = dy, y = dx). A row-split weight is handled by the caller: one
 // dispatch per chunk, each reading its own columns of dy and accumulating into dx.
 
@@ -257,7 +262,7 @@ fn load_dy_tile(p: Params, m0: u32, n0: u32, lid: u32) {
     let col = i % TILE_K;
     var v = 0.0;
     if (m0 + row < p.M && n0 + col < p.N) { v = x[(m0 + row) * p.ldy + p.yOffset + n0 + col]; }
-    xs[row * TILE_KP + col] = v;
+    xs[col * TILE_M4 + row / 4u][row % 4u] = v;
   }
 }
 
@@ -271,13 +276,13 @@ fn gemm_dx_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
   var acc: array<vec4<f32>, 4>;
   for (var n0 = 0u; n0 < p.N; n0 += TILE_K) {
     load_dy_tile(p, m0, n0, lid);
-    // W[n0 .. n0+TILE_K, k0 .. k0+TILE_N] → ws[k, n] (consecutive threads read consecutive k).
+    // W[n0 .. n0+TILE_K, k0 .. k0+TILE_N] → ws[n][k] (consecutive threads read consecutive k).
     for (var i = lid; i < TILE_N * TILE_K; i += 256u) {
       let nn = i / TILE_N;
       let kk = i % TILE_N;
       var v = 0.0;
       if (n0 + nn < p.N && k0 + kk < p.K) { v = w_f32[(n0 + nn) * p.K + k0 + kk]; }
-      ws[kk * TILE_KP + nn] = v;
+      ws[nn * TILE_N4 + kk / 4u][kk % 4u] = v;
     }
     workgroupBarrier();
     tile_product(&acc, tx, ty);
@@ -285,9 +290,9 @@ fn gemm_dx_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
   }
   // (Written out per entry point: a shared helper would statically use both y bindings.)
   for (var i = 0u; i < 4u; i++) {
-    let m = m0 + ty + 16u * i;
+    let m = m0 + 4u * ty + i;
     for (var j = 0u; j < 4u; j++) {
-      let k = k0 + tx + 16u * j;
+      let k = k0 + 4u * tx + j;
       if (m < p.M && k < p.K) {
         let o = m * p.K + k;
         y_f32w[o] = select(0.0, y_f32w[o], p.accumulate == 1u) + acc[i][j];
@@ -307,7 +312,7 @@ fn gemm_dx_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
   var acc: array<vec4<f32>, 4>;
   for (var n0 = 0u; n0 < p.N; n0 += TILE_K) {
     load_dy_tile(p, m0, n0, lid);
-    // TILE_K rows × TILE_N/8 = 8 words: threads 0..127 each dequantize one word (8 weights).
+    // TILE_K rows × TILE_N/8 = 8 words: one thread dequantizes one word (8 weights).
     if (lid < TILE_K * (TILE_N / 8u)) {
       let nn = lid / 8u;
       let wi = lid % 8u;
@@ -316,11 +321,14 @@ fn gemm_dx_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
       if (n < p.N && kb < p.K) {
         let word = w_q4[n * words + kb / 8u];
         let s = scale_at(n * (p.K / 32u) + kb / 32u);
-        for (var j = 0u; j < 8u; j++) {
-          ws[(wi * 8u + j) * TILE_KP + nn] = (f32((word >> (4u * j)) & 15u) - 7.0) * s;
-        }
+        // the word's 8 weights are k = kb .. kb+7: two vec4s of the k-row
+        let lo = vec4<f32>(vec4<u32>(word, word >> 4u, word >> 8u, word >> 12u) & vec4<u32>(15u)) - 7.0;
+        let hi = vec4<f32>(vec4<u32>(word >> 16u, word >> 20u, word >> 24u, word >> 28u) & vec4<u32>(15u)) - 7.0;
+        ws[nn * TILE_N4 + wi * 2u] = lo * s;
+        ws[nn * TILE_N4 + wi * 2u + 1u] = hi * s;
       } else {
-        for (var j = 0u; j < 8u; j++) { ws[(wi * 8u + j) * TILE_KP + nn] = 0.0; }
+        ws[nn * TILE_N4 + wi * 2u] = vec4<f32>(0.0);
+        ws[nn * TILE_N4 + wi * 2u + 1u] = vec4<f32>(0.0);
       }
     }
     workgroupBarrier();
@@ -328,9 +336,9 @@ fn gemm_dx_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     workgroupBarrier();
   }
   for (var i = 0u; i < 4u; i++) {
-    let m = m0 + ty + 16u * i;
+    let m = m0 + 4u * ty + i;
     for (var j = 0u; j < 4u; j++) {
-      let k = k0 + tx + 16u * j;
+      let k = k0 + 4u * tx + j;
       if (m < p.M && k < p.K) {
         let o = m * p.K + k;
         y_q4w[o] = select(0.0, y_q4w[o], p.accumulate == 1u) + acc[i][j];
