@@ -92,7 +92,7 @@ export async function benchMain(
 		'',
 		`Training (LoRA r=16, all seven projections, batch 1): a step = zero the gradients + loss and LoRA gradients over one sequence (every token supervised) + one AdamW step; one warm-up step (on a software adapter only before the first tiny length: the pipelines are cached per device), then the timed ones; tokens/s = tokens × steps / seconds. Peak GPU memory is the training engine's own GpuMemory high-water mark (weights, forward activations — the KV cache is released while training, as in the studio — backward checkpoints and one layer's activations/gradients, LoRA parameters and gradients, AdamW moments); the inference engines are destroyed before. Target: ≤ 2.2 GB for the 2B shapes at 512 tokens.`,
 		'',
-		'| model | seq | steps | train tok/s | s / step | GFLOP/s (model) | of peak FMA | peak GPU memory | LoRA params | loss |',
+		'| model | seq | steps | train tok/s | s / step | GFLOP/s (executed) | of peak FMA | peak GPU memory | LoRA params | loss |',
 		'|---|---|---|---|---|---|---|---|---|---|'
 	);
 	for (const t of result.training)
@@ -115,7 +115,7 @@ export async function benchMain(
 		);
 	lines.push(
 		'',
-		'Training FLOPs per token (the "GFLOP/s (model)" column = tok/s × this): frozen base, per-layer activation checkpointing — layers 6·P (forward 2·P, recompute in the backward 2·P, dx = dy·W through the frozen weights 2·P; no weight gradients), P = the seven projections of every layer; LM head 4·V·d (logits and dh, once: the fused cross-entropy is not recomputed); LoRA 8·r·Σ(in + out) per layer (forward and recompute A·x, B·u, backward dy·B, g·A, dA, dB); attention 4 × its forward 4·H·hd·ctx per layer (ctx = mean attended positions, causal, sliding window on even layers). Embedding lookups, norms, activations and the optimizer are not counted. Gemma-2 2B: P = 2.02 G (26 layers), V·d = 0.59 G: ≈ 14.9 GFLOP per token at 512 tokens.'
+		'Training FLOPs per token (the "GFLOP/s (executed)" column = tok/s × this; what the kernels compute, recomputation included, so "of peak FMA" is arithmetic utilisation): frozen base, per-layer activation checkpointing — layers 6·P (forward 2·P, recompute in the backward 2·P, dx = dy·W through the frozen weights 2·P; no weight gradients), P = the seven projections of every layer; LM head 6·V·d (the fused cross-entropy computes the logits, recomputes them in the backward, then dh); LoRA 10·r·in + 8·r·out per projection (forward and recompute A·x, B·u; backward A·x again, dy·B, dB, dA, dx); attention 4 × its forward 4·H·hd·ctx per layer (ctx = mean attended positions, causal, sliding window on even layers). Embedding lookups, norms, activations and the optimizer are not counted. Gemma-2 2B: P = 2.02 G (26 layers), V·d = 0.59 G: ≈ 16.1 GFLOP per token at 512 tokens.'
 	);
 	const table = lines.join('\n');
 	console.log(`\n${table}\n`);
