@@ -227,23 +227,31 @@ describe('attention backward', () => {
 				k: upload(memory, k),
 				v: upload(memory, v),
 				da: upload(memory, da),
+				out: zeros(memory, T * H * hd),
 				dq: zeros(memory, T * H * hd),
 				dk: zeros(memory, T * KV * hd),
 				dv: zeros(memory, T * KV * hd),
 				stats: zeros(memory, T * H * 2)
 			};
 			const kernel = new AttentionKernel(device);
-			await run(device, (enc) =>
-				kernel.encodeBackward(enc, b, {
-					T,
-					heads: H,
-					kvHeads: KV,
-					hd,
-					scale: sh.scale,
-					softcap: 2,
-					window: window ?? 0
-				})
-			);
+			const params = {
+				T,
+				heads: H,
+				kvHeads: KV,
+				hd,
+				scale: sh.scale,
+				softcap: 2,
+				window: window ?? 0
+			};
+			// the forward leaves its output and each row's (m, l) for the backward
+			await run(device, (enc) => {
+				kernel.encode(
+					enc,
+					{ q: b.q, k: b.k, v: b.v, out: b.out, stats: b.stats },
+					{ ...params, pos0: 0 }
+				);
+				kernel.encodeBackward(enc, b, params);
+			});
 			expect(relErr(await readF32(device, b.dq, T * H * hd), ref.dq)).toBeLessThan(1e-5);
 			expect(relErr(await readF32(device, b.dk, T * KV * hd), ref.dk)).toBeLessThan(1e-5);
 			expect(relErr(await readF32(device, b.dv, T * KV * hd), ref.dv)).toBeLessThan(1e-5);

@@ -553,8 +553,10 @@ export class Gemma2Backward {
 		this.project(enc, L, 'v_proj', x, v, T);
 		this.rope.encode(enc, q, T, c.numHeads, c.headDim, c.ropeTheta, 0);
 		this.rope.encode(enc, k, T, c.numKvHeads, c.headDim, c.ropeTheta, 0);
-		// a = softmax(mask(softcap(q·kᵀ·scale)))·v
-		this.attention.encode(enc, { q, k, v, out: a }, this.attentionParams(L, T));
+		// a = softmax(mask(softcap(q·kᵀ·scale)))·v; the recompute keeps each row's softmax
+		// statistics for the attention backward
+		const stats = recompute ? this.grad.attnStats : undefined;
+		this.attention.encode(enc, { q, k, v, out: a, stats }, this.attentionParams(L, T));
 		// h = h + RMSNorm_post_attention(a Woᵀ)
 		this.project(enc, L, 'o_proj', a, o, T);
 		this.rmsnorm.encode(enc, o, lw.postAttnNorm, h, T, d, eps, { accumulate: true });
@@ -574,7 +576,7 @@ export class Gemma2Backward {
 	private layerBackward(enc: GPUCommandEncoder, L: number, T: number): void {
 		const c = this.config;
 		const lw = this.weights.layers[L];
-		const { hMid, x, q, k, v, o, x2, gate, up, g, f } = this.act;
+		const { hMid, x, q, k, v, a, o, x2, gate, up, g, f } = this.act;
 		const { dh, dy, dx, dg, da, dq, dk, dv, attnStats } = this.grad;
 		const d = c.hiddenSize;
 		const eps = c.rmsNormEps;
@@ -597,10 +599,11 @@ export class Gemma2Backward {
 		// `hMid = hIn + RMSNorm_post_attn(o)`: again the residual passes dh through
 		this.rmsnorm.encodeBackward(enc, dh, o, lw.postAttnNorm, dy, T, d, eps);
 		// `o = a Woᵀ (+ LoRA)`
-		this.projectBackward(enc, L, 'o_proj', this.act.a, dy, da, T, false);
-		// `a = attention(q, k, v)` (q, k after RoPE); p is recomputed inside
+		this.projectBackward(enc, L, 'o_proj', a, dy, da, T, false);
+		// `a = attention(q, k, v)` (q, k after RoPE); p is recomputed inside from the statistics the
+		// recomputed forward left in attnStats
 		const p = this.attentionParams(L, T);
-		this.attention.encodeBackward(enc, { q, k, v, da, dq, dk, dv, stats: attnStats }, p);
+		this.attention.encodeBackward(enc, { q, k, v, out: a, da, dq, dk, dv, stats: attnStats }, p);
 		// `RoPE(q)`, `RoPE(k)`: rotate the gradients back
 		this.rope.encodeBackward(enc, dq, T, c.numHeads, c.headDim, c.ropeTheta, 0);
 		this.rope.encodeBackward(enc, dk, T, c.numKvHeads, c.headDim, c.ropeTheta, 0);

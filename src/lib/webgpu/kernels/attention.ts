@@ -11,7 +11,8 @@
  * the splits. The scratch for those partials is owned here and grows on demand.
  *
  * Backward (LoRA training, `encodeBackward`): over one sequence's own q, k, v (pos0 = 0, no cache),
- * recomputing the probabilities from q, k and a per-row log-sum-exp (see attention.wgsl).
+ * recomputing the probabilities from q, k and each row's log-sum-exp, which the forward leaves
+ * behind when it is given a `stats` buffer (see attention.wgsl).
  */
 import { ceilDiv, ComputeKernel, packUniforms } from '../kernel';
 import code from './attention.wgsl?raw';
@@ -36,6 +37,11 @@ export interface AttentionBuffers {
 	v: GPUBuffer;
 	/** [T, H·hd] */
 	out: GPUBuffer;
+	/**
+	 * [T, H, 2] f32: receives every row's softmax statistics (m, l) for encodeBackward. The key
+	 * range is then never split (a training sequence has rows enough to fill the GPU).
+	 */
+	stats?: GPUBuffer;
 }
 
 export interface AttentionParams {
@@ -60,13 +66,14 @@ export interface AttentionBackwardBuffers {
 	q: GPUBuffer;
 	k: GPUBuffer;
 	v: GPUBuffer;
-	/** [T, H·hd]: the gradient of the forward's output. */
+	/** [T, H·hd]: the forward's output a, and the gradient of it. */
+	out: GPUBuffer;
 	da: GPUBuffer;
 	/** Outputs (overwritten): [T, H, hd], [T, KV, hd], [T, KV, hd]. */
 	dq: GPUBuffer;
 	dk: GPUBuffer;
 	dv: GPUBuffer;
-	/** Scratch [T, H, 2] f32: per query row (log-sum-exp, Σ_j p·dp). */
+	/** [T, H, 2] f32: the forward's (m, l) per query row (encode with `stats`); left holding (lse, Σ_j p·dp). */
 	stats: GPUBuffer;
 }
 
@@ -148,8 +155,9 @@ export class AttentionKernel {
 			return [gx, ceilDiv(n, gx)];
 		};
 		const rows = T * H;
-		// dq first: it also writes each query row's (lse, delta), which dkv reads
-		this.bwdDq.dispatch(enc, [b.q, b.k, b.v, b.da, b.stats, b.dq], grid(rows), params);
+		if (b.out.size < rows * hd * 4) throw new Error('attention backward: out buffer < [T, H, hd]');
+		// dq first: it also turns each query row's (m, l) into (lse, delta), which dkv reads
+		this.bwdDq.dispatch(enc, [b.q, b.k, b.v, b.da, b.stats, b.dq, b.out], grid(rows), params);
 		this.bwdDkv.dispatch(enc, [b.q, b.k, b.v, b.da, b.stats, b.dk, b.dv], grid(T * KV), params);
 	}
 
@@ -174,19 +182,21 @@ export class AttentionKernel {
 		const keyLo = window > 0 ? Math.max(0, pos0 + 1 - window) : 0;
 		const nKeys = kvLen - keyLo;
 		const tiles = ceilDiv(T * group, this.qRows);
-		const wanted = Math.max(1, ceilDiv(this.targetWorkgroups, tiles * KV));
+		const wanted = bufs.stats ? 1 : Math.max(1, ceilDiv(this.targetWorkgroups, tiles * KV));
 		let splits = Math.min(wanted, MAX_SPLITS, ceilDiv(nKeys, this.keyBlock));
 		const keysPerSplit = ceilDiv(ceilDiv(nKeys, splits), this.keyBlock) * this.keyBlock;
 		splits = ceilDiv(nKeys, keysPerSplit);
 
 		const rows = T * H;
+		if (bufs.stats && bufs.stats.size < rows * 8)
+			throw new Error(`attention: stats buffer is smaller than [${T}, ${H}, 2]`);
 		const scratch = this.scratch(
 			splits > 1 ? splits * rows * hd * 4 : 16,
 			splits > 1 ? splits * rows * 8 : 16
 		);
 		this.mainKernel(dtype).dispatch(
 			enc,
-			[bufs.q, bufs.k, bufs.v, splits > 1 ? scratch.partial : bufs.out, scratch.ml],
+			[bufs.q, bufs.k, bufs.v, splits > 1 ? scratch.partial : bufs.out, bufs.stats ?? scratch.ml],
 			[tiles, KV, splits],
 			packUniforms([
 				['u', T],
@@ -200,7 +210,8 @@ export class AttentionKernel {
 				['u', keysPerSplit],
 				['u', splits],
 				['f', p.scale],
-				['f', p.softcap > 0 ? p.softcap : 0]
+				['f', p.softcap > 0 ? p.softcap : 0],
+				['u', bufs.stats ? 1 : 0]
 			])
 		);
 		if (splits > 1) {

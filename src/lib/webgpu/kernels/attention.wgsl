@@ -38,6 +38,9 @@ struct Params {
 	scale: f32,
 	// 0 = no softcap.
 	softcap: f32,
+	// 1 (one split only): also write each row's final (m, l) to ml [T, H, 2] — the statistics the
+	// backward recomputes its probabilities from (lse = m + log l).
+	keep_stats: u32,
 }
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;
@@ -46,7 +49,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> v: array<u32>;
 // num_splits = 1: out [T, H, hd]. Otherwise the partial acc [num_splits, T, H, hd].
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
-// Partial (m, l) [num_splits, T, H, 2]; unused with one split.
+// Partial (m, l) [num_splits, T, H, 2]; with one split, the rows' (m, l) when keep_stats = 1.
 @group(0) @binding(4) var<storage, read_write> ml: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
 
@@ -254,6 +257,10 @@ fn attention_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
 		if (p.num_splits == 1u) {
 			// Every row sees at least its own key, so l > 0 here.
 			val *= 1.0 / row_l[r];
+			if (p.keep_stats == 1u && lid == 0u) {
+				ml[row * 2u] = row_m[r];
+				ml[row * 2u + 1u] = row_l[r];
+			}
 		} else {
 			let slot = split * p.T * p.heads + row;
 			base = slot * p.hd + 4u * lid;
@@ -345,12 +352,13 @@ fn kv_store_f16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 // ==== Backward (LoRA training) ==================================================================
 //
 //   q [T, H, hd], k, v [T, KV, hd] (f32, q and k AFTER RoPE, as the forward consumed them; keys of
-//   this sequence only: pos0 = 0, no cache), da [T, H·hd]  →  dq [T, H, hd], dk, dv [T, KV, hd]
+//   this sequence only: pos0 = 0, no cache), the forward's output a [T, H·hd] and its per-row
+//   (m, l) (attention_main with keep_stats), da [T, H·hd]  →  dq [T, H, hd], dk, dv [T, KV, hd]
 //
 // Nothing of the forward's probabilities is kept: p is recomputed from q and k (flash-attention
-// style) with each query row's log-sum-exp, which attention_bwd_dq computes first (and stores for
-// attention_bwd_dkv), together with the softmax backward's row sum:
-//   lse_i = log Σ_j exp(s_ij),   delta_i = Σ_j p_ij·dp_ij   (visible j; one online pass)
+// style) with each query row's log-sum-exp lse_i = m_i + log l_i, and the softmax backward's row sum
+// is the output's: delta_i = Σ_j p_ij·dp_ij = Σ_j p_ij·(da_i·v_j) = da_i·a_i. attention_bwd_dq
+// turns (m, l) into (lse, delta) in place, for itself and attention_bwd_dkv.
 // Then, in the forward's order reversed:
 //   `a_i = Σ_j p_ij v_j`   → dp_ij = da_i·v_j;  dv_j += p_ij·da_i
 //   `p = softmax(s)`       → ds_ij = p_ij·(dp_ij − delta_i)   (masked keys have p = 0: ds = 0)
@@ -361,8 +369,7 @@ fn kv_store_f16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 // key row (j, kvh) and walks the queries that see it over every head of its GQA group — so the
 // sum of dk, dv over the query heads sharing a kv head happens in one workgroup, with no atomics.
 //
-// Bindings (ComputeKernel puts the uniforms right after the buffers, so each entry point has its
-// own uniform slot): 0 q, 1 k, 2 v, 3 da, 4 stats; dq: dq 5, params 6; dkv: dk 5, dv 6, params 7.
+// Bindings: 0 q, 1 k, 2 v, 3 da, 4 stats; dq: dq 5, a 6, params 7; dkv: dk 5, dv 6, params 7.
 
 struct BwdParams {
 	T: u32,
@@ -381,12 +388,12 @@ struct BwdParams {
 @group(0) @binding(1) var<storage, read> bk: array<f32>;
 @group(0) @binding(2) var<storage, read> bv: array<f32>;
 @group(0) @binding(3) var<storage, read> bda: array<f32>;
-// (lse, delta) per query row (i, h): [T, H, 2], written by attention_bwd_dq.
+// Per query row (i, h), [T, H, 2]: the forward's (m, l), made (lse, delta) by attention_bwd_dq.
 @group(0) @binding(4) var<storage, read_write> bstats: array<f32>;
 @group(0) @binding(5) var<storage, read_write> bout0: array<f32>; // dq or dk
-@group(0) @binding(6) var<uniform> bp_dq: BwdParams;
-@group(0) @binding(6) var<storage, read_write> bout1: array<f32>; // dv
-@group(0) @binding(7) var<uniform> bp_dkv: BwdParams;
+@group(0) @binding(6) var<storage, read> ba: array<f32>; // dq: the forward's output a
+@group(0) @binding(6) var<storage, read_write> bout1: array<f32>; // dkv: dv
+@group(0) @binding(7) var<uniform> bwd_p: BwdParams;
 
 // Keys (or queries) per block of the dq / dkv walks: one per thread.
 const BWD_BLOCK: u32 = 64u;
@@ -423,14 +430,13 @@ fn bwd_first_key(bp: BwdParams, i: u32) -> u32 {
 	return 0u;
 }
 
-// One workgroup per query row (i, h). Pass 1: each thread folds every 64th visible key into its own
-// online (m, l, w) — m = max s, l = Σ exp(s − m), w = Σ exp(s − m)·dp — and a tree merges the
-// threads' triples: lse = m + log l, delta = w / l (stored for attention_bwd_dkv).
-// Pass 2: dq_i = Σ_j dz_ij·scale·k_j over the visible keys, in blocks of 64 keys.
+// One workgroup per query row (i, h): delta = da_i·a_i (a tree over the row's dims), lse from the
+// forward's (m, l); both stored for attention_bwd_dkv. Then dq_i = Σ_j dz_ij·scale·k_j over the
+// visible keys, in blocks of 64 keys (one per thread).
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
 		@builtin(local_invocation_index) lid: u32) {
-	let bp = bp_dq;
+	let bp = bwd_p;
 	let row = wid.x + wid.y * nwg.x;
 	if (row >= bp.T * bp.heads) {
 		return; // uniform: the whole workgroup leaves
@@ -439,53 +445,24 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
 	let h = row % bp.heads;
 	let kvh = h / bp.group;
 	let base = row * bp.hd;
+	var part = 0.0;
 	for (var c = lid; c < bp.hd; c += WORKGROUP_SIZE) {
 		row_a[c] = bq[base + c];
 		row_b[c] = bda[base + c];
+		part += bda[base + c] * ba[base + c];
 	}
 	let first = bwd_first_key(bp, i);
-	workgroupBarrier(); // row_a, row_b complete
-
-	// pass 1: statistics of the row
-	var m = NEG;
-	var l = 0.0;
-	var w = 0.0;
-	for (var j = first + lid; j <= i; j += BWD_BLOCK) {
-		let kb = (j * bp.kv_heads + kvh) * bp.hd;
-		var qk = 0.0;
-		var dp = 0.0;
-		for (var c = 0u; c < bp.hd; c++) {
-			qk += row_a[c] * bk[kb + c];
-			dp += row_b[c] * bv[kb + c];
-		}
-		let s = bwd_softcap(bp, qk);
-		let m_new = max(m, s);
-		let alpha = exp(m - m_new);
-		let e = exp(s - m_new);
-		l = l * alpha + e;
-		w = w * alpha + e * dp;
-		m = m_new;
-	}
-	blk_p[lid] = m;
-	blk_dz[lid] = l;
-	blk_w[lid] = w;
+	blk_w[lid] = part;
 	for (var st = BWD_BLOCK / 2u; st > 0u; st = st >> 1u) {
 		workgroupBarrier();
 		if (lid < st) {
-			// merge (m, l, w) of thread lid + st into lid; a thread without keys has l = w = 0
-			let m_a = blk_p[lid];
-			let m_b = blk_p[lid + st];
-			let mm = max(m_a, m_b);
-			let fa = exp(m_a - mm);
-			let fb = exp(m_b - mm);
-			blk_p[lid] = mm;
-			blk_dz[lid] = blk_dz[lid] * fa + blk_dz[lid + st] * fb;
-			blk_w[lid] = blk_w[lid] * fa + blk_w[lid + st] * fb;
+			blk_w[lid] += blk_w[lid + st];
 		}
 	}
-	workgroupBarrier();
-	let lse = blk_p[0] + log(blk_dz[0]);
-	let delta = blk_w[0] / blk_dz[0];
+	workgroupBarrier(); // row_a, row_b, blk_w[0] complete
+	let lse = bstats[row * 2u] + log(bstats[row * 2u + 1u]);
+	let delta = blk_w[0];
+	workgroupBarrier(); // every thread read (m, l) before it is overwritten
 	if (lid == 0u) {
 		bstats[row * 2u] = lse;
 		bstats[row * 2u + 1u] = delta;
@@ -535,7 +512,7 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
 		@builtin(local_invocation_index) lid: u32) {
-	let bp = bp_dkv;
+	let bp = bwd_p;
 	let krow = wid.x + wid.y * nwg.x;
 	if (krow >= bp.T * bp.kv_heads) {
 		return;
