@@ -203,61 +203,63 @@ describe('attention backward', () => {
 		H = 4,
 		KV = 2,
 		hd = 32;
-	for (const window of [4, null])
-		it(`dq, dk, dv match attentionBackward: GQA 4/2, softcap reached, causal${window ? ', window 4 < T' : ''}`, async () => {
-			const { device, memory } = await testDevice();
-			const q = randomArray(T * H * hd, seededRandom(11), 3);
-			const k = randomArray(T * KV * hd, seededRandom(12), 1.5);
-			const v = randomArray(T * KV * hd, seededRandom(13), 1);
-			const da = randomArray(T * H * hd, seededRandom(14), 1);
-			const sh = { T, heads: H, kvHeads: KV, hd, scale: 24 ** -0.5, softcap: 2, window };
-			const { p } = attentionForward(q, k, v, sh);
-			// the softcap is reached: some |q·k·scale| well past the cap
-			let maxZ = 0;
-			for (let i = 0; i < T; i++)
-				for (let j = 0; j <= i; j++) {
-					let dot = 0;
-					for (let c = 0; c < hd; c++) dot += q[i * H * hd + c] * k[j * KV * hd + c];
-					maxZ = Math.max(maxZ, Math.abs(dot * sh.scale));
-				}
-			expect(maxZ).toBeGreaterThan(2);
-			const ref = attentionBackward(da, q, k, v, p, sh);
-			const b = {
-				q: upload(memory, q),
-				k: upload(memory, k),
-				v: upload(memory, v),
-				da: upload(memory, da),
-				out: zeros(memory, T * H * hd),
-				dq: zeros(memory, T * H * hd),
-				dk: zeros(memory, T * KV * hd),
-				dv: zeros(memory, T * KV * hd),
-				stats: zeros(memory, T * H * 2)
-			};
-			const kernel = new AttentionKernel(device);
-			const params = {
-				T,
-				heads: H,
-				kvHeads: KV,
-				hd,
-				scale: sh.scale,
-				softcap: 2,
-				window: window ?? 0
-			};
-			// the forward leaves its output and each row's (m, l) for the backward
-			await run(device, (enc) => {
-				kernel.encode(
-					enc,
-					{ q: b.q, k: b.k, v: b.v, out: b.out, stats: b.stats },
-					{ ...params, pos0: 0 }
-				);
-				kernel.encodeBackward(enc, b, params);
+	// both tile sizes (32 KiB: 8 rows × 8 keys; 16 KiB: 4 × 4), neither dividing T·group = 22 or T
+	for (const smallTiles of [false, true])
+		for (const window of [4, null])
+			it(`dq, dk, dv match attentionBackward: GQA 4/2, softcap reached, causal${window ? ', window 4 < T' : ''}${smallTiles ? ', 16 KiB tiles' : ''}`, async () => {
+				const { device, memory } = await testDevice();
+				const q = randomArray(T * H * hd, seededRandom(11), 3);
+				const k = randomArray(T * KV * hd, seededRandom(12), 1.5);
+				const v = randomArray(T * KV * hd, seededRandom(13), 1);
+				const da = randomArray(T * H * hd, seededRandom(14), 1);
+				const sh = { T, heads: H, kvHeads: KV, hd, scale: 24 ** -0.5, softcap: 2, window };
+				const { p } = attentionForward(q, k, v, sh);
+				// the softcap is reached: some |q·k·scale| well past the cap
+				let maxZ = 0;
+				for (let i = 0; i < T; i++)
+					for (let j = 0; j <= i; j++) {
+						let dot = 0;
+						for (let c = 0; c < hd; c++) dot += q[i * H * hd + c] * k[j * KV * hd + c];
+						maxZ = Math.max(maxZ, Math.abs(dot * sh.scale));
+					}
+				expect(maxZ).toBeGreaterThan(2);
+				const ref = attentionBackward(da, q, k, v, p, sh);
+				const b = {
+					q: upload(memory, q),
+					k: upload(memory, k),
+					v: upload(memory, v),
+					da: upload(memory, da),
+					out: zeros(memory, T * H * hd),
+					dq: zeros(memory, T * H * hd),
+					dk: zeros(memory, T * KV * hd),
+					dv: zeros(memory, T * KV * hd),
+					stats: zeros(memory, T * H * 2)
+				};
+				const kernel = new AttentionKernel(device, { smallTiles });
+				const params = {
+					T,
+					heads: H,
+					kvHeads: KV,
+					hd,
+					scale: sh.scale,
+					softcap: 2,
+					window: window ?? 0
+				};
+				// the forward leaves its output and each row's (m, l) for the backward
+				await run(device, (enc) => {
+					kernel.encode(
+						enc,
+						{ q: b.q, k: b.k, v: b.v, out: b.out, stats: b.stats },
+						{ ...params, pos0: 0 }
+					);
+					kernel.encodeBackward(enc, b, params);
+				});
+				expect(relErr(await readF32(device, b.dq, T * H * hd), ref.dq)).toBeLessThan(1e-5);
+				expect(relErr(await readF32(device, b.dk, T * KV * hd), ref.dk)).toBeLessThan(1e-5);
+				expect(relErr(await readF32(device, b.dv, T * KV * hd), ref.dv)).toBeLessThan(1e-5);
+				kernel.destroy();
+				memory.freeAll();
 			});
-			expect(relErr(await readF32(device, b.dq, T * H * hd), ref.dq)).toBeLessThan(1e-5);
-			expect(relErr(await readF32(device, b.dk, T * KV * hd), ref.dk)).toBeLessThan(1e-5);
-			expect(relErr(await readF32(device, b.dv, T * KV * hd), ref.dv)).toBeLessThan(1e-5);
-			kernel.destroy();
-			memory.freeAll();
-		});
 });
 
 describe('fused chunked LM head + softcap + cross-entropy', () => {

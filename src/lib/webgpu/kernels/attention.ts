@@ -96,6 +96,9 @@ export class AttentionKernel {
 	/** Query rows per workgroup tile and keys per block (override constants of attention.wgsl). */
 	readonly qRows: number;
 	readonly keyBlock: number;
+	/** The backward's tiles: query rows × keys (BQ, BK in attention.wgsl). */
+	readonly bwdRows: number;
+	readonly bwdKeys: number;
 	private readonly targetWorkgroups: number;
 	private partial: GPUBuffer | null = null;
 	private partialMl: GPUBuffer | null = null;
@@ -117,8 +120,16 @@ export class AttentionKernel {
 			code,
 			entryPoint: 'attention_combine'
 		});
+		// backward tiles: 8 query rows × 8 keys in 32 KiB (≈ 25 KB), 4 × 4 in 16 KiB (≈ 12.6 KB)
+		this.bwdRows = big ? 8 : 4;
+		this.bwdKeys = big ? 8 : 4;
 		const bwd = (entryPoint: string) =>
-			new ComputeKernel(device, { label: 'attention', code, entryPoint });
+			new ComputeKernel(device, {
+				label: 'attention',
+				code,
+				entryPoint,
+				constants: { BQ: this.bwdRows, BK: this.bwdKeys }
+			});
 		this.bwdDq = bwd('attention_bwd_dq');
 		this.bwdDkv = bwd('attention_bwd_dkv');
 	}
@@ -149,16 +160,16 @@ export class AttentionKernel {
 			['f', p.scale],
 			['f', p.softcap > 0 ? p.softcap : 0]
 		]);
-		const maxX = this.device.limits.maxComputeWorkgroupsPerDimension;
-		const grid = (n: number): [number, number] => {
-			const gx = Math.max(1, Math.min(n, maxX));
-			return [gx, ceilDiv(n, gx)];
-		};
 		const rows = T * H;
 		if (b.out.size < rows * hd * 4) throw new Error('attention backward: out buffer < [T, H, hd]');
 		// dq first: it also turns each query row's (m, l) into (lse, delta), which dkv reads
-		this.bwdDq.dispatch(enc, [b.q, b.k, b.v, b.da, b.stats, b.dq, b.out], grid(rows), params);
-		this.bwdDkv.dispatch(enc, [b.q, b.k, b.v, b.da, b.stats, b.dk, b.dv], grid(T * KV), params);
+		const tiles = ceilDiv(T * (H / KV), this.bwdRows);
+		const keyBlocks = ceilDiv(T, this.bwdKeys);
+		const maxX = this.device.limits.maxComputeWorkgroupsPerDimension;
+		if (tiles > maxX || keyBlocks > maxX)
+			throw new Error(`attention backward: ${T} tokens exceed one dispatch`);
+		this.bwdDq.dispatch(enc, [b.q, b.k, b.v, b.da, b.stats, b.dq, b.out], [tiles, KV], params);
+		this.bwdDkv.dispatch(enc, [b.q, b.k, b.v, b.da, b.stats, b.dk, b.dv], [keyBlocks, KV], params);
 	}
 
 	encode(enc: GPUCommandEncoder, bufs: AttentionBuffers, p: AttentionParams): void {

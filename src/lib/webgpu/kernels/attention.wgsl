@@ -364,10 +364,11 @@ fn kv_store_f16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 //   `p = softmax(s)`       → ds_ij = p_ij·(dp_ij − delta_i)   (masked keys have p = 0: ds = 0)
 //   `s = c·tanh(z/c)`      → dz_ij = ds_ij·(1 − (s_ij/c)²)   (softcap first, mask after)
 //   `z = (q·k)·scale`      → dq_i += dz_ij·scale·k_j;  dk_j += dz_ij·scale·q_i
-// attention_bwd_dq owns one query row (i, h) and walks its visible keys twice (statistics, then
-// dq); attention_bwd_dkv, dispatched after it, owns one
-// key row (j, kvh) and walks the queries that see it over every head of its GQA group — so the
-// sum of dk, dv over the query heads sharing a kv head happens in one workgroup, with no atomics.
+// Both are tiled like the forward: attention_bwd_dq owns BQ query rows of one kv head and walks
+// their visible keys in blocks of BK staged in workgroup memory (each K/V row is read once per tile,
+// not once per query row); attention_bwd_dkv, dispatched after it, owns BK keys of one kv head and
+// walks the query rows that see them over every head of its GQA group — so the sum of dk, dv over
+// the query heads sharing a kv head happens in one workgroup, with no atomics.
 //
 // Bindings: 0 q, 1 k, 2 v, 3 da, 4 stats; dq: dq 5, a 6, params 7; dkv: dk 5, dv 6, params 7.
 
@@ -395,14 +396,27 @@ struct BwdParams {
 @group(0) @binding(6) var<storage, read_write> bout1: array<f32>; // dkv: dv
 @group(0) @binding(7) var<uniform> bwd_p: BwdParams;
 
-// Keys (or queries) per block of the dq / dkv walks: one per thread.
-const BWD_BLOCK: u32 = 64u;
+// Tiles (override constants, chosen by attention.ts from the workgroup-memory limit): BQ query rows
+// (the (token, head) pairs of one kv head, in the forward's tile order) by BK keys. 32 KiB: 8 × 8
+// (≈ 24.5 KB); the 16 KiB WebGPU default: 4 × 4 (≈ 12.3 KB).
+override BQ: u32 = 4u;
+override BK: u32 = 4u;
+// Upper bounds of BQ, BK (size the per-thread accumulators).
+const MAX_BQ: u32 = 8u;
+const MAX_BK: u32 = 8u;
 
-var<workgroup> row_a: array<f32, MAX_HD>; // q_i (dq) or k_j (dkv)
-var<workgroup> row_b: array<f32, MAX_HD>; // da_i (dq) or v_j (dkv)
-var<workgroup> blk_p: array<f32, BWD_BLOCK>;
-var<workgroup> blk_dz: array<f32, BWD_BLOCK>;
-var<workgroup> blk_w: array<f32, BWD_BLOCK>;
+// attention_bwd_dq: q rows (bw_x), da rows (bw_y), and the K or V block (bw_kv).
+// attention_bwd_dkv: the block's own k (bw_kv) and v (bw_kv2) rows, and q or da rows (bw_x).
+var<workgroup> bw_x: array<vec4<f32>, BQ * MAX_HD4>;
+var<workgroup> bw_y: array<vec4<f32>, BQ * MAX_HD4>;
+var<workgroup> bw_kv: array<vec4<f32>, BK * KV_STRIDE4>;
+var<workgroup> bw_kv2: array<vec4<f32>, BK * KV_STRIDE4>;
+// Per (row, key) pair of the tile: scores, then probabilities; dp, then dz.
+var<workgroup> pair_s: array<f32, BQ * BK>;
+var<workgroup> pair_g: array<f32, BQ * BK>;
+// Per row of the tile: lse and delta.
+var<workgroup> bw_lse: array<f32, MAX_BQ>;
+var<workgroup> bw_delta: array<f32, MAX_BQ>;
 
 // s = softcap(z), z = qk·scale.
 fn bwd_softcap(bp: BwdParams, qk: f32) -> f32 {
@@ -422,158 +436,290 @@ fn bwd_dscore(bp: BwdParams, s: f32) -> f32 {
 	return bp.scale;
 }
 
-// First key visible to query i (the window includes i itself: at most `window` keys).
-fn bwd_first_key(bp: BwdParams, i: u32) -> u32 {
-	if (bp.window > 0u && i + 1u > bp.window) {
-		return i + 1u - bp.window;
-	}
-	return 0u;
+fn bwd_visible(bp: BwdParams, j: u32, i: u32) -> bool {
+	return j <= i && (bp.window == 0u || j + bp.window > i);
 }
 
-// One workgroup per query row (i, h): delta = da_i·a_i (a tree over the row's dims), lse from the
-// forward's (m, l); both stored for attention_bwd_dkv. Then dq_i = Σ_j dz_ij·scale·k_j over the
-// visible keys, in blocks of 64 keys (one per thread).
+// Tile row gr (0 .. T·group − 1) ↔ query row (i, h) = (gr / group, kvh·group + gr % group).
+fn bwd_row(bp: BwdParams, gr: u32, kvh: u32) -> u32 {
+	return (gr / bp.group) * bp.heads + kvh * bp.group + gr % bp.group;
+}
+
+// Row r of bw_x against row jj of bw_kv (dot_x_k) or of bw_kv2 (dot_x_v), over hd4 vec4s.
+fn dot_x_k(r: u32, jj: u32, hd4: u32) -> f32 {
+	var acc = vec4<f32>(0.0);
+	for (var c = 0u; c < hd4; c++) {
+		acc += bw_x[r * MAX_HD4 + c] * bw_kv[jj * KV_STRIDE4 + c];
+	}
+	return acc.x + acc.y + acc.z + acc.w;
+}
+
+fn dot_x_v(r: u32, jj: u32, hd4: u32) -> f32 {
+	var acc = vec4<f32>(0.0);
+	for (var c = 0u; c < hd4; c++) {
+		acc += bw_x[r * MAX_HD4 + c] * bw_kv2[jj * KV_STRIDE4 + c];
+	}
+	return acc.x + acc.y + acc.z + acc.w;
+}
+
+// One workgroup per tile of BQ query rows sharing kv head kvh (grid (tiles, KV)). Rows' lse from
+// the forward's (m, l), delta = da·a; both stored back for attention_bwd_dkv. Then, per block of BK
+// visible keys: the V block gives dp = da·v, the K block the scores and dz, and
+// dq_r += Σ_j dz_rj·k_j (each thread owns one vec4 of dims of every row).
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-		@builtin(local_invocation_index) lid: u32) {
+fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
 	let bp = bwd_p;
-	let row = wid.x + wid.y * nwg.x;
-	if (row >= bp.T * bp.heads) {
-		return; // uniform: the whole workgroup leaves
-	}
-	let i = row / bp.heads;
-	let h = row % bp.heads;
-	let kvh = h / bp.group;
-	let base = row * bp.hd;
-	var part = 0.0;
-	for (var c = lid; c < bp.hd; c += WORKGROUP_SIZE) {
-		row_a[c] = bq[base + c];
-		row_b[c] = bda[base + c];
-		part += bda[base + c] * ba[base + c];
-	}
-	let first = bwd_first_key(bp, i);
-	blk_w[lid] = part;
-	for (var st = BWD_BLOCK / 2u; st > 0u; st = st >> 1u) {
-		workgroupBarrier();
-		if (lid < st) {
-			blk_w[lid] += blk_w[lid + st];
+	let kvh = wid.y;
+	let rows_total = bp.T * bp.group;
+	let row0 = wid.x * BQ;
+	let nrows = min(BQ, rows_total - row0);
+	let hd4 = bp.hd / 4u;
+	let kv_row = bp.kv_heads * bp.hd;
+
+	for (var idx = lid; idx < BQ * hd4; idx += WORKGROUP_SIZE) {
+		let r = idx / hd4;
+		let c = idx % hd4;
+		var qv = vec4<f32>(0.0);
+		var dv = vec4<f32>(0.0);
+		if (r < nrows) {
+			let e = bwd_row(bp, row0 + r, kvh) * bp.hd + 4u * c;
+			qv = vec4<f32>(bq[e], bq[e + 1u], bq[e + 2u], bq[e + 3u]);
+			dv = vec4<f32>(bda[e], bda[e + 1u], bda[e + 2u], bda[e + 3u]);
 		}
+		bw_x[r * MAX_HD4 + c] = qv;
+		bw_y[r * MAX_HD4 + c] = dv;
 	}
-	workgroupBarrier(); // row_a, row_b, blk_w[0] complete
-	let lse = bstats[row * 2u] + log(bstats[row * 2u + 1u]);
-	let delta = blk_w[0];
-	workgroupBarrier(); // every thread read (m, l) before it is overwritten
-	if (lid == 0u) {
+	if (lid < nrows) {
+		let row = bwd_row(bp, row0 + lid, kvh);
+		var delta = 0.0;
+		for (var c = 0u; c < bp.hd; c++) {
+			delta += bda[row * bp.hd + c] * ba[row * bp.hd + c];
+		}
+		let lse = bstats[row * 2u] + log(bstats[row * 2u + 1u]);
+		bw_lse[lid] = lse;
+		bw_delta[lid] = delta;
 		bstats[row * 2u] = lse;
 		bstats[row * 2u + 1u] = delta;
 	}
 
-	// pass 2: this thread's output dims: lid, lid + 64, lid + 128, lid + 192 (those < hd)
-	var acc = vec4<f32>(0.0);
-	for (var jb = first; jb <= i; jb += BWD_BLOCK) {
-		workgroupBarrier(); // lse/delta read; the previous block's readers of blk_dz are done
-		let j = jb + lid;
-		var dz = 0.0;
-		if (j <= i) {
-			let kb = (j * bp.kv_heads + kvh) * bp.hd;
-			var qk = 0.0;
-			var dp = 0.0;
-			for (var c = 0u; c < bp.hd; c++) {
-				qk += row_a[c] * bk[kb + c];
-				dp += row_b[c] * bv[kb + c];
+	// keys any row of the tile sees (uniform: tokens imin .. imax)
+	let imin = row0 / bp.group;
+	let imax = (row0 + nrows - 1u) / bp.group;
+	var lo = 0u;
+	if (bp.window > 0u && imin + 1u > bp.window) {
+		lo = imin + 1u - bp.window;
+	}
+	let hi = imax + 1u;
+
+	var acc: array<vec4<f32>, MAX_BQ>;
+	for (var r = 0u; r < MAX_BQ; r++) {
+		acc[r] = vec4<f32>(0.0);
+	}
+	for (var jb = lo; jb < hi; jb += BK) {
+		workgroupBarrier(); // the previous block's readers of bw_kv / pair_g are done
+		for (var idx = lid; idx < BK * hd4; idx += WORKGROUP_SIZE) {
+			let jj = idx / hd4;
+			let c = idx % hd4;
+			let j = jb + jj;
+			var val = vec4<f32>(0.0);
+			if (j < hi) {
+				let e = j * kv_row + kvh * bp.hd + 4u * c;
+				val = vec4<f32>(bv[e], bv[e + 1u], bv[e + 2u], bv[e + 3u]);
 			}
-			let s = bwd_softcap(bp, qk);
-			dz = exp(s - lse) * (dp - delta) * bwd_dscore(bp, s);
+			bw_kv[jj * KV_STRIDE4 + c] = val;
 		}
-		blk_dz[lid] = dz;
 		workgroupBarrier();
-		let n = min(BWD_BLOCK, i + 1u - jb);
-		for (var jj = 0u; jj < n; jj++) {
-			let kb = ((jb + jj) * bp.kv_heads + kvh) * bp.hd;
-			let g = blk_dz[jj];
-			for (var r = 0u; r < 4u; r++) {
-				let c = lid + r * WORKGROUP_SIZE;
-				if (c < bp.hd) {
-					acc[r] += g * bk[kb + c];
+		// dp_rj = da_r·v_j
+		for (var pair = lid; pair < BQ * BK; pair += WORKGROUP_SIZE) {
+			let r = pair / BK;
+			let jj = pair % BK;
+			var dp = vec4<f32>(0.0);
+			for (var c = 0u; c < hd4; c++) {
+				dp += bw_y[r * MAX_HD4 + c] * bw_kv[jj * KV_STRIDE4 + c];
+			}
+			pair_g[pair] = dp.x + dp.y + dp.z + dp.w;
+		}
+		workgroupBarrier();
+		for (var idx = lid; idx < BK * hd4; idx += WORKGROUP_SIZE) {
+			let jj = idx / hd4;
+			let c = idx % hd4;
+			let j = jb + jj;
+			var val = vec4<f32>(0.0);
+			if (j < hi) {
+				let e = j * kv_row + kvh * bp.hd + 4u * c;
+				val = vec4<f32>(bk[e], bk[e + 1u], bk[e + 2u], bk[e + 3u]);
+			}
+			bw_kv[jj * KV_STRIDE4 + c] = val;
+		}
+		workgroupBarrier();
+		// dz_rj = p_rj·(dp_rj − delta_r)·∂s/∂(qk), p_rj = exp(s_rj − lse_r); 0 where masked
+		for (var pair = lid; pair < BQ * BK; pair += WORKGROUP_SIZE) {
+			let r = pair / BK;
+			let jj = pair % BK;
+			let j = jb + jj;
+			var dz = 0.0;
+			if (r < nrows && j < hi && bwd_visible(bp, j, (row0 + r) / bp.group)) {
+				let s = bwd_softcap(bp, dot_x_k(r, jj, hd4));
+				dz = exp(s - bw_lse[r]) * (pair_g[pair] - bw_delta[r]) * bwd_dscore(bp, s);
+			}
+			pair_g[pair] = dz;
+		}
+		workgroupBarrier();
+		if (lid < hd4) {
+			for (var jj = 0u; jj < BK; jj++) {
+				let kj = bw_kv[jj * KV_STRIDE4 + lid];
+				for (var r = 0u; r < BQ; r++) {
+					acc[r] += pair_g[r * BK + jj] * kj;
 				}
 			}
 		}
 	}
-	for (var r = 0u; r < 4u; r++) {
-		let c = lid + r * WORKGROUP_SIZE;
-		if (c < bp.hd) {
-			bout0[base + c] = acc[r];
+	if (lid < hd4) {
+		for (var r = 0u; r < nrows; r++) {
+			let e = bwd_row(bp, row0 + r, kvh) * bp.hd + 4u * lid;
+			bout0[e] = acc[r].x;
+			bout0[e + 1u] = acc[r].y;
+			bout0[e + 2u] = acc[r].z;
+			bout0[e + 3u] = acc[r].w;
 		}
 	}
 }
 
-// One workgroup per key row (j, kvh): over the heads h of its group and the queries i that see j,
-//   dv_j = Σ p_ij·da_i,   dk_j = Σ dz_ij·scale·q_i.
+// One workgroup per block of BK keys of kv head kvh (grid (ceil(T / BK), KV)): walks the query rows
+// that see them (every head of the GQA group, so dk and dv sum over the heads in one place) in tiles
+// of BQ rows: q rows → scores; da rows → dp, p, dz and dv_j += Σ_r p_rj·da_r; q rows again →
+// dk_j += Σ_r dz_rj·q_r. Each thread owns one vec4 of dims of every key.
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-		@builtin(local_invocation_index) lid: u32) {
+fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
 	let bp = bwd_p;
-	let krow = wid.x + wid.y * nwg.x;
-	if (krow >= bp.T * bp.kv_heads) {
-		return;
+	let kvh = wid.y;
+	let j0 = wid.x * BK;
+	let nkeys = min(BK, bp.T - j0);
+	let hd4 = bp.hd / 4u;
+	let kv_row = bp.kv_heads * bp.hd;
+
+	for (var idx = lid; idx < BK * hd4; idx += WORKGROUP_SIZE) {
+		let jj = idx / hd4;
+		let c = idx % hd4;
+		var kv = vec4<f32>(0.0);
+		var vv = vec4<f32>(0.0);
+		if (jj < nkeys) {
+			let e = (j0 + jj) * kv_row + kvh * bp.hd + 4u * c;
+			kv = vec4<f32>(bk[e], bk[e + 1u], bk[e + 2u], bk[e + 3u]);
+			vv = vec4<f32>(bv[e], bv[e + 1u], bv[e + 2u], bv[e + 3u]);
+		}
+		bw_kv[jj * KV_STRIDE4 + c] = kv;
+		bw_kv2[jj * KV_STRIDE4 + c] = vv;
 	}
-	let j = krow / bp.kv_heads;
-	let kvh = krow % bp.kv_heads;
-	let base = krow * bp.hd;
-	for (var c = lid; c < bp.hd; c += WORKGROUP_SIZE) {
-		row_a[c] = bk[base + c];
-		row_b[c] = bv[base + c];
-	}
-	// the queries that see key j: j ≤ i < j + window (or < T)
-	var hi = bp.T;
+	// the queries that see a key of the block: tokens j0 .. min(T, j_last + window) − 1
+	var t_hi = bp.T;
 	if (bp.window > 0u) {
-		hi = min(hi, j + bp.window);
+		t_hi = min(t_hi, j0 + nkeys - 1u + bp.window);
 	}
-	var dk = vec4<f32>(0.0);
-	var dv = vec4<f32>(0.0);
-	for (var g = 0u; g < bp.group; g++) {
-		let h = kvh * bp.group + g;
-		for (var ib = j; ib < hi; ib += BWD_BLOCK) {
-			workgroupBarrier();
-			let i = ib + lid;
+	let gr_hi = t_hi * bp.group;
+
+	var dk: array<vec4<f32>, MAX_BK>;
+	var dv: array<vec4<f32>, MAX_BK>;
+	for (var jj = 0u; jj < MAX_BK; jj++) {
+		dk[jj] = vec4<f32>(0.0);
+		dv[jj] = vec4<f32>(0.0);
+	}
+	for (var gb = j0 * bp.group; gb < gr_hi; gb += BQ) {
+		workgroupBarrier(); // the previous tile's readers of bw_x / pair_* are done
+		// q rows of the tile, and their lse / delta
+		for (var idx = lid; idx < BQ * hd4; idx += WORKGROUP_SIZE) {
+			let r = idx / hd4;
+			let c = idx % hd4;
+			var val = vec4<f32>(0.0);
+			if (gb + r < gr_hi) {
+				let e = bwd_row(bp, gb + r, kvh) * bp.hd + 4u * c;
+				val = vec4<f32>(bq[e], bq[e + 1u], bq[e + 2u], bq[e + 3u]);
+			}
+			bw_x[r * MAX_HD4 + c] = val;
+		}
+		if (lid < BQ && gb + lid < gr_hi) {
+			let row = bwd_row(bp, gb + lid, kvh);
+			bw_lse[lid] = bstats[row * 2u];
+			bw_delta[lid] = bstats[row * 2u + 1u];
+		}
+		workgroupBarrier();
+		// scores (NEG where the pair is masked)
+		for (var pair = lid; pair < BQ * BK; pair += WORKGROUP_SIZE) {
+			let r = pair / BK;
+			let jj = pair % BK;
+			var s = NEG;
+			if (gb + r < gr_hi && jj < nkeys && bwd_visible(bp, j0 + jj, (gb + r) / bp.group)) {
+				s = bwd_softcap(bp, dot_x_k(r, jj, hd4));
+			}
+			pair_s[pair] = s;
+		}
+		workgroupBarrier();
+		// da rows → dp; p and dz
+		for (var idx = lid; idx < BQ * hd4; idx += WORKGROUP_SIZE) {
+			let r = idx / hd4;
+			let c = idx % hd4;
+			var val = vec4<f32>(0.0);
+			if (gb + r < gr_hi) {
+				let e = bwd_row(bp, gb + r, kvh) * bp.hd + 4u * c;
+				val = vec4<f32>(bda[e], bda[e + 1u], bda[e + 2u], bda[e + 3u]);
+			}
+			bw_x[r * MAX_HD4 + c] = val;
+		}
+		workgroupBarrier();
+		for (var pair = lid; pair < BQ * BK; pair += WORKGROUP_SIZE) {
+			let r = pair / BK;
+			let s = pair_s[pair];
 			var pr = 0.0;
 			var dz = 0.0;
-			if (i < hi) {
-				let row = i * bp.heads + h;
-				let qb = row * bp.hd;
-				var qk = 0.0;
-				var dp = 0.0;
-				for (var c = 0u; c < bp.hd; c++) {
-					qk += bq[qb + c] * row_a[c];
-					dp += bda[qb + c] * row_b[c];
-				}
-				let s = bwd_softcap(bp, qk);
-				pr = exp(s - bstats[row * 2u]);
-				dz = pr * (dp - bstats[row * 2u + 1u]) * bwd_dscore(bp, s);
+			if (s > NEG) {
+				pr = exp(s - bw_lse[r]);
+				dz = pr * (dot_x_v(r, pair % BK, hd4) - bw_delta[r]) * bwd_dscore(bp, s);
 			}
-			blk_p[lid] = pr;
-			blk_dz[lid] = dz;
-			workgroupBarrier();
-			let n = min(BWD_BLOCK, hi - ib);
-			for (var ii = 0u; ii < n; ii++) {
-				let qb = ((ib + ii) * bp.heads + h) * bp.hd;
-				let pij = blk_p[ii];
-				let gij = blk_dz[ii];
-				for (var r = 0u; r < 4u; r++) {
-					let c = lid + r * WORKGROUP_SIZE;
-					if (c < bp.hd) {
-						dv[r] += pij * bda[qb + c];
-						dk[r] += gij * bq[qb + c];
-					}
+			pair_s[pair] = pr;
+			pair_g[pair] = dz;
+		}
+		workgroupBarrier();
+		if (lid < hd4) {
+			for (var r = 0u; r < BQ; r++) {
+				let dar = bw_x[r * MAX_HD4 + lid];
+				for (var jj = 0u; jj < BK; jj++) {
+					dv[jj] += pair_s[r * BK + jj] * dar;
+				}
+			}
+		}
+		workgroupBarrier();
+		// q rows again → dk
+		for (var idx = lid; idx < BQ * hd4; idx += WORKGROUP_SIZE) {
+			let r = idx / hd4;
+			let c = idx % hd4;
+			var val = vec4<f32>(0.0);
+			if (gb + r < gr_hi) {
+				let e = bwd_row(bp, gb + r, kvh) * bp.hd + 4u * c;
+				val = vec4<f32>(bq[e], bq[e + 1u], bq[e + 2u], bq[e + 3u]);
+			}
+			bw_x[r * MAX_HD4 + c] = val;
+		}
+		workgroupBarrier();
+		if (lid < hd4) {
+			for (var r = 0u; r < BQ; r++) {
+				let qr = bw_x[r * MAX_HD4 + lid];
+				for (var jj = 0u; jj < BK; jj++) {
+					dk[jj] += pair_g[r * BK + jj] * qr;
 				}
 			}
 		}
 	}
-	for (var r = 0u; r < 4u; r++) {
-		let c = lid + r * WORKGROUP_SIZE;
-		if (c < bp.hd) {
-			bout0[base + c] = dk[r];
-			bout1[base + c] = dv[r];
+	if (lid < hd4) {
+		for (var jj = 0u; jj < nkeys; jj++) {
+			let e = (j0 + jj) * kv_row + kvh * bp.hd + 4u * lid;
+			bout0[e] = dk[jj].x;
+			bout0[e + 1u] = dk[jj].y;
+			bout0[e + 2u] = dk[jj].z;
+			bout0[e + 3u] = dk[jj].w;
+			bout1[e] = dv[jj].x;
+			bout1[e + 1u] = dv[jj].y;
+			bout1[e + 2u] = dv[jj].z;
+			bout1[e + 3u] = dv[jj].w;
 		}
 	}
 }
