@@ -35,8 +35,11 @@ export type ModelSource =
 	| { kind: 'hub'; repo: string; revision: string; baseUrl?: string }
 	/** A model folder served over HTTP (a classroom server, the e2e fixtures). */
 	| { kind: 'url'; url: string }
-	/** A folder the user picked or dropped: no network at all. */
-	| { kind: 'files'; name: string; files: File[] };
+	/**
+	 * A folder the user picked or dropped: no network at all. `paths[i]` is files[i]'s path inside
+	 * the folder when the browser does not set `webkitRelativePath` (a dropped folder).
+	 */
+	| { kind: 'files'; name: string; files: File[]; paths?: string[] };
 
 export interface LoadProgress {
 	phase: 'download' | 'gpu' | 'ready';

@@ -10,7 +10,7 @@ import { readF32 } from '../lib/webgpu/memory';
 import { Gemma2Engine } from '../lib/webgpu/gemma2/forward';
 import { rmsnormForward } from '../lib/reference/ops';
 import { seededRandom } from '../lib/reference/random-model';
-import { filesFromFileList, filesFromUrl, type ModelFiles } from '../lib/model/files';
+import { filesFromFileList, filesFromUrl, withPaths, type ModelFiles } from '../lib/model/files';
 import { hubFiles } from '../lib/model/hub';
 import { loadModel, modelFileList } from '../lib/model/load';
 import { loadTokenizer, type Tokenizer } from '../lib/model/tokenizer';
@@ -111,7 +111,7 @@ function filesOf(
 		}
 		case 'files':
 			return {
-				files: filesFromFileList(source.files),
+				files: filesFromFileList(withPaths(source.files, source.paths)),
 				id: `local:${source.name}`,
 				label: source.name
 			};

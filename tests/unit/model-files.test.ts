@@ -5,8 +5,10 @@ import {
 	filesFromMap,
 	filesFromUrl,
 	readJson,
+	withPaths,
 	type FileProgress
 } from '../../src/lib/model/files';
+import { formatSeconds } from '../../src/lib/ui/format';
 
 /** A File as a folder picker gives it (node's File has no webkitRelativePath of its own). */
 function picked(path: string, content: string | Uint8Array<ArrayBuffer>): File {
@@ -50,6 +52,31 @@ describe('filesFromFileList (a picked or dropped folder)', () => {
 			new File(['z'], 'params_shard_0.bin')
 		]);
 		expect(await files.has('params_shard_0.bin')).toBe(true);
+	});
+
+	it('takes a dropped folder by the paths given beside its files (webkitRelativePath is empty)', async () => {
+		const plain = [
+			new File(['{"b": 2}'], 'config.json'),
+			new File(['w'], 'a.bin'),
+			new File(['?'], 'x')
+		];
+		const files = filesFromFileList(
+			withPaths(plain, ['gemma/config.json', 'gemma/weights/a.bin', 'readme/x'])
+		);
+		expect(files.describe).toBe('folder gemma');
+		expect(await readJson(files, 'config.json')).toEqual({ b: 2 });
+		expect(await files.text('weights/a.bin')).toBe('w');
+		expect(await files.has('x')).toBe(false);
+		expect(() => withPaths(plain, ['one/path'])).toThrow('3 dropped files but 1 paths');
+	});
+});
+
+describe('formatSeconds', () => {
+	it('says seconds, then minutes and seconds; a dash when unknown', () => {
+		expect(formatSeconds(42.4)).toBe('42 s');
+		expect(formatSeconds(187)).toBe('3 min 7 s');
+		expect(formatSeconds(null)).toBe('—');
+		expect(formatSeconds(Infinity)).toBe('—');
 	});
 });
 

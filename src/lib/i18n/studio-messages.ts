@@ -17,6 +17,11 @@ export const studioEn = {
 	'studio.model.loadOther': 'Load another model',
 	'studio.model.loading': 'Loading the model…',
 	'studio.model.uploading': 'Moving the weights to the GPU…',
+	'studio.model.fromCache': 'from the browser cache',
+	'studio.model.eta': 'left',
+	'studio.model.drop': 'Or drop a model folder (or its files) here.',
+	'studio.model.droppedFiles': 'files dropped',
+	'studio.model.noFolder': 'Pick or drop a model folder first.',
 	'studio.step.characters':
 		'Describe who speaks: profile, speech style, example lines, prompt; and the people they talk with.',
 	'studio.step.generate':
@@ -298,6 +303,12 @@ export const studioJa: Record<keyof typeof studioEn, string> = {
 	'studio.model.loadOther': '別のモデルを読み込む',
 	'studio.model.loading': 'モデルを読み込んでいます…',
 	'studio.model.uploading': '重みを GPU に転送しています…',
+	'studio.model.fromCache': 'ブラウザのキャッシュから',
+	'studio.model.eta': '残り',
+	'studio.model.drop':
+		'モデルのフォルダー（またはそのファイル）をここにドロップすることもできます。',
+	'studio.model.droppedFiles': '個のファイルをドロップしました',
+	'studio.model.noFolder': '先にモデルのフォルダーを選ぶかドロップしてください。',
 	'studio.step.characters':
 		'話し手を決めます。プロフィール、話し方、セリフ例、プロンプト、そして対話の相手（ペルソナ）。',
 	'studio.step.generate': 'モデルがキャラクターとペルソナを演じ、決まった問いから対話を始めます。',

@@ -175,6 +175,24 @@ export interface PickedFile {
 	stream?(): ReadableStream<Uint8Array>;
 }
 
+/**
+ * Files with their folder paths given beside them (a dropped folder: the browser leaves
+ * `webkitRelativePath` empty and a File cannot carry another path through postMessage).
+ */
+export function withPaths(files: PickedFile[], paths?: string[]): PickedFile[] {
+	if (!paths) return files;
+	if (paths.length !== files.length)
+		throw new Error(`${files.length} dropped files but ${paths.length} paths`);
+	return files.map((f, i) => ({
+		name: f.name,
+		size: f.size,
+		webkitRelativePath: paths[i],
+		arrayBuffer: () => f.arrayBuffer(),
+		text: () => f.text(),
+		...(f.stream ? { stream: () => f.stream!() } : {})
+	}));
+}
+
 const MODEL_ROOT_MARKERS = [
 	'mlc-chat-config.json',
 	'config.json',

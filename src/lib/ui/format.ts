@@ -10,3 +10,9 @@ export function formatBytes(n: number | null | undefined): string {
 	}
 	return `${v >= 100 || i === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
 }
+
+/** A duration for people: "42 s", "3 min 7 s"; "—" when unknown. */
+export function formatSeconds(s: number | null | undefined): string {
+	if (s === null || s === undefined || !Number.isFinite(s)) return '—';
+	return s < 60 ? `${s.toFixed(0)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
