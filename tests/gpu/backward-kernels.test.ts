@@ -103,33 +103,35 @@ describe('matmul backward dx = dy W', () => {
 		{ kind: 'f32', M: 1, N: 37, K: 70 },
 		{ kind: 'f32', M: 67, N: 75, K: 45 },
 		{ kind: 'q4f16', M: 70, N: 67, K: 160 },
-		{ kind: 'q4f32', M: 5, N: 33, K: 96 }
+		{ kind: 'q4f32', M: 5, N: 33, K: 96 },
+		{ kind: 'q4f16', M: 131, N: 70, K: 160 }
 	];
 	for (const { kind, M, N, K } of CASES)
-		it(`${kind} M=${M} N=${N} K=${K} matches linearBackward; accumulate adds`, async () => {
-			const { device, memory } = await testDevice();
-			const w = weight(kind, N, K, N * 7 + K);
-			const dy = randomArray(M * N, seededRandom(M + N), 1);
-			const d0 = randomArray(M * K, seededRandom(9), 1);
-			const ref = linearBackward(dy, w, M);
-			const gw = uploadLinear(memory, 'w', w);
-			const dyb = upload(memory, dy);
-			const dx = zeros(memory, M * K);
-			const acc = upload(memory, d0);
-			const mm = new MatmulKernel(device);
-			await run(device, (enc) => {
-				mm.encodeBackward(enc, dyb, gw, dx, M);
-				mm.encodeBackward(enc, dyb, gw, acc, M, { accumulate: true });
+		for (const tile of [64, 128] as const)
+			it(`${kind} M=${M} N=${N} K=${K}, ${tile}×${tile} tiles: matches linearBackward; accumulate adds`, async () => {
+				const { device, memory } = await testDevice();
+				const w = weight(kind, N, K, N * 7 + K);
+				const dy = randomArray(M * N, seededRandom(M + N), 1);
+				const d0 = randomArray(M * K, seededRandom(9), 1);
+				const ref = linearBackward(dy, w, M);
+				const gw = uploadLinear(memory, 'w', w);
+				const dyb = upload(memory, dy);
+				const dx = zeros(memory, M * K);
+				const acc = upload(memory, d0);
+				const mm = new MatmulKernel(device);
+				await run(device, (enc) => {
+					mm.encodeBackward(enc, dyb, gw, dx, M, { tile });
+					mm.encodeBackward(enc, dyb, gw, acc, M, { accumulate: true, tile });
+				});
+				expect(relErr(await readF32(device, dx, M * K), ref)).toBeLessThan(1e-5);
+				expect(
+					relErr(
+						await readF32(device, acc, M * K),
+						ref.map((v, i) => v + d0[i])
+					)
+				).toBeLessThan(1e-5);
+				memory.freeAll();
 			});
-			expect(relErr(await readF32(device, dx, M * K), ref)).toBeLessThan(1e-5);
-			expect(
-				relErr(
-					await readF32(device, acc, M * K),
-					ref.map((v, i) => v + d0[i])
-				)
-			).toBeLessThan(1e-5);
-			memory.freeAll();
-		});
 
 	it('a weight split in 3 row chunks, and a row slice with its own dy columns, give the same dx', async () => {
 		const { device, memory } = await testDevice();

@@ -21,13 +21,19 @@ const CASES: { kind: 'f32' | 'q4f16' | 'q4f32'; M: number; N: number; K: number 
 	{ kind: 'q4f16', M: 1, N: 45, K: 96 },
 	{ kind: 'q4f16', M: 70, N: 67, K: 160 },
 	{ kind: 'q4f32', M: 1, N: 19, K: 64 },
-	{ kind: 'q4f32', M: 66, N: 33, K: 96 }
+	{ kind: 'q4f32', M: 66, N: 33, K: 96 },
+	{ kind: 'q4f16', M: 131, N: 135, K: 96 }
 ];
 
 describe('matmul y = x Wᵀ matches the float64 reference', () => {
 	for (const { kind, M, N, K } of CASES) {
-		for (const shape of ['gemv', 'gemm'] as const) {
-			it(`${kind} ${shape} M=${M} N=${N} K=${K}`, async () => {
+		// the GEMM in both tiles: 64×64 (4×4 per thread) and 128×128 (8×8, k steps of 16)
+		for (const [shape, tile] of [
+			['gemv', undefined],
+			['gemm', 64],
+			['gemm', 128]
+		] as const) {
+			it(`${kind} ${shape}${tile ? ` ${tile}` : ''} M=${M} N=${N} K=${K}`, async () => {
 				const { device, memory } = await testDevice();
 				const w = weight(kind, N, K, N * 31 + K);
 				const x = randomArray(M * K, seededRandom(M + K), 1);
@@ -36,7 +42,7 @@ describe('matmul y = x Wᵀ matches the float64 reference', () => {
 				const xb = upload(memory, x);
 				const yb = zeros(memory, M * N);
 				const mm = new MatmulKernel(device);
-				await run(device, (enc) => mm.encode(enc, xb, gw, yb, M, { shape }));
+				await run(device, (enc) => mm.encode(enc, xb, gw, yb, M, { shape, tile }));
 				expect(relErr(await readF32(device, yb, M * N), ref)).toBeLessThan(1e-5);
 				memory.freeAll();
 			});

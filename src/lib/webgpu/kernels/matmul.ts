@@ -22,9 +22,15 @@ import code from './matmul.wgsl?raw';
 
 /** Rows per GEMV workgroup (must match GEMV_ROWS in matmul.wgsl). */
 const GEMV_ROWS = 8;
-/** GEMM output tile (TILE_M × TILE_N in matmul.wgsl). */
-const TILE_M = 64;
-const TILE_N = 64;
+/**
+ * GEMM output tiles (BIG in matmul.wgsl; both stage 16 KB): 64×64 (4×4 outputs per thread, k steps
+ * of 32), or 128×128 (8×8 per thread, k steps of 16: twice the FMAs per shared-memory read;
+ * SwiftShader 256×1024×1024 q4: 2.4 instead of 1.7 GFLOP/s) when those still make BIG_TILE_GROUPS
+ * workgroups or more — a big GPU needs a few per compute unit (Gemma-2 2B training at 512 tokens:
+ * gate/up, the LM head and down_proj's dx get big tiles; the narrower products keep 64×64).
+ */
+export type GemmTile = 64 | 128;
+const BIG_TILE_GROUPS = 128;
 /**
  * Up to this many tokens the GEMV shape is used: each token re-reads W, which costs less than
  * the tiled kernel's mostly-empty 64-token tiles for a handful of rows.
@@ -59,6 +65,8 @@ export interface MatmulOptions {
 	accumulate?: boolean;
 	/** Force a shape (tests). */
 	shape?: 'gemv' | 'gemm';
+	/** Force a GEMM tile (tests, benchmarks); default by M (see GemmTile). */
+	tile?: GemmTile;
 	/** Only rows [start, start + count) of W (see the file comment). */
 	rows?: { start: number; count: number };
 }
@@ -133,11 +141,13 @@ export class MatmulKernel {
 		return out;
 	}
 
-	private kernel(entryPoint: string, scaleF16: boolean): ComputeKernel {
-		const key = `${entryPoint}:${scaleF16}`;
+	private kernel(entryPoint: string, scaleF16: boolean, tile: GemmTile = 64): ComputeKernel {
+		const key = `${entryPoint}:${scaleF16}:${tile}`;
 		let k = this.kernels.get(key);
 		if (!k) {
-			const constants = entryPoint.endsWith('q4') ? { SCALE_F16: scaleF16 ? 1 : 0 } : undefined;
+			const constants: Record<string, number> = {};
+			if (entryPoint.endsWith('q4')) constants.SCALE_F16 = scaleF16 ? 1 : 0;
+			if (entryPoint.startsWith('gemm_')) constants.BIG = tile === 128 ? 1 : 0;
 			k = new ComputeKernel(this.device, { label: 'matmul', code, entryPoint, constants });
 			this.kernels.set(key, k);
 		}
@@ -156,6 +166,7 @@ export class MatmulKernel {
 		const K = w.cols;
 		const ldy = opts.ldy ?? opts.rows?.count ?? w.rows;
 		const shape = opts.shape ?? (M <= GEMV_MAX_M ? 'gemv' : 'gemm');
+		const tile = opts.tile ?? gemmTile(M, opts.rows?.count ?? w.rows);
 		if (w.kind === 'q4' && K % 32 !== 0)
 			throw new Error(`matmul: q4 weight needs cols % 32 == 0, got ${K}`);
 		const start = opts.rows?.start ?? 0;
@@ -171,12 +182,12 @@ export class MatmulKernel {
 			const grid: [number, number] =
 				shape === 'gemv'
 					? [ceilDiv(c.rows, GEMV_ROWS), M]
-					: [ceilDiv(c.rows, TILE_N), ceilDiv(M, TILE_M)];
+					: [ceilDiv(c.rows, tile), ceilDiv(M, tile)];
 			if (grid[0] > this.maxWorkgroups || grid[1] > this.maxWorkgroups)
 				throw new Error(
 					`matmul: grid ${grid} exceeds maxComputeWorkgroupsPerDimension; split the weight into smaller row chunks`
 				);
-			const kernel = this.kernel(`${shape}_${w.kind}`, w.scaleDtype !== 'f32');
+			const kernel = this.kernel(`${shape}_${w.kind}`, w.scaleDtype !== 'f32', tile);
 			kernel.dispatch(enc, [x, ...c.buffers, y], grid, params);
 		}
 	}
@@ -195,14 +206,15 @@ export class MatmulKernel {
 		opts: Omit<MatmulOptions, 'shape'> = {}
 	): void {
 		const K = w.cols;
+		const tile = opts.tile ?? gemmTile(M, K);
 		const ldy = opts.ldy ?? opts.rows?.count ?? w.rows;
 		if (w.kind === 'q4' && K % 32 !== 0)
 			throw new Error(`matmul: q4 weight needs cols % 32 == 0, got ${K}`);
 		const start = opts.rows?.start ?? 0;
-		const grid: [number, number] = [ceilDiv(K, TILE_N), ceilDiv(M, TILE_M)];
+		const grid: [number, number] = [ceilDiv(K, tile), ceilDiv(M, tile)];
 		if (grid[0] > this.maxWorkgroups || grid[1] > this.maxWorkgroups)
 			throw new Error(`matmul backward: grid ${grid} exceeds maxComputeWorkgroupsPerDimension`);
-		const kernel = this.kernel(`gemm_dx_${w.kind}`, w.scaleDtype !== 'f32');
+		const kernel = this.kernel(`gemm_dx_${w.kind}`, w.scaleDtype !== 'f32', tile);
 		this.slices(w, opts.rows).forEach((c, i) => {
 			const params = packUniforms([
 				['u', M],
@@ -246,4 +258,9 @@ export class MatmulKernel {
 			])
 		);
 	}
+}
+
+/** The GEMM tile for an [M, N] output (see GemmTile). */
+function gemmTile(M: number, N: number): GemmTile {
+	return Math.ceil(M / 128) * Math.ceil(N / 128) >= BIG_TILE_GROUPS ? 128 : 64;
 }

@@ -16,8 +16,8 @@
 //           shared-memory tree. Grid (ceil(N/GEMV_ROWS), M).
 //   gemm_*  prefill, training (M > 1): TILE_M×TILE_N output tile per workgroup, K in steps of TILE_K staged
 //           in workgroup memory k-major (xs[k][m], ws[k][n]); each of the 16×16 threads owns a
-//           4×4 block of neighbouring outputs, so one step of k is two vec4 reads of shared memory
-//           (4 rows of x, 4 rows of W) for 16 FMAs. Grid (ceil(N/TILE_N), ceil(M/TILE_M)).
+//           4×4 block of neighbouring outputs (8×8 with BIG tiles), so one step of k is two vec4
+//           reads of shared memory for 16 FMAs (four for 64). Grid (ceil(N/TILE_N), ceil(M/TILE_M)).
 // Backward (LoRA training; base weights are frozen, so only the activation gradient):
 //   gemm_dx_*  dx = dy W, the transposed product, below the forward entry points.
 //   wgrad_f32  dW (+)= alpha · dyᵀ x for small trainable weights (LoRA factors).
@@ -42,11 +42,17 @@ const GEMV_THREADS: u32 = 256u;
 // WebGPU minimum of maxComputeWorkgroupStorageSize (gemm_* use no other workgroup memory).
 // 64-row tiles keep a 512-token training GEMM at hundreds of workgroups. (SwiftShader, 256×1024×1024
 // q4: 0.55 GFLOP/s with 4 strided scalar reads per k and TILE_K 16, 1.5–2.0 GFLOP/s like this.)
-const TILE_M: u32 = 64u;
-const TILE_N: u32 = 64u;
-const TILE_K: u32 = 32u;
-const TILE_M4: u32 = 16u; // TILE_M / 4: vec4s per k-row of xs
-const TILE_N4: u32 = 16u;
+// BIG (matmul.ts, long sequences): 128×128 tiles and TILE_K 16 (also 16 KB); each thread owns 8×8
+// outputs — four vec4 reads for 64 FMAs per k. A thread's rows are 4ty + 64·ib + 0..3 and its
+// columns 4tx + 64·jb + 0..3 (ib, jb < 2), so neighbouring threads still read neighbouring vec4s.
+// Written out without loops over the blocks: an accumulator array indexed by a loop variable can
+// end up in memory instead of registers (SwiftShader: 8× slower).
+override BIG: bool = false;
+override TILE_M: u32 = select(64u, 128u, BIG);
+override TILE_N: u32 = TILE_M;
+override TILE_K: u32 = select(32u, 16u, BIG);
+override TILE_M4: u32 = TILE_M / 4u; // vec4s per k-row of xs
+override TILE_N4: u32 = TILE_N / 4u;
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 // f32 entry points: binding 1 = w_f32, 2 = y, 3 = params
@@ -155,17 +161,48 @@ fn load_x_tile(p: Params, m0: u32, k0: u32, lid: u32) {
   }
 }
 
-// acc[i][j] += Σ_kk x[4ty + i, kk] · w[4tx + j, kk]: rows 4ty .. 4ty+3, columns 4tx .. 4tx+3.
-fn tile_product(acc: ptr<function, array<vec4<f32>, 4>>, tx: u32, ty: u32) {
+// acc[8·ib + 4·jb + r][c] += Σ_kk x[4ty + 64·ib + r, kk] · w[4tx + 64·jb + c, kk] (ib = jb = 0
+// unless BIG).
+fn tile_product(acc: ptr<function, array<vec4<f32>, 16>>, tx: u32, ty: u32) {
+  if (!BIG) {
+    for (var kk = 0u; kk < TILE_K; kk++) {
+      let a = xs[kk * TILE_M4 + ty];
+      let b = ws[kk * TILE_N4 + tx];
+      (*acc)[0] += a.x * b;
+      (*acc)[1] += a.y * b;
+      (*acc)[2] += a.z * b;
+      (*acc)[3] += a.w * b;
+    }
+    return;
+  }
   for (var kk = 0u; kk < TILE_K; kk++) {
-    let a = xs[kk * TILE_M4 + ty];
-    let b = ws[kk * TILE_N4 + tx];
-    (*acc)[0] += a.x * b;
-    (*acc)[1] += a.y * b;
-    (*acc)[2] += a.z * b;
-    (*acc)[3] += a.w * b;
+    let a0 = xs[kk * TILE_M4 + ty];
+    let a1 = xs[kk * TILE_M4 + ty + 16u];
+    let b0 = ws[kk * TILE_N4 + tx];
+    let b1 = ws[kk * TILE_N4 + tx + 16u];
+    (*acc)[0] += a0.x * b0;
+    (*acc)[1] += a0.y * b0;
+    (*acc)[2] += a0.z * b0;
+    (*acc)[3] += a0.w * b0;
+    (*acc)[4] += a0.x * b1;
+    (*acc)[5] += a0.y * b1;
+    (*acc)[6] += a0.z * b1;
+    (*acc)[7] += a0.w * b1;
+    (*acc)[8] += a1.x * b0;
+    (*acc)[9] += a1.y * b0;
+    (*acc)[10] += a1.z * b0;
+    (*acc)[11] += a1.w * b0;
+    (*acc)[12] += a1.x * b1;
+    (*acc)[13] += a1.y * b1;
+    (*acc)[14] += a1.z * b1;
+    (*acc)[15] += a1.w * b1;
   }
 }
+
+// Row offset (within the tile, from 4ty) and column offset (from 4tx) of accumulator block blk:
+// blk = 2·ib + jb ↔ acc[4·blk .. 4·blk + 3].
+fn block_row(blk: u32) -> u32 { return 64u * (blk / 2u); }
+fn block_col(blk: u32) -> u32 { return 64u * (blk % 2u); }
 
 @compute @workgroup_size(256)
 fn gemm_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -174,7 +211,7 @@ fn gemm_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
   let n0 = wid.x * TILE_N;
   let tx = lid % 16u;
   let ty = lid / 16u;
-  var acc: array<vec4<f32>, 4>;
+  var acc: array<vec4<f32>, 16>;
   for (var k0 = 0u; k0 < p.K; k0 += TILE_K) {
     load_x_tile(p, m0, k0, lid);
     for (var i = lid; i < TILE_N * TILE_K; i += 256u) {
@@ -188,13 +225,16 @@ fn gemm_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
     tile_product(&acc, tx, ty);
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + 4u * ty + i;
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + 4u * tx + j;
-      if (m < p.M && n < p.N) {
-        let o = m * p.ldy + p.yOffset + n;
-        y_f32w[o] = select(0.0, y_f32w[o], p.accumulate == 1u) + acc[i][j];
+  for (var blk = 0u; blk < 4u; blk++) {
+    if (!BIG && blk > 0u) { break; }
+    for (var i = 0u; i < 4u; i++) {
+      let m = m0 + 4u * ty + block_row(blk) + i;
+      for (var j = 0u; j < 4u; j++) {
+        let n = n0 + 4u * tx + block_col(blk) + j;
+        if (m < p.M && n < p.N) {
+          let o = m * p.ldy + p.yOffset + n;
+          y_f32w[o] = select(0.0, y_f32w[o], p.accumulate == 1u) + acc[4u * blk + i][j];
+        }
       }
     }
   }
@@ -208,10 +248,10 @@ fn gemm_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   let tx = lid % 16u;
   let ty = lid / 16u;
   let words = p.K / 8u;
-  var acc: array<vec4<f32>, 4>;
+  var acc: array<vec4<f32>, 16>;
   for (var k0 = 0u; k0 < p.K; k0 += TILE_K) {
     load_x_tile(p, m0, k0, lid);
-    // TILE_N rows × TILE_K/8 words: one thread dequantizes one word (8 weights) into ws.
+    // TILE_N rows × TILE_K/8 words (256 either way): one thread dequantizes one word (8 weights).
     if (lid < TILE_N * (TILE_K / 8u)) {
       let row = lid / (TILE_K / 8u);
       let kw = (lid % (TILE_K / 8u)) * 8u; // the word's first k inside the tile
@@ -230,13 +270,16 @@ fn gemm_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
     tile_product(&acc, tx, ty);
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + 4u * ty + i;
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + 4u * tx + j;
-      if (m < p.M && n < p.N) {
-        let o = m * p.ldy + p.yOffset + n;
-        y_q4w[o] = select(0.0, y_q4w[o], p.accumulate == 1u) + acc[i][j];
+  for (var blk = 0u; blk < 4u; blk++) {
+    if (!BIG && blk > 0u) { break; }
+    for (var i = 0u; i < 4u; i++) {
+      let m = m0 + 4u * ty + block_row(blk) + i;
+      for (var j = 0u; j < 4u; j++) {
+        let n = n0 + 4u * tx + block_col(blk) + j;
+        if (m < p.M && n < p.N) {
+          let o = m * p.ldy + p.yOffset + n;
+          y_q4w[o] = select(0.0, y_q4w[o], p.accumulate == 1u) + acc[4u * blk + i][j];
+        }
       }
     }
   }
@@ -273,7 +316,7 @@ fn gemm_dx_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
   let k0 = wid.x * TILE_N;
   let tx = lid % 16u;
   let ty = lid / 16u;
-  var acc: array<vec4<f32>, 4>;
+  var acc: array<vec4<f32>, 16>;
   for (var n0 = 0u; n0 < p.N; n0 += TILE_K) {
     load_dy_tile(p, m0, n0, lid);
     // W[n0 .. n0+TILE_K, k0 .. k0+TILE_N] → ws[n][k] (consecutive threads read consecutive k).
@@ -289,13 +332,16 @@ fn gemm_dx_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     workgroupBarrier();
   }
   // (Written out per entry point: a shared helper would statically use both y bindings.)
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + 4u * ty + i;
-    for (var j = 0u; j < 4u; j++) {
-      let k = k0 + 4u * tx + j;
-      if (m < p.M && k < p.K) {
-        let o = m * p.K + k;
-        y_f32w[o] = select(0.0, y_f32w[o], p.accumulate == 1u) + acc[i][j];
+  for (var blk = 0u; blk < 4u; blk++) {
+    if (!BIG && blk > 0u) { break; }
+    for (var i = 0u; i < 4u; i++) {
+      let m = m0 + 4u * ty + block_row(blk) + i;
+      for (var j = 0u; j < 4u; j++) {
+        let k = k0 + 4u * tx + block_col(blk) + j;
+        if (m < p.M && k < p.K) {
+          let o = m * p.K + k;
+          y_f32w[o] = select(0.0, y_f32w[o], p.accumulate == 1u) + acc[4u * blk + i][j];
+        }
       }
     }
   }
@@ -309,13 +355,13 @@ fn gemm_dx_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
   let tx = lid % 16u;
   let ty = lid / 16u;
   let words = p.K / 8u;
-  var acc: array<vec4<f32>, 4>;
+  var acc: array<vec4<f32>, 16>;
   for (var n0 = 0u; n0 < p.N; n0 += TILE_K) {
     load_dy_tile(p, m0, n0, lid);
-    // TILE_K rows × TILE_N/8 = 8 words: one thread dequantizes one word (8 weights).
+    // TILE_K rows × TILE_N/8 words (256 either way): one thread dequantizes one word (8 weights).
     if (lid < TILE_K * (TILE_N / 8u)) {
-      let nn = lid / 8u;
-      let wi = lid % 8u;
+      let nn = lid / (TILE_N / 8u);
+      let wi = lid % (TILE_N / 8u);
       let n = n0 + nn;
       let kb = k0 + wi * 8u; // first k of this word
       if (n < p.N && kb < p.K) {
@@ -335,13 +381,16 @@ fn gemm_dx_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     tile_product(&acc, tx, ty);
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + 4u * ty + i;
-    for (var j = 0u; j < 4u; j++) {
-      let k = k0 + 4u * tx + j;
-      if (m < p.M && k < p.K) {
-        let o = m * p.K + k;
-        y_q4w[o] = select(0.0, y_q4w[o], p.accumulate == 1u) + acc[i][j];
+  for (var blk = 0u; blk < 4u; blk++) {
+    if (!BIG && blk > 0u) { break; }
+    for (var i = 0u; i < 4u; i++) {
+      let m = m0 + 4u * ty + block_row(blk) + i;
+      for (var j = 0u; j < 4u; j++) {
+        let k = k0 + 4u * tx + block_col(blk) + j;
+        if (m < p.M && k < p.K) {
+          let o = m * p.K + k;
+          y_q4w[o] = select(0.0, y_q4w[o], p.accumulate == 1u) + acc[4u * blk + i][j];
+        }
       }
     }
   }
