@@ -20,12 +20,21 @@ export interface KernelSource {
 }
 
 export class ComputeKernel {
-	readonly pipeline: GPUComputePipeline;
+	private compiled: GPUComputePipeline | null = null;
 
 	constructor(
 		readonly device: GPUDevice,
 		readonly source: KernelSource
-	) {
+	) {}
+
+	/**
+	 * The pipeline, compiled on first use (and shared per device): a kernel class makes all its
+	 * variants up front, most of which a given run never dispatches (inference never runs the
+	 * backward), and compiling costs (SwiftShader: about a second a pipeline).
+	 */
+	get pipeline(): GPUComputePipeline {
+		if (this.compiled) return this.compiled;
+		const { device, source } = this;
 		let cache = pipelineCache.get(device);
 		if (!cache) pipelineCache.set(device, (cache = new Map()));
 		const key = `${source.label}:${source.entryPoint}:${JSON.stringify(source.constants ?? {})}:${source.code.length}`;
@@ -39,7 +48,7 @@ export class ComputeKernel {
 			});
 			cache.set(key, pipeline);
 		}
-		this.pipeline = pipeline;
+		return (this.compiled = pipeline);
 	}
 
 	/**
