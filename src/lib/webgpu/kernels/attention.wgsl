@@ -445,6 +445,49 @@ fn bwd_row(bp: BwdParams, gr: u32, kvh: u32) -> u32 {
 	return (gr / bp.group) * bp.heads + kvh * bp.group + gr % bp.group;
 }
 
+// Elements e .. e + 3 of k or v (from_v), of q or da (from_da).
+fn key4(from_v: bool, e: u32) -> vec4<f32> {
+	if (from_v) {
+		return vec4<f32>(bv[e], bv[e + 1u], bv[e + 2u], bv[e + 3u]);
+	}
+	return vec4<f32>(bk[e], bk[e + 1u], bk[e + 2u], bk[e + 3u]);
+}
+
+fn query4(from_da: bool, e: u32) -> vec4<f32> {
+	if (from_da) {
+		return vec4<f32>(bda[e], bda[e + 1u], bda[e + 2u], bda[e + 3u]);
+	}
+	return vec4<f32>(bq[e], bq[e + 1u], bq[e + 2u], bq[e + 3u]);
+}
+
+// bw_kv ← the k (or v) rows of keys jb .. jb + BK − 1 of kv head kvh (zeros from `hi` on).
+fn stage_keys(bp: BwdParams, from_v: bool, jb: u32, hi: u32, kvh: u32, lid: u32) {
+	let hd4 = bp.hd / 4u;
+	for (var idx = lid; idx < BK * hd4; idx += WORKGROUP_SIZE) {
+		let jj = idx / hd4;
+		let c = idx % hd4;
+		var val = vec4<f32>(0.0);
+		if (jb + jj < hi) {
+			val = key4(from_v, (jb + jj) * bp.kv_heads * bp.hd + kvh * bp.hd + 4u * c);
+		}
+		bw_kv[jj * KV_STRIDE4 + c] = val;
+	}
+}
+
+// bw_x ← the q (or da) rows of tile rows gb .. gb + BQ − 1 of kv head kvh (zeros from `gr_hi` on).
+fn stage_queries(bp: BwdParams, from_da: bool, gb: u32, gr_hi: u32, kvh: u32, lid: u32) {
+	let hd4 = bp.hd / 4u;
+	for (var idx = lid; idx < BQ * hd4; idx += WORKGROUP_SIZE) {
+		let r = idx / hd4;
+		let c = idx % hd4;
+		var val = vec4<f32>(0.0);
+		if (gb + r < gr_hi) {
+			val = query4(from_da, bwd_row(bp, gb + r, kvh) * bp.hd + 4u * c);
+		}
+		bw_x[r * MAX_HD4 + c] = val;
+	}
+}
+
 // Row r of bw_x against row jj of bw_kv (dot_x_k) or of bw_kv2 (dot_x_v), over hd4 vec4s.
 fn dot_x_k(r: u32, jj: u32, hd4: u32) -> f32 {
 	var acc = vec4<f32>(0.0);
@@ -474,20 +517,16 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
 	let row0 = wid.x * BQ;
 	let nrows = min(BQ, rows_total - row0);
 	let hd4 = bp.hd / 4u;
-	let kv_row = bp.kv_heads * bp.hd;
 
+	stage_queries(bp, false, row0, row0 + nrows, kvh, lid);
 	for (var idx = lid; idx < BQ * hd4; idx += WORKGROUP_SIZE) {
 		let r = idx / hd4;
 		let c = idx % hd4;
-		var qv = vec4<f32>(0.0);
-		var dv = vec4<f32>(0.0);
+		var val = vec4<f32>(0.0);
 		if (r < nrows) {
-			let e = bwd_row(bp, row0 + r, kvh) * bp.hd + 4u * c;
-			qv = vec4<f32>(bq[e], bq[e + 1u], bq[e + 2u], bq[e + 3u]);
-			dv = vec4<f32>(bda[e], bda[e + 1u], bda[e + 2u], bda[e + 3u]);
+			val = query4(true, bwd_row(bp, row0 + r, kvh) * bp.hd + 4u * c);
 		}
-		bw_x[r * MAX_HD4 + c] = qv;
-		bw_y[r * MAX_HD4 + c] = dv;
+		bw_y[r * MAX_HD4 + c] = val;
 	}
 	if (lid < nrows) {
 		let row = bwd_row(bp, row0 + lid, kvh);
@@ -517,17 +556,7 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
 	}
 	for (var jb = lo; jb < hi; jb += BK) {
 		workgroupBarrier(); // the previous block's readers of bw_kv / pair_g are done
-		for (var idx = lid; idx < BK * hd4; idx += WORKGROUP_SIZE) {
-			let jj = idx / hd4;
-			let c = idx % hd4;
-			let j = jb + jj;
-			var val = vec4<f32>(0.0);
-			if (j < hi) {
-				let e = j * kv_row + kvh * bp.hd + 4u * c;
-				val = vec4<f32>(bv[e], bv[e + 1u], bv[e + 2u], bv[e + 3u]);
-			}
-			bw_kv[jj * KV_STRIDE4 + c] = val;
-		}
+		stage_keys(bp, true, jb, hi, kvh, lid);
 		workgroupBarrier();
 		// dp_rj = da_r·v_j
 		for (var pair = lid; pair < BQ * BK; pair += WORKGROUP_SIZE) {
@@ -540,17 +569,7 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
 			pair_g[pair] = dp.x + dp.y + dp.z + dp.w;
 		}
 		workgroupBarrier();
-		for (var idx = lid; idx < BK * hd4; idx += WORKGROUP_SIZE) {
-			let jj = idx / hd4;
-			let c = idx % hd4;
-			let j = jb + jj;
-			var val = vec4<f32>(0.0);
-			if (j < hi) {
-				let e = j * kv_row + kvh * bp.hd + 4u * c;
-				val = vec4<f32>(bk[e], bk[e + 1u], bk[e + 2u], bk[e + 3u]);
-			}
-			bw_kv[jj * KV_STRIDE4 + c] = val;
-		}
+		stage_keys(bp, false, jb, hi, kvh, lid);
 		workgroupBarrier();
 		// dz_rj = p_rj·(dp_rj − delta_r)·∂s/∂(qk), p_rj = exp(s_rj − lse_r); 0 where masked
 		for (var pair = lid; pair < BQ * BK; pair += WORKGROUP_SIZE) {
@@ -605,8 +624,8 @@ fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
 		var vv = vec4<f32>(0.0);
 		if (jj < nkeys) {
 			let e = (j0 + jj) * kv_row + kvh * bp.hd + 4u * c;
-			kv = vec4<f32>(bk[e], bk[e + 1u], bk[e + 2u], bk[e + 3u]);
-			vv = vec4<f32>(bv[e], bv[e + 1u], bv[e + 2u], bv[e + 3u]);
+			kv = key4(false, e);
+			vv = key4(true, e);
 		}
 		bw_kv[jj * KV_STRIDE4 + c] = kv;
 		bw_kv2[jj * KV_STRIDE4 + c] = vv;
@@ -627,16 +646,7 @@ fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
 	for (var gb = j0 * bp.group; gb < gr_hi; gb += BQ) {
 		workgroupBarrier(); // the previous tile's readers of bw_x / pair_* are done
 		// q rows of the tile, and their lse / delta
-		for (var idx = lid; idx < BQ * hd4; idx += WORKGROUP_SIZE) {
-			let r = idx / hd4;
-			let c = idx % hd4;
-			var val = vec4<f32>(0.0);
-			if (gb + r < gr_hi) {
-				let e = bwd_row(bp, gb + r, kvh) * bp.hd + 4u * c;
-				val = vec4<f32>(bq[e], bq[e + 1u], bq[e + 2u], bq[e + 3u]);
-			}
-			bw_x[r * MAX_HD4 + c] = val;
-		}
+		stage_queries(bp, false, gb, gr_hi, kvh, lid);
 		if (lid < BQ && gb + lid < gr_hi) {
 			let row = bwd_row(bp, gb + lid, kvh);
 			bw_lse[lid] = bstats[row * 2u];
@@ -655,16 +665,7 @@ fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
 		}
 		workgroupBarrier();
 		// da rows → dp; p and dz
-		for (var idx = lid; idx < BQ * hd4; idx += WORKGROUP_SIZE) {
-			let r = idx / hd4;
-			let c = idx % hd4;
-			var val = vec4<f32>(0.0);
-			if (gb + r < gr_hi) {
-				let e = bwd_row(bp, gb + r, kvh) * bp.hd + 4u * c;
-				val = vec4<f32>(bda[e], bda[e + 1u], bda[e + 2u], bda[e + 3u]);
-			}
-			bw_x[r * MAX_HD4 + c] = val;
-		}
+		stage_queries(bp, true, gb, gr_hi, kvh, lid);
 		workgroupBarrier();
 		for (var pair = lid; pair < BQ * BK; pair += WORKGROUP_SIZE) {
 			let r = pair / BK;
@@ -689,16 +690,7 @@ fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
 		}
 		workgroupBarrier();
 		// q rows again → dk
-		for (var idx = lid; idx < BQ * hd4; idx += WORKGROUP_SIZE) {
-			let r = idx / hd4;
-			let c = idx % hd4;
-			var val = vec4<f32>(0.0);
-			if (gb + r < gr_hi) {
-				let e = bwd_row(bp, gb + r, kvh) * bp.hd + 4u * c;
-				val = vec4<f32>(bq[e], bq[e + 1u], bq[e + 2u], bq[e + 3u]);
-			}
-			bw_x[r * MAX_HD4 + c] = val;
-		}
+		stage_queries(bp, false, gb, gr_hi, kvh, lid);
 		workgroupBarrier();
 		if (lid < hd4) {
 			for (var r = 0u; r < BQ; r++) {
