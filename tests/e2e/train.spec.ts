@@ -83,4 +83,21 @@ test('a run survives closing the page: it resumes from its checkpoint and finish
 	await expect(page.getByTestId('run-step')).toHaveText('8');
 	// one loss per optimizer step, 1..8, no step twice: the curve continued where the checkpoint was
 	expect(await metricSteps(page)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+
+	// chat with the last checkpoint: the KV cache the run freed is back, with the adapter on
+	await page
+		.getByTestId('train-checkpoints')
+		.getByRole('button', { name: 'Chat with this checkpoint' })
+		.last()
+		.click();
+	await expect(page).toHaveURL(/\/chat$/);
+	await expect(page.getByTestId('model-ready')).toContainText('LoRA');
+	await page.getByText('Sampling ·').click();
+	await page.getByLabel('Max new tokens').fill('3');
+	await page.getByTestId('chat-input').fill('What is virtue?');
+	await page.getByTestId('chat-send').click();
+	// (the trained adapter may well end its turn early: only that a reply came is asserted)
+	await expect(page.getByTestId('msg-model')).toHaveCount(1, { timeout: 90_000 });
+	await expect(page.getByTestId('chat-stats')).toContainText('tokens');
+	await expect(page.getByTestId('chat-error')).toHaveCount(0);
 });
