@@ -2,9 +2,11 @@
  * Gemma2Backward as the trainer uses it: several micro-batches accumulate into one step's
  * gradients (token-weighted, gradScale = 1 / the step's target count), forward-only loss, a
  * sequence with nothing supervised — against referenceAccumulatedLossAndGrads, with the f32
- * weights and lora/gpu-adapter.ts; and the memory plan of the 2B model.
+ * weights and lora/gpu-adapter.ts; and the memory plans (the 2B backward's, a whole run's).
  */
 import { describe, expect, it } from 'vitest';
+import { createLoraAdapter } from '../../src/lib/lora/adapter';
+import { ALL_PROJECTIONS, LORA_DEFAULTS } from '../../src/lib/lora/config';
 import { GpuLoraAdapter } from '../../src/lib/lora/gpu-adapter';
 import {
 	referenceAccumulatedLossAndGrads,
@@ -12,6 +14,8 @@ import {
 } from '../../src/lib/reference/backward';
 import { GEMMA2_2B_CONFIG, randomWeights, TINY_CONFIG } from '../../src/lib/reference/random-model';
 import { Gemma2Backward } from '../../src/lib/webgpu/gemma2/backward';
+import { trainingMemoryPlan } from '../../src/lib/webgpu/gemma2/backward-plan';
+import { AdamWOptimizer } from '../../src/lib/webgpu/kernels/adamw';
 import { Gemma2Engine } from '../../src/lib/webgpu/gemma2/forward';
 import { adapterWithB, IDS, LABELS, tensorErr } from './backward-fixtures';
 import { testDevice } from './harness';
@@ -90,5 +94,43 @@ describe('Gemma2Backward over several micro-batches and edge cases', () => {
 		// the loss never holds more than a 16 MB block of logits
 		expect(p.loss).toBeLessThan(40e6);
 		expect(p.total).toBeLessThan(305e6);
+	});
+
+	it('trainingMemoryPlan (the Train page estimate) is what a run allocates, within alignment', async () => {
+		const { device } = await testDevice();
+		const w = randomWeights(TINY_CONFIG, 3, 'q4f16');
+		const T = 40;
+		const engine = await Gemma2Engine.create(device, w, { maxTokens: 64, kvCacheDtype: 'f16' });
+		const mine = engine.memoryReport().byPurpose;
+		const host = createLoraAdapter(
+			TINY_CONFIG,
+			{ ...LORA_DEFAULTS, r: 8, lora_alpha: 16, target_modules: [...ALL_PROJECTIONS] },
+			1
+		);
+		engine.releaseKvCache();
+		const lora = new GpuLoraAdapter(device, engine.memory, host, { trainable: true, maxTokens: T });
+		const backward = new Gemma2Backward(engine, lora, { maxTokens: T });
+		const adamw = new AdamWOptimizer(
+			device,
+			engine.memory,
+			lora.segments.map((s) => ({ params: s.params, grads: s.grads!, floats: s.floats }))
+		);
+		try {
+			const plan = trainingMemoryPlan({
+				config: TINY_CONFIG,
+				tokens: T,
+				loraParams: lora.parameterCount,
+				maxRank: 8,
+				weightsBytes: mine.weights,
+				engineActivationBytes: mine.activations
+			});
+			const allocated = engine.memory.current;
+			expect(Math.abs(plan.total - allocated) / allocated).toBeLessThan(0.02);
+		} finally {
+			adamw.destroy();
+			backward.destroy();
+			lora.destroy();
+			engine.destroy();
+		}
 	});
 });

@@ -12,7 +12,7 @@
  *             backward is dx = dy W (frozen) plus the LoRA hook's encodeBackward (dA, dB, and
  *             dx += s·(dy B) A)
  *
- * Memory plan (activation checkpointing per layer; bufferPlan below, memoryReport() at run time):
+ * Memory plan (activation checkpointing per layer; backwardBufferPlan in backward-plan.ts, memoryReport() at run time):
  * numLayers × [T, d] checkpoints, ONE layer's activations and gradients, and the cross-entropy's
  * [R, d] rows plus one [R, Vb] block of logits. Gemma-2 2B at T = 512 (plannedBytes): checkpoints
  * 123 MB, one layer's activations 98 MB + gradients 46 MB, cross-entropy 36 MB — 301 MB in all,
@@ -35,7 +35,8 @@ import { isSlidingLayer, type Gemma2Config } from '../../model/config';
 import type { ProjectionName } from '../../model/weights';
 import { beginComputePass, endComputePass } from '../kernel';
 import { AttentionKernel } from '../kernels/attention';
-import { CE_BLOCK_BYTES, CrossEntropyKernel } from '../kernels/cross-entropy';
+import { CrossEntropyKernel } from '../kernels/cross-entropy';
+import { backwardBufferPlan, CE_BLOCK_BYTES, plannedBackwardBytes } from './backward-plan';
 import { EmbeddingKernel } from '../kernels/embedding';
 import { GeluGateKernel } from '../kernels/gelu-gate';
 import { MatmulKernel } from '../kernels/matmul';
@@ -126,66 +127,6 @@ interface LossBuffers {
 	dhRows: GPUBuffer; // [R, d]
 }
 
-type PlannedPurpose = 'activations' | 'scratch';
-
-/**
- * Every buffer of a Gemma2Backward: [label, f32 count, purpose]. T = maxTokens, R = T − 1 rows of
- * the loss, Vb = vocabulary rows per block of logits. The constructor allocates exactly this list;
- * `Gemma2Backward.plannedBytes` sums it (e.g. for 2B before anything is allocated).
- */
-function bufferPlan(
-	c: Gemma2Config,
-	T: number,
-	Vb: number
-): { act: [string, number][]; grad: [string, number][]; loss: [string, number][]; ckpt: number } {
-	const R = Math.max(1, T - 1);
-	const d = c.hiddenSize;
-	const qw = c.numHeads * c.headDim;
-	const kvw = c.numKvHeads * c.headDim;
-	const I = c.intermediateSize;
-	return {
-		ckpt: T * d,
-		act: [
-			['ids', T],
-			['h', T * d],
-			['h_mid', T * d],
-			['x', T * d],
-			['q', T * qw],
-			['k', T * kvw],
-			['v', T * kvw],
-			['a', T * qw],
-			['o', T * d],
-			['x2', T * d],
-			['gate', T * I],
-			['up', T * I],
-			['gelu', T * I],
-			['f', T * d]
-		],
-		grad: [
-			['dh', T * d],
-			['dy', T * d],
-			['dx', T * d],
-			['dgelu', T * I],
-			['da', T * qw],
-			['dq', T * qw],
-			['dk', T * kvw],
-			['dv', T * kvw],
-			['attn_stats', T * c.numHeads * 2]
-		],
-		loss: [
-			['targets', R],
-			['h_rows', R * d],
-			['hf', R * d],
-			['logits_block', R * Vb],
-			['stats', R * 4],
-			['per_row', R],
-			['read', R],
-			['dhf', R * d],
-			['dh_rows', R * d]
-		]
-	};
-}
-
 /** The supervised positions of a sequence: logits at t predict labels[t+1] (HF's shift). */
 export function supervisedTargets(labels: ArrayLike<number>): {
 	positions: number[];
@@ -264,8 +205,12 @@ export class Gemma2Backward {
 			Math.max(1, T - 1),
 			opts.ceBlockBytes ?? CE_BLOCK_BYTES
 		);
-		const plan = bufferPlan(c, T, this.ceBlockRows);
-		const alloc = (group: [string, number][], prefix: string, purpose: PlannedPurpose) => {
+		const plan = backwardBufferPlan(c, T, this.ceBlockRows);
+		const alloc = (
+			group: [string, number][],
+			prefix: string,
+			purpose: 'activations' | 'scratch'
+		) => {
 			const out: Record<string, GPUBuffer> = {};
 			for (const [label, floats] of group) {
 				const read = label === 'read';
@@ -328,23 +273,13 @@ export class Gemma2Backward {
 		};
 	}
 
-	/**
-	 * Bytes a Gemma2Backward would allocate for `config` at `maxTokens` (cross-entropy blocks of
-	 * `ceBlockBytes`), without allocating: the memory plan of a model before it is loaded.
-	 */
+	/** Bytes a Gemma2Backward would allocate (see plannedBackwardBytes in backward-plan.ts). */
 	static plannedBytes(
 		config: Gemma2Config,
 		maxTokens: number,
 		ceBlockBytes = CE_BLOCK_BYTES
-	): { checkpoints: number; layer: number; loss: number; total: number } {
-		const R = Math.max(1, maxTokens - 1);
-		const Vb = Math.max(1, Math.min(config.vocabSize, Math.floor(ceBlockBytes / (R * 4))));
-		const plan = bufferPlan(config, maxTokens, Vb);
-		const sum = (g: [string, number][]) => g.reduce((s, [, n]) => s + n * 4, 0);
-		const checkpoints = config.numLayers * plan.ckpt * 4;
-		const layer = sum(plan.act) + sum(plan.grad);
-		const loss = sum(plan.loss);
-		return { checkpoints, layer, loss, total: checkpoints + layer + loss };
+	): ReturnType<typeof plannedBackwardBytes> {
+		return plannedBackwardBytes(config, maxTokens, ceBlockBytes);
 	}
 
 	/**

@@ -13,6 +13,7 @@
  *
  * The backward recomputes each block's logits: a second pass over E instead of storing them.
  */
+import { CE_BLOCK_BYTES } from '../gemma2/backward-plan';
 import { ComputeKernel, packUniforms } from '../kernel';
 import code from './cross-entropy.wgsl?raw';
 import { MatmulKernel, type GpuLinear } from './matmul';
@@ -21,8 +22,8 @@ import { RmsNormKernel } from './rmsnorm';
 
 /** Threads per workgroup (CE_THREADS in cross-entropy.wgsl). */
 const CE_THREADS = 256;
-/** Default budget of one block of logits (R × Vb × 4 bytes). */
-export const CE_BLOCK_BYTES = 16 << 20;
+/** Default budget of one block of logits (R × Vb × 4 bytes); defined with the memory plan. */
+export { CE_BLOCK_BYTES };
 
 export interface CrossEntropyBuffers {
 	/** [R, d] residual stream rows of the supervised positions (before the final norm). */
