@@ -56,7 +56,8 @@ export async function benchMain(
 			trainSeqs: [256, 512],
 			trainSteps: value('train-steps', software ? 1 : 5),
 			// 2B training on SwiftShader takes far too long: only on a GPU, or when forced
-			train2b: flag('train-2b') || (!software && !flag('skip-2b'))
+			train2b: flag('train-2b') || (!software && !flag('skip-2b')),
+			profile: flag('profile')
 		};
 		console.error(
 			`benchmarking in ${runner.where} on ${software ? 'a software rasterizer' : 'a GPU'} (${[info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'adapter without info'}): prefill ${opts.prefillTokens}, 2B decode ${opts.decodeTokens2b} steps; LoRA training at ${opts.trainSeqs.join(' and ')} tokens, ${opts.trainSteps} steps, ${opts.train2b ? 'tiny and 2B shapes' : 'tiny only (--train-2b for the 2B shapes)'}…`
@@ -119,6 +120,18 @@ export async function benchMain(
 	);
 	const table = lines.join('\n');
 	console.log(`\n${table}\n`);
+	// --profile: per-kernel times of one step (printed only; BENCHMARKS.md keeps the totals)
+	for (const t of result.training.filter((t) => t.profile)) {
+		const total = t.profile!.reduce((s, k) => s + k.ms, 0);
+		console.log(
+			`Kernels of one step, ${t.name} at ${t.seq} tokens (each dispatch replayed alone):`
+		);
+		for (const k of t.profile!.slice(0, 20))
+			console.log(
+				`  ${k.ms.toFixed(1).padStart(10)} ms ${((100 * k.ms) / total).toFixed(1).padStart(5)}%  ${String(k.dispatches).padStart(4)} × ${k.kernel} [${k.grid}]`
+			);
+		console.log('');
+	}
 
 	if (flag('no-write')) return;
 	const file = 'docs/BENCHMARKS.md';

@@ -36,6 +36,8 @@ export interface BenchOptions {
 	trainSteps: number;
 	/** Run the training figures of the 2B-shaped model (the driver: not on software unless forced). */
 	train2b: boolean;
+	/** Also time every kernel of one training step of the 2B-shaped rows (see profileStep). */
+	profile?: boolean;
 }
 
 export interface ModelBench {
@@ -73,6 +75,76 @@ export interface TrainBench {
 	loss: number;
 	/** Set when the run failed (e.g. out of memory); the figures are then 0. */
 	error?: string;
+	/** With BenchOptions.profile: one step's kernels, slowest first. */
+	profile?: KernelTime[];
+}
+
+/** The dispatches of one pipeline and grid in a profiled step, and their summed time. */
+export interface KernelTime {
+	kernel: string;
+	grid: string;
+	dispatches: number;
+	ms: number;
+}
+
+/**
+ * Times every kernel of one run of `step` (a training step): its compute dispatches are recorded
+ * as it runs (pipeline, bind group, grid, through the pass encoder's prototype), then each is
+ * replayed on its own — REPLAYS times in one submit, waited for — and the times are summed per
+ * pipeline and grid. The replays overwrite the step's buffers (gradients, moments): profile after
+ * the timed steps. Per-dispatch waits make the sum larger than a step; the shares are what count.
+ */
+export async function profileStep(
+	device: GPUDevice,
+	step: () => Promise<unknown>
+): Promise<KernelTime[]> {
+	const REPLAYS = 3;
+	const proto = GPUComputePassEncoder.prototype;
+	const { setPipeline, setBindGroup, dispatchWorkgroups } = proto;
+	const recorded: {
+		pipeline: GPUComputePipeline;
+		group: GPUBindGroup;
+		grid: [number, number, number];
+	}[] = [];
+	let pipeline: GPUComputePipeline | null = null;
+	let group: GPUBindGroup | null = null;
+	proto.setPipeline = function (this: GPUComputePassEncoder, p: GPUComputePipeline) {
+		pipeline = p;
+		return setPipeline.call(this, p);
+	};
+	proto.setBindGroup = function (this: GPUComputePassEncoder, ...args: unknown[]) {
+		group = args[1] as GPUBindGroup;
+		return (setBindGroup as (...a: unknown[]) => void).apply(this, args);
+	} as GPUComputePassEncoder['setBindGroup'];
+	proto.dispatchWorkgroups = function (this: GPUComputePassEncoder, x: number, y = 1, z = 1) {
+		if (pipeline && group) recorded.push({ pipeline, group, grid: [x, y, z] });
+		return dispatchWorkgroups.call(this, x, y, z);
+	};
+	try {
+		await step();
+	} finally {
+		Object.assign(proto, { setPipeline, setBindGroup, dispatchWorkgroups });
+	}
+	const times = new Map<string, KernelTime>();
+	for (const r of recorded) {
+		const enc = device.createCommandEncoder();
+		const pass = enc.beginComputePass();
+		pass.setPipeline(r.pipeline);
+		pass.setBindGroup(0, r.group);
+		for (let i = 0; i < REPLAYS; i++) pass.dispatchWorkgroups(...r.grid);
+		pass.end();
+		const t0 = performance.now();
+		device.queue.submit([enc.finish()]);
+		await device.queue.onSubmittedWorkDone();
+		const ms = (performance.now() - t0) / REPLAYS;
+		const grid = r.grid.join('×');
+		const key = `${r.pipeline.label} ${grid}`;
+		const t = times.get(key) ?? { kernel: r.pipeline.label, grid, dispatches: 0, ms: 0 };
+		t.dispatches++;
+		t.ms += ms;
+		times.set(key, t);
+	}
+	return [...times.values()].sort((a, b) => b.ms - a.ms);
 }
 
 export interface BenchResult {
@@ -361,7 +433,9 @@ async function benchTraining(
 	T: number,
 	steps: number,
 	/** Run the warm-up step (software skips it after the first length: pipelines are cached). */
-	warmup = true
+	warmup = true,
+	/** Time every kernel of one more step (profileStep). */
+	profile = false
 ): Promise<TrainBench> {
 	const c = w.config;
 	const base = {
@@ -445,6 +519,7 @@ async function benchTraining(
 		for (let i = 0; i < steps; i++) loss = await step();
 		const seconds = (performance.now() - t0) / 1000;
 		const tokensPerSecond = (T * steps) / seconds;
+		const kernels = profile ? await profileStep(device, step) : undefined;
 		return {
 			...base,
 			tokensPerSecond,
@@ -453,7 +528,8 @@ async function benchTraining(
 			trainableParams: lora.parameterCount,
 			peakGpuBytes: engine.memory.peak,
 			byPurpose: { ...engine.memory.byPurpose() },
-			loss
+			loss,
+			...(kernels ? { profile: kernels } : {})
 		};
 	} catch (e) {
 		return {
@@ -506,7 +582,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
 				randomQ4Weights(layer, 1),
 				256,
 				report.software ? 1 : opts.trainSteps,
-				true // its 128×128-tile GEMM pipelines are new here: compile them outside the timing
+				true, // its 128×128-tile GEMM pipelines are new here: compile them outside the timing
+				opts.profile
 			)
 		);
 	}
@@ -535,7 +612,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
 					'Gemma-2 2B shapes, random q4f16_1',
 					w,
 					T,
-					opts.train2b ? opts.trainSteps : 0
+					opts.train2b ? opts.trainSteps : 0,
+					true,
+					opts.profile && opts.train2b
 				)
 			);
 		}
