@@ -496,34 +496,28 @@ async function benchTraining(
 			return r.lossSum / Math.max(1, r.count);
 		};
 		lora.training = true;
-		if (steps === 0)
-			// allocation only (2B shapes on a software adapter): every buffer of a step exists
-			return {
-				...base,
-				tokensPerSecond: 0,
-				secondsPerStep: 0,
-				gflops: 0,
-				trainableParams: lora.parameterCount,
-				peakGpuBytes: engine.memory.peak,
-				byPurpose: { ...engine.memory.byPurpose() },
-				loss: 0
-			};
-		const tw = performance.now();
-		if (warmup) await step(); // warm-up: pipeline compilation
-		if (warmup)
-			console.log(
-				`bench: ${name} ${T} tokens: warm-up step ${((performance.now() - tw) / 1000).toFixed(2)} s`
-			);
+		// steps = 0 (2B shapes on a software adapter): allocation only — every buffer of a step
+		// exists and is counted, nothing runs
 		let loss = 0;
-		const t0 = performance.now();
-		for (let i = 0; i < steps; i++) loss = await step();
-		const seconds = (performance.now() - t0) / 1000;
-		const tokensPerSecond = (T * steps) / seconds;
-		const kernels = profile ? await profileStep(device, step) : undefined;
+		let seconds = 0;
+		if (steps > 0) {
+			const tw = performance.now();
+			if (warmup) {
+				await step(); // warm-up: pipeline compilation
+				console.log(
+					`bench: ${name} ${T} tokens: warm-up step ${((performance.now() - tw) / 1000).toFixed(2)} s`
+				);
+			}
+			const t0 = performance.now();
+			for (let i = 0; i < steps; i++) loss = await step();
+			seconds = (performance.now() - t0) / 1000;
+		}
+		const tokensPerSecond = steps > 0 ? (T * steps) / seconds : 0;
+		const kernels = profile && steps > 0 ? await profileStep(device, step) : undefined;
 		return {
 			...base,
 			tokensPerSecond,
-			secondsPerStep: seconds / steps,
+			secondsPerStep: steps > 0 ? seconds / steps : 0,
 			gflops: (tokensPerSecond * base.flopsPerToken) / 1e9,
 			trainableParams: lora.parameterCount,
 			peakGpuBytes: engine.memory.peak,

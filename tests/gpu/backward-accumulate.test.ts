@@ -14,7 +14,10 @@ import {
 } from '../../src/lib/reference/backward';
 import { GEMMA2_2B_CONFIG, randomWeights, TINY_CONFIG } from '../../src/lib/reference/random-model';
 import { Gemma2Backward } from '../../src/lib/webgpu/gemma2/backward';
-import { trainingMemoryPlan } from '../../src/lib/webgpu/gemma2/backward-plan';
+import {
+	plannedBackwardBytes,
+	trainingMemoryPlan
+} from '../../src/lib/webgpu/gemma2/backward-plan';
 import { AdamWOptimizer } from '../../src/lib/webgpu/kernels/adamw';
 import { Gemma2Engine } from '../../src/lib/webgpu/gemma2/forward';
 import { adapterWithB, IDS, LABELS, tensorErr } from './backward-fixtures';
@@ -86,7 +89,7 @@ describe('Gemma2Backward over several micro-batches and edge cases', () => {
 	});
 
 	it('memory plan for Gemma-2 2B at 512 tokens: checkpoints per layer + one layer of scratch, about 300 MB', () => {
-		const p = Gemma2Backward.plannedBytes(GEMMA2_2B_CONFIG, 512);
+		const p = plannedBackwardBytes(GEMMA2_2B_CONFIG, 512);
 		// 26 checkpoints of [512, 2304] f32
 		expect(p.checkpoints).toBe(26 * 512 * 2304 * 4);
 		// one layer's activations and gradients (four [T, I] buffers in all: gelu's gradients overwrite gate, up)

@@ -107,8 +107,6 @@ export class TrainingJob {
 
 		const host = resume?.adapter ?? createLoraAdapter(config, loraConfig, training.seed);
 		const previousLora = engine.lora;
-		// Chat's KV cache (Gemma-2 2B: 436 MB) is not needed while training: free it first, so the
-		// run fits beside the weights (2B, 512 tokens, r = 16: ≈ 2.1 GB in all instead of ≈ 2.5 GB).
 		const appendMetric = (m: TrainingMetric) =>
 			db.runs
 				.where('id')
@@ -144,7 +142,8 @@ export class TrainingJob {
 		let backward: Gemma2Backward | null = null;
 		let status: RunStatus;
 		try {
-			engine.reset();
+			// Chat's KV cache (Gemma-2 2B: 436 MB) is not needed while training: free it first, so the
+			// run fits beside the weights (2B, 512 tokens, r = 16: ≈ 2.1 GB in all, not ≈ 2.5 GB).
 			engine.releaseKvCache();
 			lora = new GpuLoraAdapter(device, engine.memory, host, {
 				trainable: true,

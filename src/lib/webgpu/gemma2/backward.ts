@@ -14,7 +14,7 @@
  *
  * Memory plan (activation checkpointing per layer; backwardBufferPlan in backward-plan.ts, memoryReport() at run time):
  * numLayers × [T, d] checkpoints, ONE layer's activations and gradients, and the cross-entropy's
- * [R, d] rows plus one [R, Vb] block of logits. Gemma-2 2B at T = 512 (plannedBytes): checkpoints
+ * [R, d] rows plus one [R, Vb] block of logits. Gemma-2 2B at T = 512 (plannedBackwardBytes): checkpoints
  * 123 MB, one layer's activations 98 MB + gradients 46 MB, cross-entropy 36 MB — 301 MB in all,
  * beside the weights (q4f16 ≈ 1.47 GB), the LoRA parameters/gradients/Adam moments and the
  * engine's own KV cache and activations.
@@ -36,7 +36,7 @@ import type { ProjectionName } from '../../model/weights';
 import { beginComputePass, endComputePass } from '../kernel';
 import { AttentionKernel } from '../kernels/attention';
 import { CrossEntropyKernel } from '../kernels/cross-entropy';
-import { backwardBufferPlan, CE_BLOCK_BYTES, plannedBackwardBytes } from './backward-plan';
+import { backwardBufferPlan, CE_BLOCK_BYTES } from './backward-plan';
 import { EmbeddingKernel } from '../kernels/embedding';
 import { GeluGateKernel } from '../kernels/gelu-gate';
 import { MatmulKernel } from '../kernels/matmul';
@@ -271,15 +271,6 @@ export class Gemma2Backward {
 			dhf: loss.dhf,
 			dhRows: loss.dh_rows
 		};
-	}
-
-	/** Bytes a Gemma2Backward would allocate (see plannedBackwardBytes in backward-plan.ts). */
-	static plannedBytes(
-		config: Gemma2Config,
-		maxTokens: number,
-		ceBlockBytes = CE_BLOCK_BYTES
-	): ReturnType<typeof plannedBackwardBytes> {
-		return plannedBackwardBytes(config, maxTokens, ceBlockBytes);
 	}
 
 	/**

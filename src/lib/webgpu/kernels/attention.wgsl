@@ -607,7 +607,8 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
 // One workgroup per block of BK keys of kv head kvh (grid (ceil(T / BK), KV)): walks the query rows
 // that see them (every head of the GQA group, so dk and dv sum over the heads in one place) in tiles
 // of BQ rows: q rows → scores; da rows → dp, p, dz and dv_j += Σ_r p_rj·da_r; q rows again →
-// dk_j += Σ_r dz_rj·q_r. Each thread owns one vec4 of dims of every key.
+// dk_j += Σ_r dz_rj·q_r. Each thread owns one vec4 of dims of every key. (q and da take turns in
+// bw_x: both beside the block's k and v would not fit in 32 KiB, so q is read twice per tile.)
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
 	let bp = bwd_p;

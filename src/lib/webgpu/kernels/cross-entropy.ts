@@ -22,8 +22,6 @@ import { RmsNormKernel } from './rmsnorm';
 
 /** Threads per workgroup (CE_THREADS in cross-entropy.wgsl). */
 const CE_THREADS = 256;
-/** Default budget of one block of logits (R × Vb × 4 bytes); defined with the memory plan. */
-export { CE_BLOCK_BYTES };
 
 export interface CrossEntropyBuffers {
 	/** [R, d] residual stream rows of the supervised positions (before the final norm). */

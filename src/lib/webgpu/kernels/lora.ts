@@ -41,31 +41,25 @@ export interface LoraShape {
 	seed?: number;
 }
 
-const ENTRY_POINTS = [
-	'lora_down',
-	'lora_up',
-	'lora_dy_b',
-	'lora_grad_b',
-	'lora_grad_a',
-	'lora_grad_x'
-] as const;
+/** One thread per output: dispatched directly (the two reductions go through reduceOverRank). */
+const ENTRY_POINTS = ['lora_up', 'lora_grad_b', 'lora_grad_a', 'lora_grad_x'] as const;
 type EntryPoint = (typeof ENTRY_POINTS)[number];
 
 export class LoraKernel {
 	private readonly kernels: Record<EntryPoint, ComputeKernel>;
-	/** lora_down / lora_dy_b by KS (the map above holds them with KS = 8). */
+	/** lora_down / lora_dy_b, one pipeline per KS. */
 	private readonly reducers = new Map<`${ReduceEntry}/${ReduceSlices}`, ComputeKernel>();
 	private readonly maxWorkgroups: number;
 
 	constructor(readonly device: GPUDevice) {
-		const kernel = (entryPoint: EntryPoint, KS: ReduceSlices = 8) =>
-			new ComputeKernel(device, { label: 'lora', code, entryPoint, constants: { KS } });
+		const kernel = (entryPoint: string, constants?: Record<string, number>) =>
+			new ComputeKernel(device, { label: 'lora', code, entryPoint, constants });
 		this.kernels = Object.fromEntries(ENTRY_POINTS.map((e) => [e, kernel(e)])) as Record<
 			EntryPoint,
 			ComputeKernel
 		>;
 		for (const e of ['lora_down', 'lora_dy_b'] as const)
-			for (const KS of SLICES) this.reducers.set(`${e}/${KS}`, kernel(e, KS));
+			for (const KS of SLICES) this.reducers.set(`${e}/${KS}`, kernel(e, { KS }));
 		this.maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
 	}
 

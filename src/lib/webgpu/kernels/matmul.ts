@@ -65,7 +65,7 @@ export interface MatmulOptions {
 	accumulate?: boolean;
 	/** Force a shape (tests). */
 	shape?: 'gemv' | 'gemm';
-	/** Force a GEMM tile (tests, benchmarks); default by M (see GemmTile). */
+	/** Force a GEMM tile (tests, benchmarks); default by the output's size (see GemmTile). */
 	tile?: GemmTile;
 	/** Only rows [start, start + count) of W (see the file comment). */
 	rows?: { start: number; count: number };
@@ -166,7 +166,8 @@ export class MatmulKernel {
 		const K = w.cols;
 		const ldy = opts.ldy ?? opts.rows?.count ?? w.rows;
 		const shape = opts.shape ?? (M <= GEMV_MAX_M ? 'gemv' : 'gemm');
-		const tile = opts.tile ?? gemmTile(M, opts.rows?.count ?? w.rows);
+		// the GEMV shape has no tiles
+		const tile = shape === 'gemv' ? 64 : (opts.tile ?? gemmTile(M, opts.rows?.count ?? w.rows));
 		if (w.kind === 'q4' && K % 32 !== 0)
 			throw new Error(`matmul: q4 weight needs cols % 32 == 0, got ${K}`);
 		const start = opts.rows?.start ?? 0;
