@@ -7,7 +7,6 @@ const config = {
 	kit: {
 		// A static single-page app: every route falls back to index.html, nothing needs a server.
 		adapter: adapter({ pages: 'build', assets: 'build', fallback: 'index.html', strict: true }),
-		alias: { $workers: 'src/workers' },
 		// Content-Security-Policy, written by SvelteKit into the page as a <meta> tag with the hashes of
 		// its own inline scripts. A meta CSP cannot set frame-ancestors (nor report-uri, sandbox): a
 		// host that can send headers should add `frame-ancestors 'none'` there.

@@ -12,7 +12,7 @@ import { GEMMA2_2B_CONFIG, TINY_CONFIG, randomWeights } from '../../src/lib/refe
 import { isSlidingLayer, type Gemma2Config } from '../../src/lib/model/config';
 import { createLoraAdapter } from '../../src/lib/lora/adapter';
 import { ALL_PROJECTIONS, LORA_DEFAULTS, TRAINING_DEFAULTS } from '../../src/lib/lora/config';
-import { GpuLoraAdapter } from '../../src/lib/lora/gpu-adapter';
+import { GpuLoraAdapter } from '../../src/lib/training/gpu-adapter';
 import { Gemma2Backward } from '../../src/lib/webgpu/gemma2/backward';
 import { AdamWOptimizer } from '../../src/lib/webgpu/kernels/adamw';
 import {

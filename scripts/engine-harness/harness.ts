@@ -10,7 +10,7 @@ import { loadModel, type LoadedModel } from '../../src/lib/model/load';
 import { Gemma2Engine } from '../../src/lib/webgpu/gemma2/forward';
 import { Gemma2Backward } from '../../src/lib/webgpu/gemma2/backward';
 import { GpuMemory } from '../../src/lib/webgpu/memory';
-import { GpuLoraAdapter } from '../../src/lib/lora/gpu-adapter';
+import { GpuLoraAdapter } from '../../src/lib/training/gpu-adapter';
 import { createLoraAdapter, type LoraAdapter } from '../../src/lib/lora/adapter';
 import { parseTrainingConfig } from '../../src/lib/lora/config';
 import { parseExamplesJsonl } from '../../src/lib/lora/examples';
@@ -21,7 +21,7 @@ import {
 	importPeftFolder,
 	importPeftZip
 } from '../../src/lib/lora/peft';
-import { LoraTrainer, type StepReport } from '../../src/lib/lora/trainer';
+import { LoraTrainer, type StepReport } from '../../src/lib/training/trainer';
 
 export interface HarnessCommand {
 	command: 'forward' | 'generate' | 'loss' | 'train';

@@ -2,12 +2,12 @@
  * Gemma2Backward as the trainer uses it: several micro-batches accumulate into one step's
  * gradients (token-weighted, gradScale = 1 / the step's target count), forward-only loss, a
  * sequence with nothing supervised — against referenceAccumulatedLossAndGrads, with the f32
- * weights and lora/gpu-adapter.ts; and the memory plans (the 2B backward's, a whole run's).
+ * weights and training/gpu-adapter.ts; and the memory plans (the 2B backward's, a whole run's).
  */
 import { describe, expect, it } from 'vitest';
 import { createLoraAdapter } from '../../src/lib/lora/adapter';
 import { ALL_PROJECTIONS, LORA_DEFAULTS } from '../../src/lib/lora/config';
-import { GpuLoraAdapter } from '../../src/lib/lora/gpu-adapter';
+import { GpuLoraAdapter } from '../../src/lib/training/gpu-adapter';
 import {
 	referenceAccumulatedLossAndGrads,
 	referenceLossAndGrads

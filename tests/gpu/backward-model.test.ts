@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loraTensorName, type LoraAdapter } from '../../src/lib/lora/adapter';
-import { GpuLoraAdapter } from '../../src/lib/lora/gpu-adapter';
+import { GpuLoraAdapter } from '../../src/lib/training/gpu-adapter';
 import type { ProjectionName } from '../../src/lib/model/weights';
 import { referenceLossAndGrads } from '../../src/lib/reference/backward';
 import { randomWeights, TINY_CONFIG } from '../../src/lib/reference/random-model';
@@ -20,7 +20,7 @@ import { readF32, testDevice } from './harness';
 
 /**
  * The simplest LoraBackwardHook, from matmul kernels alone (a cross-check independent of
- * lora/gpu-adapter.ts): A and s·B as GpuLinears, dA/dB in f32 buffers.
+ * training/gpu-adapter.ts): A and s·B as GpuLinears, dA/dB in f32 buffers.
  */
 class MatmulLoraHook implements LoraBackwardHook {
 	private readonly mm: MatmulKernel;
@@ -119,7 +119,7 @@ class MatmulLoraHook implements LoraBackwardHook {
 
 describe('Gemma2Backward.lossAndGrads matches referenceLossAndGrads (tiny model, LoRA r=2 on all 7 projections)', () => {
 	// (SwiftShader compiles every pipeline once per file: the first case pays ~20 s of it. The f32
-	// weights with lora/gpu-adapter.ts run in backward-accumulate.test.ts.)
+	// weights with training/gpu-adapter.ts run in backward-accumulate.test.ts.)
 	const cases = [
 		{ format: 'f32', hook: 'matmul' },
 		{ format: 'q4f16', hook: 'gpu-adapter' }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLoraAdapter, mixAdapters, toReferenceLora } from '../../src/lib/lora/adapter';
 import { LORA_DEFAULTS } from '../../src/lib/lora/config';
-import { GpuLoraAdapter } from '../../src/lib/lora/gpu-adapter';
+import { GpuLoraAdapter } from '../../src/lib/training/gpu-adapter';
 import { referenceForward } from '../../src/lib/reference/gemma2';
 import { loraBackward, loraForward } from '../../src/lib/reference/ops-backward';
 import { randomWeights, seededRandom, TINY_CONFIG } from '../../src/lib/reference/random-model';

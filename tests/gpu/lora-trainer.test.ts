@@ -6,14 +6,14 @@ import {
 	type TrainingArguments
 } from '../../src/lib/lora/config';
 import type { TrainingExample } from '../../src/lib/lora/examples';
-import { GpuLoraAdapter } from '../../src/lib/lora/gpu-adapter';
+import { GpuLoraAdapter } from '../../src/lib/training/gpu-adapter';
 import {
 	epochOrder,
 	LoraTrainer,
 	type EvalReport,
 	type StepReport,
 	type TrainerState
-} from '../../src/lib/lora/trainer';
+} from '../../src/lib/training/trainer';
 import { learningRateAt, trainingPlan } from '../../src/lib/lora/schedule';
 import { adamwStep, clipGradNorm, createAdamWState } from '../../src/lib/reference/adamw';
 import {

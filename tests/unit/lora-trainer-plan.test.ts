@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { epochOrder } from '../../src/lib/lora/trainer';
+import { epochOrder } from '../../src/lib/training/trainer';
 
 describe('trainer data order (epochOrder)', () => {
 	it('shuffle false keeps the file order', () => {

@@ -1,6 +1,6 @@
 /** Defaults of the chat page: the model and sampling a first visit starts with. */
 import type { SamplingSettings } from '../data/types';
-import type { ModelSource } from '../../workers/engine-api';
+import type { ModelSource } from '../worker/api';
 
 export const DEFAULT_MODEL: ModelSource = {
 	kind: 'hub',

@@ -16,7 +16,7 @@ import {
 	saveJudgment,
 	type RemoteJudgeSettings
 } from './judge';
-import { WorkerTextEngine, isAbortError, prepareTokenizer } from './engine-adapter';
+import { WorkerModel, isAbortError, prepareTokenizer } from './worker-model';
 
 export const generation = $state({
 	running: false,
@@ -50,7 +50,7 @@ export async function runGeneration(spec: GenerationJobSpec, startIndex?: number
 	});
 	const controller = new AbortController();
 	generationController = controller;
-	const engine = new WorkerTextEngine((p) => {
+	const engine = new WorkerModel((p) => {
 		generation.partial = p.text;
 		generation.tokensPerSecond = p.tokensPerSecond;
 	});
@@ -131,7 +131,7 @@ export async function runJudging(request: JudgingRequest): Promise<void> {
 	const signal = controller.signal;
 	const db = studioDb();
 	try {
-		const engine = new WorkerTextEngine();
+		const engine = new WorkerModel();
 		const digits = Array.from({ length: rubric.scale.max - rubric.scale.min + 1 }, (_, i) =>
 			String(rubric.scale.min + i)
 		);

@@ -50,7 +50,7 @@ import type { Gemma2GpuWeights } from './weights';
 export const IGNORE_INDEX = -100;
 
 /**
- * The LoRA seam of the backward (implemented by lora/gpu-adapter.ts GpuLoraAdapter).
+ * The LoRA seam of the backward (implemented by training/gpu-adapter.ts GpuLoraAdapter).
  * Forward: y += s·B(A x) (ProjectionHook).
  */
 export interface LoraBackwardHook extends ProjectionHook {

@@ -1,34 +1,34 @@
 /**
  * The engine worker: owns the GPU device and the one copy of the model weights. Thin: it adapts
- * src/lib/webgpu and src/lib/model to the EngineApi that pages call through comlink. Jobs are
+ * src/lib/webgpu and src/lib/model to the WorkerApi that pages call through comlink. Jobs are
  * serialised: one reply (or, later, one training step) at a time.
  */
 import * as Comlink from 'comlink';
-import { describeAdapter, requestEngineDevice, type EngineDevice } from '../lib/webgpu/device';
-import { RmsNormKernel } from '../lib/webgpu/kernels/rmsnorm';
-import { readF32 } from '../lib/webgpu/memory';
-import { Gemma2Engine } from '../lib/webgpu/gemma2/forward';
-import { rmsnormForward } from '../lib/reference/ops';
-import { seededRandom } from '../lib/reference/random-model';
-import { filesFromFileList, filesFromUrl, withPaths, type ModelFiles } from '../lib/model/files';
-import { hubFiles } from '../lib/model/hub';
-import { loadModel, modelFileList } from '../lib/model/load';
-import { loadTokenizer, type Tokenizer } from '../lib/model/tokenizer';
-import { studioDb } from '../lib/data/db';
-import { TrainingJob } from '../lib/lora/training-job';
-import { GpuLoraAdapter } from '../lib/lora/gpu-adapter';
-import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, importPeftFolder } from '../lib/lora/peft';
+import { describeAdapter, requestEngineDevice, type EngineDevice } from '../webgpu/device';
+import { RmsNormKernel } from '../webgpu/kernels/rmsnorm';
+import { readF32 } from '../webgpu/memory';
+import { Gemma2Engine } from '../webgpu/gemma2/forward';
+import { rmsnormForward } from '../reference/ops';
+import { seededRandom } from '../reference/random-model';
+import { filesFromFileList, filesFromUrl, withPaths, type ModelFiles } from '../model/files';
+import { hubFiles } from '../model/hub';
+import { loadModel, modelFileList } from '../model/load';
+import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
+import { studioDb } from '../data/db';
+import { TrainingJob } from '../training/training-job';
+import { GpuLoraAdapter } from '../training/gpu-adapter';
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, importPeftFolder } from '../lora/peft';
 import type {
 	ChatProgress,
 	ChatRequest,
 	ChatResult,
-	EngineApi,
+	WorkerApi,
 	GpuReport,
 	KernelCheck,
 	LoadProgress,
 	ModelInfo,
 	ModelSource
-} from './engine-api';
+} from './api';
 
 let devicePromise: Promise<EngineDevice> | undefined;
 
@@ -118,7 +118,7 @@ function filesOf(
 	}
 }
 
-const api: EngineApi = {
+const api: WorkerApi = {
 	async gpuReport() {
 		if (!('gpu' in navigator) || !navigator.gpu)
 			return noGpu(

@@ -10,11 +10,11 @@ import type { Adapter, Checkpoint, RunStatus, TrainingMetric } from '../data/typ
 import type { Gemma2Config } from '../model/config';
 import type { Gemma2Engine } from '../webgpu/gemma2/forward';
 import { Gemma2Backward } from '../webgpu/gemma2/backward';
-import { createLoraAdapter } from './adapter';
-import { parseTrainingConfig } from './config';
-import { chatToExample, type ChatTokenizer, type TrainingExample } from './examples';
+import { createLoraAdapter } from '../lora/adapter';
+import { parseTrainingConfig } from '../lora/config';
+import { chatToExample, type ChatTokenizer, type TrainingExample } from '../lora/examples';
 import { GpuLoraAdapter } from './gpu-adapter';
-import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, exportPeftFiles } from './peft';
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, exportPeftFiles } from '../lora/peft';
 import { LoraTrainer, type EvalReport, type StepReport, type TrainerState } from './trainer';
 
 export interface TrainingJobContext {

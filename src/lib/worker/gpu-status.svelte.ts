@@ -2,8 +2,8 @@
  * WebGPU status for the UI: a quick main-thread check (is there `navigator.gpu` at all?), then the
  * worker's full report. Shared reactive state so the layout, home and settings agree.
  */
-import type { GpuReport } from '../../workers/engine-api';
-import { engine } from './client';
+import type { GpuReport } from './api';
+import { worker } from './client';
 
 export const gpuStatus = $state<{
 	checked: boolean;
@@ -36,7 +36,7 @@ export function checkGpu(): void {
 		gpuStatus.checked = true;
 		return;
 	}
-	engine()
+	worker()
 		.gpuReport()
 		.then((r) => (gpuStatus.report = r))
 		.catch((e: unknown) => (gpuStatus.error = e instanceof Error ? e.message : String(e)))

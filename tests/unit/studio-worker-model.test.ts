@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ChatRequest, ChatResult } from '../../src/workers/engine-api';
+import type { ChatRequest, ChatResult } from '../../src/lib/worker/api';
 
-/** A fake engine worker: replies after a tick unless stopped; records what it was asked. */
+/** A fake model worker: replies after a tick unless stopped; records what it was asked. */
 const worker = vi.hoisted(() => ({
 	requests: [] as ChatRequest[],
 	stops: 0,
@@ -10,8 +10,8 @@ const worker = vi.hoisted(() => ({
 	reply: { text: 'What is justice?', tokens: 5 }
 }));
 
-vi.mock('../../src/lib/engine/client', () => ({
-	engine: () => ({
+vi.mock('../../src/lib/worker/client', () => ({
+	worker: () => ({
 		async chat(request: ChatRequest, onProgress?: (p: unknown) => void): Promise<ChatResult> {
 			worker.requests.push(request);
 			onProgress?.({ text: 'What', tokens: 1, tokensPerSecond: 10 });
@@ -43,8 +43,8 @@ vi.mock('../../src/lib/engine/client', () => ({
 // comlink's proxy marks a callback for transfer; in this fake it can stay a plain function.
 vi.mock('comlink', () => ({ proxy: <T>(f: T) => f }));
 
-const { WorkerTextEngine, prepareTokenizer, isAbortError } =
-	await import('../../src/lib/studio/engine-adapter');
+const { WorkerModel, prepareTokenizer, isAbortError } =
+	await import('../../src/lib/studio/worker-model');
 
 const sampling = {
 	temperature: 0.7,
@@ -62,9 +62,9 @@ beforeEach(() => {
 	worker.encoded = [];
 });
 
-describe('WorkerTextEngine', () => {
+describe('WorkerModel', () => {
 	it('sends the messages and the sampling (with the seed) and returns text and token count', async () => {
-		const engine = new WorkerTextEngine();
+		const engine = new WorkerModel();
 		const messages = [{ role: 'user' as const, content: 'Be Socrates.\n\nHello' }];
 		const result = await engine.generate({ messages, characterPrompt: 'Be Socrates.' }, sampling);
 		expect(result).toEqual({ text: 'What is justice?', tokens: 5 });
@@ -77,7 +77,7 @@ describe('WorkerTextEngine', () => {
 	});
 
 	it('an abort stops the worker and rejects with an AbortError instead of returning a half turn', async () => {
-		const engine = new WorkerTextEngine();
+		const engine = new WorkerModel();
 		const controller = new AbortController();
 		const pending = engine.generate(
 			{ messages: [{ role: 'user', content: 'Hi' }] },
@@ -91,7 +91,7 @@ describe('WorkerTextEngine', () => {
 	});
 
 	it('an already aborted signal never reaches the worker', async () => {
-		const engine = new WorkerTextEngine();
+		const engine = new WorkerModel();
 		const controller = new AbortController();
 		controller.abort();
 		const error = await engine
@@ -103,7 +103,7 @@ describe('WorkerTextEngine', () => {
 
 	it('passes streamed progress to the callback', async () => {
 		const seen: string[] = [];
-		const engine = new WorkerTextEngine((p) => seen.push(p.text));
+		const engine = new WorkerModel((p) => seen.push(p.text));
 		await engine.generate({ messages: [{ role: 'user', content: 'Hi' }] }, sampling);
 		expect(seen).toEqual(['What']);
 	});

@@ -23,7 +23,7 @@ import type { ProjectionName } from '../model/weights';
 import type { LoraBackwardHook } from '../webgpu/gemma2/backward';
 import { LoraKernel, type Bindable } from '../webgpu/kernels/lora';
 import type { GpuMemory } from '../webgpu/memory';
-import { loraTensorName, type LoraAdapter, type LoraModule } from './adapter';
+import { loraTensorName, type LoraAdapter, type LoraModule } from '../lora/adapter';
 
 export type { LoraBackwardHook } from '../webgpu/gemma2/backward';
 

@@ -2,9 +2,9 @@
  * The engine worker's API, as the pages see it through comlink. Plain data in and out
  * (structured clone; File objects clone too); callbacks are passed with Comlink.proxy.
  */
-import type { Gemma2Config } from '../lib/model/config';
-import type { RunStatus, SamplingSettings } from '../lib/data/types';
-import type { TrainingEvent } from '../lib/lora/training-job';
+import type { Gemma2Config } from '../model/config';
+import type { RunStatus, SamplingSettings } from '../data/types';
+import type { TrainingEvent } from '../training/training-job';
 
 export type { TrainingEvent };
 
@@ -89,7 +89,7 @@ export interface ChatResult extends ChatProgress {
 	firstTokenSeconds: number;
 }
 
-export interface EngineApi {
+export interface WorkerApi {
 	/** WebGPU availability, adapter, features and the limits that matter. */
 	gpuReport(): Promise<GpuReport>;
 	/** Runs a small kernel on the worker's device and compares it with the float64 CPU reference. */

@@ -25,11 +25,11 @@
 import { trainerNumItemsInBatch } from '../reference/backward';
 import { seededRandom } from '../reference/random-model';
 import { AdamWOptimizer, type AdamWHostState } from '../webgpu/kernels/adamw';
-import type { LoraAdapter } from './adapter';
-import type { TrainingArguments } from './config';
-import type { TrainingExample } from './examples';
+import type { LoraAdapter } from '../lora/adapter';
+import type { TrainingArguments } from '../lora/config';
+import type { TrainingExample } from '../lora/examples';
 import type { GpuLoraAdapter } from './gpu-adapter';
-import { learningRateAt, resolveInterval, trainingPlan, type TrainingPlan } from './schedule';
+import { learningRateAt, resolveInterval, trainingPlan, type TrainingPlan } from '../lora/schedule';
 
 /** What the trainer needs of the GPU backward (webgpu/gemma2/backward.ts Gemma2Backward). */
 export interface LossAndGradsEngine {
