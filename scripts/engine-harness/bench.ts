@@ -12,9 +12,7 @@ import { GEMMA2_2B_CONFIG, TINY_CONFIG, randomWeights } from '../../src/lib/refe
 import { isSlidingLayer, type Gemma2Config } from '../../src/lib/model/config';
 import { createLoraAdapter } from '../../src/lib/lora/adapter';
 import { ALL_PROJECTIONS, LORA_DEFAULTS, TRAINING_DEFAULTS } from '../../src/lib/lora/config';
-import { GpuLoraAdapter } from '../../src/lib/training/gpu-adapter';
-import { Gemma2Backward } from '../../src/lib/webgpu/gemma2/backward';
-import { AdamWOptimizer } from '../../src/lib/webgpu/kernels/adamw';
+import { createTrainingStack, type TrainingStack } from '../../src/lib/training/stack';
 import {
 	PROJECTIONS,
 	f32ToF16,
@@ -446,12 +444,11 @@ async function benchTraining(
 		flopsPerToken: trainingFlopsPerToken(c, T, TRAIN_RANK)
 	};
 	let engine: Gemma2Engine | null = null;
-	let lora: GpuLoraAdapter | null = null;
-	let backward: Gemma2Backward | null = null;
-	let optimizer: AdamWOptimizer | null = null;
+	let stack: TrainingStack | null = null;
 	try {
 		engine = await Gemma2Engine.create(device, w, { maxTokens: T, kvCacheDtype: 'f16' });
-		// as the studio's training job does: the KV cache is freed while training
+		// as the studio's training job does: the KV cache is freed while training (the stack frees
+		// it too; here first, so the peak counts only what a step needs)
 		engine.releaseKvCache();
 		engine.memory.resetPeak();
 		const host = createLoraAdapter(
@@ -464,26 +461,25 @@ async function benchTraining(
 			},
 			1
 		);
-		device.pushErrorScope('out-of-memory');
-		lora = new GpuLoraAdapter(device, engine.memory, host, { trainable: true, maxTokens: T });
-		backward = new Gemma2Backward(engine, lora, { maxTokens: T });
-		optimizer = new AdamWOptimizer(
-			device,
-			engine.memory,
-			lora.segments.map((s) => ({ params: s.params, grads: s.grads!, floats: s.floats }))
-		);
-		const oom = await device.popErrorScope();
-		if (oom) throw new Error(oom.message);
 		const V = c.vocabSize;
 		const ids = Array.from({ length: T }, (_, i) => (i === 0 ? 2 : 200 + ((i * 7919) % (V - 200))));
 		const args = TRAINING_DEFAULTS;
+		// the studio's stack (adapter, backward, trainer with its AdamW moments); the step below
+		// drives its parts directly, at a fixed learning rate
+		stack = await createTrainingStack(engine, host, {
+			maxTokens: T,
+			args,
+			train: [{ input_ids: ids, labels: ids }]
+		});
+		const { lora, backward } = stack;
+		const optimizer = stack.trainer.optimizer;
 		const step = async (): Promise<number> => {
 			let enc = device.createCommandEncoder({ label: 'bench.zero_grads' });
-			lora!.zeroGrads(enc);
+			lora.zeroGrads(enc);
 			device.queue.submit([enc.finish()]);
-			const r = await backward!.lossAndGrads(ids, ids, { gradScale: 1 / Math.max(1, T - 1) });
+			const r = await backward.lossAndGrads(ids, ids, { gradScale: 1 / Math.max(1, T - 1) });
 			enc = device.createCommandEncoder({ label: 'bench.adamw' });
-			optimizer!.encodeStep(enc, {
+			optimizer.encodeStep(enc, {
 				lr: 1e-4,
 				beta1: args.adam_beta1,
 				beta2: args.adam_beta2,
@@ -538,9 +534,7 @@ async function benchTraining(
 			error: e instanceof Error ? e.message : String(e)
 		};
 	} finally {
-		optimizer?.destroy();
-		backward?.destroy();
-		lora?.destroy();
+		stack?.destroy();
 		engine?.destroy();
 		await device.queue.onSubmittedWorkDone();
 	}

@@ -7,13 +7,14 @@
 import { requestEngineDevice } from '../../src/lib/webgpu/device';
 import { filesFromUrl, type ModelFiles } from '../../src/lib/model/files';
 import { loadModel, type LoadedModel } from '../../src/lib/model/load';
-import { Gemma2Engine } from '../../src/lib/webgpu/gemma2/forward';
 import { Gemma2Backward } from '../../src/lib/webgpu/gemma2/backward';
-import { GpuMemory } from '../../src/lib/webgpu/memory';
+import { ModelSession } from '../../src/lib/session/model-session';
 import { GpuLoraAdapter } from '../../src/lib/training/gpu-adapter';
+import { createTrainingStack } from '../../src/lib/training/stack';
 import { createLoraAdapter, type LoraAdapter } from '../../src/lib/lora/adapter';
 import { parseTrainingConfig } from '../../src/lib/lora/config';
 import { parseExamplesJsonl } from '../../src/lib/lora/examples';
+import { shiftedTargets } from '../../src/lib/lora/labels';
 import {
 	ADAPTER_CONFIG_FILE,
 	ADAPTER_WEIGHTS_FILE,
@@ -21,7 +22,7 @@ import {
 	importPeftFolder,
 	importPeftZip
 } from '../../src/lib/lora/peft';
-import { LoraTrainer, type StepReport } from '../../src/lib/training/trainer';
+import type { StepReport } from '../../src/lib/training/trainer';
 
 export interface HarnessCommand {
 	command: 'forward' | 'generate' | 'loss' | 'train';
@@ -83,30 +84,32 @@ async function loadAdapter(model: LoadedModel, spec: { zip?: string }): Promise<
 
 async function run(cmd: HarnessCommand): Promise<HarnessResult> {
 	const t0 = performance.now();
-	const { device, report } = await requestEngineDevice();
+	const gpu = await requestEngineDevice();
+	const { device, report } = gpu;
+	const session = new ModelSession({ requestDevice: async () => gpu });
 	const modelFiles = filesFromUrl(`${location.origin}/__model/`);
 	const model = await loadModel(modelFiles, { weights: cmd.weights });
-	const memory = new GpuMemory(device);
+	const meta = { id: cmd.baseModel ?? 'model', label: 'model' };
 	const base = {
 		vocabSize: model.config.vocabSize,
 		adapter: [report.vendor, report.architecture, report.description].filter(Boolean).join(' '),
 		layout: model.layout,
 		quantization: model.quantization
 	};
-	const done = () => ({ peakBytes: memory.peak, seconds: (performance.now() - t0) / 1000 });
-	let engine: Gemma2Engine | undefined;
+	const done = () => ({
+		peakBytes: session.engine.memory.peak,
+		seconds: (performance.now() - t0) / 1000
+	});
 	let lora: GpuLoraAdapter | undefined;
 	let backward: Gemma2Backward | undefined;
 	try {
 		if (cmd.command === 'train')
-			return { ...base, ...(await train(cmd, model, modelFiles, device, memory)), ...done() };
+			return { ...base, ...(await train(cmd, model, modelFiles, session)), ...done() };
 		const T = cmd.tokens!.length;
-		engine = await Gemma2Engine.create(device, model.weights, {
-			memory,
-			maxTokens: Math.max(T + (cmd.maxNewTokens ?? 0) + 1, 16)
-		});
+		await session.open(model, meta, { maxTokens: Math.max(T + (cmd.maxNewTokens ?? 0) + 1, 16) });
+		const engine = session.engine;
 		if (cmd.adapter) {
-			lora = new GpuLoraAdapter(device, memory, await loadAdapter(model, cmd.adapter), {
+			lora = new GpuLoraAdapter(device, engine.memory, await loadAdapter(model, cmd.adapter), {
 				trainable: cmd.command === 'loss',
 				maxTokens: T
 			});
@@ -122,8 +125,7 @@ async function run(cmd: HarnessCommand): Promise<HarnessResult> {
 			lora!.zeroGrads(enc);
 			device.queue.submit([enc.finish()]);
 			// mean over the targets: gradScale 1/count, count = supervised targets after the shift
-			let count = 0;
-			for (let t = 1; t < cmd.labels!.length; t++) if (cmd.labels![t] !== -100) count++;
+			const count = shiftedTargets(cmd.labels!).positions.length;
 			if (count === 0) throw new Error('--labels: no supervised target (labels[0] is never one)');
 			const r = await backward.lossAndGrads(cmd.tokens!, cmd.labels!, { gradScale: 1 / count });
 			const grads: Record<string, string> = {};
@@ -142,8 +144,7 @@ async function run(cmd: HarnessCommand): Promise<HarnessResult> {
 	} finally {
 		backward?.destroy();
 		lora?.destroy();
-		engine?.destroy();
-		memory.freeAll();
+		session.close();
 		device.destroy();
 	}
 }
@@ -152,8 +153,7 @@ async function train(
 	cmd: HarnessCommand,
 	model: LoadedModel,
 	modelFiles: ModelFiles,
-	device: GPUDevice,
-	memory: GpuMemory
+	session: ModelSession
 ): Promise<Partial<HarnessResult>> {
 	const { training, lora: loraConfig, warnings } = parseTrainingConfig(JSON.parse(cmd.config!));
 	// chats need the model's tokenizer; pre-tokenized rows do not
@@ -179,17 +179,14 @@ async function train(
 		? await loadAdapter(model, cmd.adapter)
 		: createLoraAdapter(model.config, loraConfig, training.seed);
 	const maxLen = Math.max(...examples.map((e) => e.input_ids.length));
-	const engine = await Gemma2Engine.create(device, model.weights, {
-		memory,
-		maxTokens: Math.max(maxLen, 16)
-	});
-	const lora = new GpuLoraAdapter(device, memory, host, { trainable: true, maxTokens: maxLen });
-	engine.lora = lora;
-	const backward = new Gemma2Backward(engine, lora);
-	const trainer = new LoraTrainer({
-		device,
-		backward,
-		adapter: lora,
+	await session.open(
+		model,
+		{ id: cmd.baseModel ?? 'model', label: 'model' },
+		{ maxTokens: Math.max(maxLen, 16) }
+	);
+	const memory = session.engine.memory;
+	const stack = await createTrainingStack(session.engine, host, {
+		maxTokens: maxLen,
 		args: training,
 		train: examples,
 		gpuBytes: () => memory.current,
@@ -199,21 +196,18 @@ async function train(
 			)
 	});
 	try {
-		await trainer.run();
-		const files = exportPeftFiles(model.config, await lora.download(), {
+		await stack.trainer.run();
+		const files = exportPeftFiles(model.config, await stack.lora.download(), {
 			baseModel: cmd.baseModel ?? 'google/gemma-2-2b-jpn-it'
 		});
 		return {
 			adapterConfig: new TextDecoder().decode(files[ADAPTER_CONFIG_FILE]),
 			adapterWeights: toBase64(files[ADAPTER_WEIGHTS_FILE]),
-			log: trainer.log.filter((r): r is StepReport => 'loss' in r),
+			log: stack.trainer.log.filter((r): r is StepReport => 'loss' in r),
 			warnings
 		};
 	} finally {
-		trainer.destroy();
-		backward.destroy();
-		lora.destroy();
-		engine.destroy();
+		stack.destroy();
 	}
 }
 

@@ -16,12 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { filesFromMap } from '../../src/lib/model/files';
 import { loadModel } from '../../src/lib/model/load';
-import {
-	adapterTensors,
-	createLoraAdapter,
-	toReferenceLora,
-	type LoraAdapter
-} from '../../src/lib/lora/adapter';
+import { adapterTensors, createLoraAdapter, type LoraAdapter } from '../../src/lib/lora/adapter';
 import { LORA_DEFAULTS } from '../../src/lib/lora/config';
 import { exportPeftFiles, exportPeftZip, importPeftFolder } from '../../src/lib/lora/peft';
 import { adamwStep, clipGradNorm, createAdamWState } from '../../src/lib/reference/adamw';
@@ -29,7 +24,11 @@ import {
 	referenceAccumulatedLossAndGrads,
 	referenceLossAndGrads
 } from '../../src/lib/reference/backward';
-import { referenceForward, referenceGenerate } from '../../src/lib/reference/gemma2';
+import {
+	referenceForward,
+	referenceGenerate,
+	toReferenceLora
+} from '../../src/lib/reference/gemma2';
 import type { Gemma2Config } from '../../src/lib/model/config';
 
 const tmp = mkdtempSync(join(tmpdir(), 'engine-cli-train-'));

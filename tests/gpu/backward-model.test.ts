@@ -5,7 +5,8 @@
  * both softcaps reached, the vocabulary in 2 chunks × several cross-entropy blocks.
  */
 import { describe, expect, it } from 'vitest';
-import { loraTensorName, type LoraAdapter } from '../../src/lib/lora/adapter';
+import type { LoraAdapter } from '../../src/lib/lora/adapter';
+import { loraTensorName } from '../../src/lib/lora/tensor-names';
 import { GpuLoraAdapter } from '../../src/lib/training/gpu-adapter';
 import type { ProjectionName } from '../../src/lib/model/weights';
 import { referenceLossAndGrads } from '../../src/lib/reference/backward';

@@ -9,7 +9,7 @@ import { randomArray, relErr, testDevice } from './harness';
 
 /**
  * The LoRA seam: a ProjectionHook sees every projection's x and y and may add s·B(A x) into y.
- * This test builds the simplest hook from two matmuls (the real LoraSet will own its kernels)
+ * This test builds the simplest hook from two matmuls (the real one, training/gpu-adapter.ts, has kernels of its own)
  * and checks the engine's logits against the reference forward with the same adapters.
  */
 it('a ProjectionHook adding s·B(A x) on every projection reproduces the reference LoRA forward', async () => {

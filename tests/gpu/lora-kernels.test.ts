@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createLoraAdapter, mixAdapters, toReferenceLora } from '../../src/lib/lora/adapter';
+import { createLoraAdapter, mixAdapters } from '../../src/lib/lora/adapter';
 import { LORA_DEFAULTS } from '../../src/lib/lora/config';
 import { GpuLoraAdapter } from '../../src/lib/training/gpu-adapter';
-import { referenceForward } from '../../src/lib/reference/gemma2';
+import { referenceForward, toReferenceLora } from '../../src/lib/reference/gemma2';
 import { loraBackward, loraForward } from '../../src/lib/reference/ops-backward';
 import { randomWeights, seededRandom, TINY_CONFIG } from '../../src/lib/reference/random-model';
 import { Gemma2Backward } from '../../src/lib/webgpu/gemma2/backward';

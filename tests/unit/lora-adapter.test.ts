@@ -1,17 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
 	createLoraAdapter,
-	loraModuleName,
-	loraTensorName,
 	matchesTargetModules,
 	mixAdapters,
 	modulePatternKey,
 	patternKeyFor,
-	toReferenceLora,
 	type LoraAdapter
 } from '../../src/lib/lora/adapter';
 import { ALL_PROJECTIONS, LORA_DEFAULTS } from '../../src/lib/lora/config';
-import { referenceForward } from '../../src/lib/reference/gemma2';
+import { loraModuleName, loraTensorName } from '../../src/lib/lora/tensor-names';
+import { referenceForward, toReferenceLora } from '../../src/lib/reference/gemma2';
 import { randomWeights, seededRandom, TINY_CONFIG } from '../../src/lib/reference/random-model';
 
 const all = { ...LORA_DEFAULTS, target_modules: [...ALL_PROJECTIONS] };

@@ -24,14 +24,15 @@ import {
 import {
 	referenceAccumulatedLossAndGrads,
 	referenceLossAndGrads,
-	trainerNumItemsInBatch,
 	type LoraParams
 } from '../../src/lib/reference/backward';
-import { referenceForward } from '../../src/lib/reference/gemma2';
+import { referenceForward, toReferenceLora } from '../../src/lib/reference/gemma2';
+import { trainerNumItemsInBatch } from '../../src/lib/lora/labels';
 import { randomWeights, seededRandom, TINY_CONFIG } from '../../src/lib/reference/random-model';
-import { createLoraAdapter, loraTensorName, toReferenceLora } from '../../src/lib/lora/adapter';
+import { createLoraAdapter } from '../../src/lib/lora/adapter';
+import { loraTensorName } from '../../src/lib/lora/tensor-names';
 import { ALL_PROJECTIONS, LORA_DEFAULTS } from '../../src/lib/lora/config';
-import type { LoraModuleParams } from '../../src/lib/lora/adapter';
+import type { LoraModuleParams } from '../../src/lib/lora/tensor-names';
 
 const rnd = seededRandom(7);
 const randn = (n: number, s = 1) => Float64Array.from({ length: n }, () => (rnd() * 2 - 1) * s);

@@ -10,7 +10,8 @@ import {
 	splitTrainEval,
 	windowDialogue
 } from '../../src/lib/studio/dataset';
-import { deriveSeed, mulberry32, seededShuffle } from '../../src/lib/studio/random';
+import { deriveSeed, seededShuffle } from '../../src/lib/studio/random';
+import { mulberry32 } from '../../src/lib/random';
 import { StudioDatabase, newId } from '../../src/lib/data/db';
 import { curatedId, seedCuratedContent } from '../../src/lib/studio/curated';
 import { buildDatasetFromDb } from '../../src/lib/studio/dataset';

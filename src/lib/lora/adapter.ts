@@ -10,20 +10,10 @@
  */
 import type { Gemma2Config } from '../model/config';
 import type { ProjectionName } from '../model/weights';
-import { seededRandom } from '../reference/random-model';
+import { mulberry32 } from '../random';
 import { projectionShape } from '../model/weights';
-import type { ReferenceLora } from '../reference/gemma2';
+import { loraModuleName, loraTensorName, type LoraModuleParams } from './tensor-names';
 import { ALL_PROJECTIONS, PEFT_DEFAULT_GEMMA2_TARGETS, type LoraConfig } from './config';
-
-/** What the reference backward needs of a module (LoraModule satisfies it). */
-export interface LoraModuleParams {
-	layer: number;
-	proj: ProjectionName;
-	r: number;
-	scale: number;
-	A: ArrayLike<number>;
-	B: ArrayLike<number>;
-}
 
 export interface LoraModule extends LoraModuleParams {
 	/** `model.layers.{i}.{self_attn|mlp}.{proj}` (also its key in LoraAdapter.modules). */
@@ -43,20 +33,6 @@ export interface LoraAdapter {
 	config: LoraConfig;
 	/** Module name (`model.layers.{i}.{self_attn|mlp}.{proj}`) → module, in layer then projection order. */
 	modules: Map<string, LoraModule>;
-}
-
-export function projectionGroup(proj: ProjectionName): 'self_attn' | 'mlp' {
-	return proj === 'gate_proj' || proj === 'up_proj' || proj === 'down_proj' ? 'mlp' : 'self_attn';
-}
-
-/** `model.layers.{i}.{self_attn|mlp}.{proj}` — the key PEFT matches target_modules and patterns on. */
-export function loraModuleName(layer: number, proj: ProjectionName): string {
-	return `model.layers.${layer}.${projectionGroup(proj)}.${proj}`;
-}
-
-/** PEFT's saved tensor name: `base_model.model.model.layers.{i}.{group}.{proj}.lora_{A|B}.weight`. */
-export function loraTensorName(layer: number, proj: ProjectionName, which: 'A' | 'B'): string {
-	return `base_model.model.${loraModuleName(layer, proj)}.lora_${which}.weight`;
 }
 
 /** LoRA scaling as PEFT's `update_layer`: alpha / sqrt(r) with rslora, else alpha / r. */
@@ -186,7 +162,7 @@ export function resolveLoraModules(
  * seed gives the same A, not torch's stream.
  */
 export function createLoraAdapter(c: Gemma2Config, lc: LoraConfig, seed: number): LoraAdapter {
-	const rnd = seededRandom(seed);
+	const rnd = mulberry32(seed);
 	const modules = new Map<string, LoraModule>();
 	for (const m of resolveLoraModules(c, lc)) {
 		const A = new Float32Array(m.r * m.in);
@@ -279,16 +255,4 @@ export function mixAdapters(parts: { adapter: LoraAdapter; weight: number }[]): 
 			config.alpha_pattern[modulePatternKey(name)] = m.r;
 		}
 	return { config, modules };
-}
-
-/** The adapter as the float64 reference forward's LoRA hook. */
-export function toReferenceLora(a: LoraAdapter): ReferenceLora {
-	const byLayer = new Map<string, LoraModule>();
-	for (const m of a.modules.values()) byLayer.set(`${m.layer}/${m.proj}`, m);
-	return {
-		get(layer, proj) {
-			const m = byLayer.get(`${layer}/${proj}`);
-			return m && { A: m.A, B: m.B, r: m.r, scale: m.scale };
-		}
-	};
 }

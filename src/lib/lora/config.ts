@@ -420,7 +420,7 @@ function setLora(l: LoraConfig, key: keyof LoraConfig, v: unknown): void {
 	}
 }
 
-/** The seeds' QLoRA run (shared/specs/workflow.md §5), LoRA on all seven projections. */
+/** The seeds' QLoRA run (docs/specs/workflow.md §5), LoRA on all seven projections. */
 export const SEED_PRESET: { training: TrainingArguments; lora: LoraConfig } = {
 	training: {
 		...TRAINING_DEFAULTS,

@@ -1,15 +1,15 @@
 /**
  * Training examples: a chat `{"messages": [{role, content}, …]}` rendered with Gemma's template and
  * tokenized piece by piece into `{input_ids, labels}` (labels −100 where not supervised; the model
- * shifts them, see reference/backward.ts), or a pre-tokenized `{input_ids, labels}` row validated.
+ * shifts them, see labels.ts), or a pre-tokenized `{input_ids, labels}` row validated.
  *
- * Rendering (shared/specs/gemma2.md, "Chat template"):
+ * Rendering (docs/specs/gemma2.md, "Chat template"):
  *   <bos><start_of_turn>user\n{content|trim}<end_of_turn>\n<start_of_turn>model\n{content|trim}<end_of_turn>\n …
  * By default only the model turns' `{content}<end_of_turn>` is supervised (the seeds found a model
  * that never saw its turn end keeps rambling); the "\n" after it and everything else are −100.
  */
 
-export const IGNORE_INDEX = -100;
+import { IGNORE_INDEX } from './labels';
 
 export interface ChatTokenizer {
 	/** Token ids of `text`; `addBos` prepends <bos>. Special-token strings must map to their ids. */

@@ -1,5 +1,5 @@
 /**
- * PEFT adapter files (shared/specs/peft-safetensors.md): `adapter_config.json` written exactly as
+ * PEFT adapter files (docs/specs/peft-files.md): `adapter_config.json` written exactly as
  * PEFT writes it (json.dumps(indent=2, sort_keys=True), ASCII-escaped, Python float reprs, no
  * trailing newline, only PEFT's keys) and `adapter_model.safetensors` (F32, PEFT's tensor names),
  * plus a zip of the two; and import of PEFT folders/zips, strict where PEFT is lenient:
@@ -19,7 +19,6 @@ import {
 	type LoraConfig
 } from './config';
 import {
-	loraTensorName,
 	modulePatternKey,
 	resolveLoraModules,
 	type LoraAdapter,
@@ -28,8 +27,9 @@ import {
 } from './adapter';
 import { readZip, writeZip } from './zip';
 
-export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
-export const ADAPTER_WEIGHTS_FILE = 'adapter_model.safetensors';
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, loraTensorName } from './tensor-names';
+
+export { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE };
 
 /** An adapter file the studio cannot use; names the file and, where there is one, the field/tensor. */
 export class PeftFormatError extends Error {

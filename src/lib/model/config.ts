@@ -1,7 +1,7 @@
 /**
  * The Gemma-2 configuration the engine and the reference run on, read from a model's own files
  * (Hugging Face `config.json` or MLC `mlc-chat-config.json`) — never hard-coded.
- * See shared/specs/gemma2.md (the table of knobs) and weights-mlc.md (MLC key names).
+ * See docs/specs/gemma2.md (the table of knobs) and weights-mlc.md (MLC key names).
  */
 
 export interface Gemma2Config {

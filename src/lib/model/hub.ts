@@ -535,8 +535,3 @@ export async function listCachedModels(): Promise<CachedModel[]> {
 export function deleteCachedModel(repo: string, revision: string): Promise<boolean> {
 	return caches.delete(hubCacheName(repo, revision));
 }
-
-/** Ask the browser not to evict our caches under storage pressure. */
-export async function requestPersistentStorage(): Promise<boolean> {
-	return (await navigator.storage?.persist?.()) ?? false;
-}

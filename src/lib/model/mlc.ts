@@ -1,7 +1,7 @@
 /**
  * MLC checkpoints (q4f16_1 / q4f32_1): `mlc-chat-config.json`, a manifest (`tensor-cache.json`,
  * or the older `ndarray-cache.json`) and `params_shard_*.bin`. Every quirk follows
- * shared/specs/weights-mlc.md:
+ * docs/specs/weights-mlc.md:
  * - records are indexed by name (their order is not layer order); byteOffset is relative to the shard;
  * - `format: "f32-to-bf16"` means bf16 storage for dtype float32 records only;
  * - `int32` is accepted as a synonym of `uint32` (and `bfloat16` records are widened too);

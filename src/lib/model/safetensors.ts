@@ -1,6 +1,6 @@
 /**
  * The safetensors container: `[u64 little-endian N][N bytes of JSON header][data]`.
- * Reader and writer, exactly as shared/specs/peft-safetensors.md says: the header is padded with
+ * Reader and writer, exactly as docs/specs/peft-files.md says: the header is padded with
  * spaces to a multiple of 8, `"__metadata__": {"format": "pt"}` is always written, and the data
  * offsets of the tensors, sorted, tile the data section (no gap, no overlap, nothing after).
  * Every rejection names the file and, where there is one, the tensor.

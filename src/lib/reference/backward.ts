@@ -15,7 +15,8 @@
  */
 import { isSlidingLayer } from '../model/config';
 import type { Gemma2Weights, ProjectionName } from '../model/weights';
-import { loraTensorName, type LoraModuleParams } from '../lora/adapter';
+import { loraTensorName, type LoraModuleParams } from '../lora/tensor-names';
+import { shiftedTargets, trainerNumItemsInBatch } from '../lora/labels';
 import {
 	addInPlace,
 	attentionForward,
@@ -36,8 +37,6 @@ import {
 	rmsnormBackward,
 	ropeBackward
 } from './ops-backward';
-
-export const IGNORE_INDEX = -100;
 
 /** The LoRA parameters the reference differentiates: anything with a module list (LoraAdapter fits). */
 export interface LoraParams {
@@ -72,21 +71,6 @@ interface LayerCache {
 	f: Float64Array;
 	/** A x of each LoRA branch, by projection. */
 	ax: Map<ProjectionName, Float64Array>;
-}
-
-/** Targets of the shifted loss: row t of the logits predicts labels[t+1]. */
-export function shiftedTargets(labels: ArrayLike<number>): {
-	positions: number[];
-	targets: number[];
-} {
-	const positions: number[] = [];
-	const targets: number[] = [];
-	for (let t = 0; t + 1 < labels.length; t++) {
-		if (labels[t + 1] === IGNORE_INDEX) continue;
-		positions.push(t);
-		targets.push(labels[t + 1]);
-	}
-	return { positions, targets };
 }
 
 /**
@@ -237,19 +221,6 @@ export function referenceLossAndGrads(
 	}
 	// `h = E[ids]·sqrt(d)`: the embedding is frozen, the gradient stops here.
 	return { loss, lossSum, count, grads };
-}
-
-/**
- * The Trainer's `num_items_in_batch` for one optimizer step: Σ over its micro-batches of
- * `labels.ne(-100).sum()` — on the UNshifted labels (transformers 4.46–4.57 `get_batch_samples`),
- * so a supervised labels[0], which is never a target, is still counted. Our chat examples always
- * have labels[0] = −100 (BOS), where this equals the number of targets.
- */
-export function trainerNumItemsInBatch(batches: { labels: ArrayLike<number> }[]): number {
-	let n = 0;
-	for (const b of batches)
-		for (let t = 0; t < b.labels.length; t++) if (b.labels[t] !== IGNORE_INDEX) n++;
-	return n;
 }
 
 /**

@@ -1,10 +1,11 @@
 /**
- * Gemma-2 forward in float64 — reads like the forward in shared/specs/gemma2.md, one line per step.
+ * Gemma-2 forward in float64 — reads like the forward in docs/specs/gemma2.md, one line per step.
  * It is the oracle of the GPU engine's tests and of the engine CLI's parity checks. It is not fast
  * and is not meant to be: use it on tiny models (or a handful of tokens of a larger one).
  */
 import { isSlidingLayer } from '../model/config';
 import type { Gemma2Weights } from '../model/weights';
+import type { LoraModuleParams } from '../lora/tensor-names';
 import {
 	addInPlace,
 	attentionForward,
@@ -23,6 +24,18 @@ export interface ReferenceLora {
 		layer: number,
 		proj: string
 	): { A: ArrayLike<number>; B: ArrayLike<number>; r: number; scale: number } | undefined;
+}
+
+/** An adapter (anything with PEFT modules, e.g. lora/adapter.ts LoraAdapter) as the forward's LoRA hook. */
+export function toReferenceLora(a: { modules: Map<string, LoraModuleParams> }): ReferenceLora {
+	const byLayer = new Map<string, LoraModuleParams>();
+	for (const m of a.modules.values()) byLayer.set(`${m.layer}/${m.proj}`, m);
+	return {
+		get(layer, proj) {
+			const m = byLayer.get(`${layer}/${proj}`);
+			return m && { A: m.A, B: m.B, r: m.r, scale: m.scale };
+		}
+	};
 }
 
 export interface ForwardTrace {

@@ -1,6 +1,6 @@
 /**
  * Gemma-2 operations in float64 on the CPU: the clean, minimal reference. It is slow on purpose and
- * written to be read beside shared/specs/gemma2.md; the WGSL kernels in src/lib/webgpu make it fast,
+ * written to be read beside docs/specs/gemma2.md; the WGSL kernels in src/lib/webgpu make it fast,
  * and every GPU test compares them against these functions.
  *
  * Layout: activations are row-major Float64Array, one row per token ([T, C]).

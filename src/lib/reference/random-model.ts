@@ -12,18 +12,10 @@ import {
 	type ProjectionName,
 	projectionShape
 } from '../model/weights';
+import { mulberry32 } from '../random';
 
-/** mulberry32: small, seeded, good enough for test weights. */
-export function seededRandom(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
+/** The app's PRNG (mulberry32), under the name the tests know it by. */
+export const seededRandom = mulberry32;
 
 /**
  * A tiny config that reaches every Gemma-2 knob: GQA (4 heads over 2 kv heads), heads·hd ≠ hidden,

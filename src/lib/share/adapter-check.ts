@@ -6,8 +6,7 @@
 import { HF_HUB_URL, hubFileUrl } from '../model/hub';
 import { ShareLinkError, type AdapterRef } from './sources';
 
-export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
-export const ADAPTER_WEIGHTS_FILE = 'adapter_model.safetensors';
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from '../lora/tensor-names';
 /** A LoRA adapter of Gemma-2 2B is a few MB; anything this big is not what a link should pull in. */
 export const MAX_ADAPTER_BYTES = 64 * 1024 * 1024;
 /** adapter_config.json is a few hundred bytes. */

@@ -17,6 +17,7 @@ import {
 	type RemoteJudgeSettings
 } from './judge';
 import { WorkerModel, isAbortError, prepareTokenizer } from './worker-model';
+import { describeError } from '../i18n/describe-error';
 
 export const generation = $state({
 	running: false,
@@ -74,7 +75,7 @@ export async function runGeneration(spec: GenerationJobSpec, startIndex?: number
 			}
 		});
 	} catch (error) {
-		if (!isAbortError(error)) generation.error = (error as Error).message;
+		if (!isAbortError(error)) generation.error = describeError(error);
 	} finally {
 		generation.running = false;
 		generation.partial = '';
@@ -168,12 +169,12 @@ export async function runJudging(request: JudgingRequest): Promise<void> {
 			} catch (error) {
 				if (isAbortError(error)) throw error;
 				// One dialogue failing (too long for the context, an unparsable reply) does not stop the rest.
-				judging.failures.push({ dialogueId: dialogue.id, message: (error as Error).message });
+				judging.failures.push({ dialogueId: dialogue.id, message: describeError(error) });
 			}
 			judging.done++;
 		}
 	} catch (error) {
-		if (!isAbortError(error)) judging.error = (error as Error).message;
+		if (!isAbortError(error)) judging.error = describeError(error);
 	} finally {
 		judging.running = false;
 		judgingController = null;

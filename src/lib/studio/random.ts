@@ -1,25 +1,10 @@
 /**
  * Deterministic randomness for the studio: seeds for generation jobs, dataset shuffles, content
  * fingerprints. Everything here is reproducible across browsers and Node (32-bit integer maths only).
- *
- * PRNG: mulberry32 (Tommy Ettinger's 32-bit generator; one uint32 of state, period 2^32). It is not
- * cryptographic; it is small, fast and gives the same sequence everywhere, which is what a
- * reproducible shuffle needs.
+ * The PRNG is the app's one mulberry32 ($lib/random).
  */
 
-/** A function returning floats in [0, 1), seeded with a uint32. */
-export type Random = () => number;
-
-export function mulberry32(seed: number): Random {
-	let state = seed >>> 0;
-	return () => {
-		state = (state + 0x6d2b79f5) >>> 0;
-		let t = state;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
+import { mulberry32 } from '../random';
 
 /** murmur3's 32-bit finalizer: spreads every input bit over the output. */
 function fmix32(h: number): number {

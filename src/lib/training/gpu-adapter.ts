@@ -23,7 +23,8 @@ import type { ProjectionName } from '../model/weights';
 import type { LoraBackwardHook } from '../webgpu/gemma2/backward';
 import { LoraKernel, type Bindable } from '../webgpu/kernels/lora';
 import type { GpuMemory } from '../webgpu/memory';
-import { loraTensorName, type LoraAdapter, type LoraModule } from '../lora/adapter';
+import type { LoraAdapter, LoraModule } from '../lora/adapter';
+import { loraTensorName } from '../lora/tensor-names';
 
 export type { LoraBackwardHook } from '../webgpu/gemma2/backward';
 

@@ -22,8 +22,8 @@
  * Not the Trainer's: its RandomSampler draws from torch's generator; ours is a different (seeded)
  * permutation. With shuffle: false the order is the file's, as in a reference run.
  */
-import { trainerNumItemsInBatch } from '../reference/backward';
-import { seededRandom } from '../reference/random-model';
+import { trainerNumItemsInBatch } from '../lora/labels';
+import { mulberry32 } from '../random';
 import { AdamWOptimizer, type AdamWHostState } from '../webgpu/kernels/adamw';
 import type { LoraAdapter } from '../lora/adapter';
 import type { TrainingArguments } from '../lora/config';
@@ -116,7 +116,7 @@ export interface TrainerOptions {
 export function epochOrder(n: number, seed: number, epoch: number, shuffle: boolean): number[] {
 	const order = Array.from({ length: n }, (_, i) => i);
 	if (!shuffle) return order;
-	const rnd = seededRandom(
+	const rnd = mulberry32(
 		(Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b)) >>> 0
 	);
 	for (let i = n - 1; i > 0; i--) {

@@ -6,19 +6,17 @@
  */
 import type { StudioDatabase } from '../data/db';
 import { newId } from '../data/db';
-import type { Adapter, Checkpoint, RunStatus, TrainingMetric } from '../data/types';
+import { saveAdapterRecord } from '../data/adapters';
+import type { Checkpoint, RunStatus, TrainingMetric } from '../data/types';
 import type { Gemma2Config } from '../model/config';
 import type { Gemma2Engine } from '../webgpu/gemma2/forward';
-import { Gemma2Backward } from '../webgpu/gemma2/backward';
 import { createLoraAdapter } from '../lora/adapter';
 import { parseTrainingConfig } from '../lora/config';
 import { chatToExample, type ChatTokenizer, type TrainingExample } from '../lora/examples';
-import { GpuLoraAdapter } from './gpu-adapter';
-import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, exportPeftFiles } from '../lora/peft';
-import { LoraTrainer, type EvalReport, type StepReport, type TrainerState } from './trainer';
+import { createTrainingStack, type TrainingStack } from './stack';
+import type { EvalReport, LoraTrainer, StepReport, TrainerState } from './trainer';
 
 export interface TrainingJobContext {
-	device: GPUDevice;
 	engine: Gemma2Engine;
 	tokenizer: ChatTokenizer;
 	config: Gemma2Config;
@@ -64,7 +62,7 @@ export class TrainingJob {
 	}
 
 	async run(onEvent: (e: TrainingEvent) => void = () => {}): Promise<RunStatus> {
-		const { db, engine, device, tokenizer, config } = this.ctx;
+		const { db, engine, tokenizer, config } = this.ctx;
 		const run = await db.runs.get(this.runId);
 		if (!run) throw new Error(`training run ${this.runId} not found`);
 		if (!run.datasetId) throw new Error(`training run "${run.name}" has no dataset`);
@@ -106,7 +104,6 @@ export class TrainingJob {
 		});
 
 		const host = resume?.adapter ?? createLoraAdapter(config, loraConfig, training.seed);
-		const previousLora = engine.lora;
 		const appendMetric = (m: TrainingMetric) =>
 			db.runs
 				.where('id')
@@ -137,24 +134,15 @@ export class TrainingJob {
 		};
 
 		// Everything on the GPU is made inside the try: whatever fails (an out-of-memory adapter, a
-		// lost device), the finally gives chat back its KV cache and the run is marked failed.
-		let lora: GpuLoraAdapter | null = null;
-		let backward: Gemma2Backward | null = null;
+		// lost device), the finally gives chat back its adapter and KV cache and the run is marked
+		// failed; its checkpoints stay, so it can be resumed.
+		let stack: TrainingStack | null = null;
 		let status: RunStatus;
 		try {
-			// Chat's KV cache (Gemma-2 2B: 436 MB) is not needed while training: free it first, so the
-			// run fits beside the weights (2B, 512 tokens, r = 16: ≈ 2.1 GB in all, not ≈ 2.5 GB).
-			engine.releaseKvCache();
-			lora = new GpuLoraAdapter(device, engine.memory, host, {
-				trainable: true,
-				maxTokens: maxLen
-			});
-			engine.lora = lora;
-			backward = new Gemma2Backward(engine, lora, { maxTokens: maxLen });
-			this.trainer = new LoraTrainer({
-				device,
-				backward,
-				adapter: lora,
+			// Chat's KV cache (Gemma-2 2B: 436 MB) is freed while the stack lives, so the run fits
+			// beside the weights (2B, 512 tokens, r = 16: ≈ 2.1 GB in all, not ≈ 2.5 GB).
+			stack = await createTrainingStack(engine, host, {
+				maxTokens: maxLen,
 				args: training,
 				train,
 				eval: evalSet.length ? evalSet : undefined,
@@ -185,6 +173,8 @@ export class TrainingJob {
 				},
 				onSave: (state) => saveCheckpoint(state, state.best?.step === state.step)
 			});
+			this.trainer = stack.trainer;
+			const lora = stack.lora;
 			if (this.stopKind) this.trainer.stop();
 			await this.trainer.run();
 			if (this.trainer.finished) {
@@ -203,20 +193,16 @@ export class TrainingJob {
 			onEvent({ kind: 'status', status: 'failed', message });
 			throw e;
 		} finally {
-			this.trainer?.destroy();
 			this.trainer = null;
-			backward?.destroy();
-			lora?.destroy();
-			engine.lora = previousLora;
-			engine.restoreKvCache();
+			stack?.destroy();
 			engine.reset();
 		}
 		onEvent({ kind: 'status', status });
 		return status;
 	}
 
-	private async saveAdapter(
-		adapter: Awaited<ReturnType<GpuLoraAdapter['download']>>,
+	private saveAdapter(
+		adapter: Awaited<ReturnType<TrainingStack['lora']['download']>>,
 		name: string,
 		seed: number
 	): Promise<string> {
@@ -227,48 +213,4 @@ export class TrainingJob {
 			metadata: { run: this.runId, seed: String(seed) }
 		});
 	}
-}
-
-/** Stores an adapter as the PEFT files Python loads (adapter_config.json + safetensors). */
-export async function saveAdapterRecord(
-	ctx: Pick<TrainingJobContext, 'db' | 'config' | 'modelId'>,
-	adapter: Parameters<typeof exportPeftFiles>[1],
-	info: {
-		name: string;
-		runId?: string;
-		checkpointId?: string;
-		origin: Adapter['origin'];
-		metadata?: Record<string, string>;
-	}
-): Promise<string> {
-	const files = exportPeftFiles(ctx.config, adapter, {
-		baseModel: ctx.modelId,
-		metadata: info.metadata
-	});
-	const configJson = new TextDecoder().decode(files[ADAPTER_CONFIG_FILE]);
-	const parsed = JSON.parse(configJson) as {
-		r: number;
-		lora_alpha: number;
-		target_modules: string[] | string;
-	};
-	const now = Date.now();
-	const id = newId();
-	await ctx.db.adapters.add({
-		id,
-		name: info.name,
-		base: { model: ctx.modelId },
-		origin: info.origin,
-		configJson,
-		weights: new Blob([files[ADAPTER_WEIGHTS_FILE] as Uint8Array<ArrayBuffer>]),
-		r: parsed.r,
-		loraAlpha: parsed.lora_alpha,
-		targetModules: Array.isArray(parsed.target_modules)
-			? parsed.target_modules
-			: [parsed.target_modules],
-		runId: info.runId,
-		checkpointId: info.checkpointId,
-		createdAt: now,
-		updatedAt: now
-	});
-	return id;
 }

@@ -4,6 +4,7 @@
  * errors (`$lib/session/errors`) come back as themselves, with their code and parameters.
  */
 import * as Comlink from 'comlink';
+import { registerSessionErrorTransfer } from '../session/errors';
 import type { WorkerApi } from './api';
 
 let remote: Comlink.Remote<WorkerApi> | undefined;
@@ -11,6 +12,7 @@ let thread: Worker | undefined;
 
 export function worker(): Comlink.Remote<WorkerApi> {
 	if (!remote) {
+		registerSessionErrorTransfer();
 		thread = new Worker(new URL('./model.worker.ts', import.meta.url), {
 			type: 'module',
 			name: 'mondo-model'

@@ -3,6 +3,7 @@
  * worker's full report. Shared reactive state so the layout, home and settings agree.
  */
 import type { GpuReport } from './api';
+import { noGpuReport } from '../session/gpu-report';
 import { worker } from './client';
 
 export const gpuStatus = $state<{
@@ -21,18 +22,9 @@ export function checkGpu(): void {
 	if (started) return;
 	started = true;
 	if (!('gpu' in navigator) || !navigator.gpu) {
-		gpuStatus.report = {
-			available: false,
-			reason:
-				'navigator.gpu is not defined: this browser (or its settings) does not expose WebGPU.',
-			features: { shaderF16: false, subgroups: false, all: [] },
-			limits: {
-				maxBufferSize: 0,
-				maxStorageBufferBindingSize: 0,
-				maxComputeWorkgroupStorageSize: 0,
-				maxComputeInvocationsPerWorkgroup: 0
-			}
-		};
+		gpuStatus.report = noGpuReport(
+			'navigator.gpu is not defined: this browser (or its settings) does not expose WebGPU.'
+		);
 		gpuStatus.checked = true;
 		return;
 	}

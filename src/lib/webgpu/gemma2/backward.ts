@@ -1,6 +1,6 @@
 /**
  * Gemma2Backward: loss and LoRA gradients of one sequence on the GPU — the training twin of
- * Gemma2Engine's forward (forward.ts), differentiated as in shared/specs/gemma2.md (Loss, Backward)
+ * Gemma2Engine's forward (forward.ts), differentiated as in docs/specs/gemma2.md (Loss, Backward)
  * and checked against the float64 oracle src/lib/reference/backward.ts.
  *
  *   forward   h = E[ids]·√d; per layer L: ckpt[L] ← h, then the layer (LoRA hook included)
@@ -32,6 +32,7 @@
  * accumulation when gradScale = 1 / (the step's supervised-token count).
  */
 import { isSlidingLayer, type Gemma2Config } from '../../model/config';
+import { shiftedTargets } from '../../lora/labels';
 import type { ProjectionName } from '../../model/weights';
 import { beginComputePass, endComputePass } from '../kernel';
 import { AttentionKernel } from '../kernels/attention';
@@ -45,9 +46,6 @@ import { RopeKernel } from '../kernels/rope';
 import type { GpuMemory, MemoryEntry } from '../memory';
 import type { Gemma2Engine, ProjectionHook } from './forward';
 import type { Gemma2GpuWeights } from './weights';
-
-/** Labels with this value are not supervised (transformers' ignore_index). */
-export const IGNORE_INDEX = -100;
 
 /**
  * The LoRA seam of the backward (implemented by training/gpu-adapter.ts GpuLoraAdapter).
@@ -125,21 +123,6 @@ interface LossBuffers {
 	lossRead: GPUBuffer; // [R] MAP_READ
 	dhf: GPUBuffer; // [R, d]
 	dhRows: GPUBuffer; // [R, d]
-}
-
-/** The supervised positions of a sequence: logits at t predict labels[t+1] (HF's shift). */
-export function supervisedTargets(labels: ArrayLike<number>): {
-	positions: number[];
-	targets: number[];
-} {
-	const positions: number[] = [];
-	const targets: number[] = [];
-	for (let t = 0; t + 1 < labels.length; t++) {
-		if (labels[t + 1] === IGNORE_INDEX) continue;
-		positions.push(t);
-		targets.push(labels[t + 1]);
-	}
-	return { positions, targets };
 }
 
 /** Maximal runs of consecutive positions: [first position, first row, length]. */
@@ -335,7 +318,7 @@ export class Gemma2Backward {
 		for (const id of ids)
 			if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize)
 				throw new Error(`token id ${id} out of range`);
-		const { positions, targets } = supervisedTargets(labels);
+		const { positions, targets } = shiftedTargets(labels);
 		for (const y of targets)
 			if (!Number.isInteger(y) || y < 0 || y >= c.vocabSize)
 				throw new Error(`label ${y} out of range [0, ${c.vocabSize})`);

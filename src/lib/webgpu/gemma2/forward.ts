@@ -1,6 +1,6 @@
 /**
  * Gemma2Engine: the Gemma-2 forward on the GPU, with a KV cache, for generation and scoring.
- * It reads like the forward in shared/specs/gemma2.md; each step is one kernel (kernels/*.ts).
+ * It reads like the forward in docs/specs/gemma2.md; each step is one kernel (kernels/*.ts).
  *
  *   ids [T] → h = E[ids]·√d                                   [T, d]
  *   per layer L (layerForward):
@@ -15,7 +15,7 @@
  * materialised for more than a block of rows: generation scores only the last position.
  *
  * Seams for training (LoRA): every projection goes through `project()`, which calls
- * `this.lora?.encode(...)` after the base matmul so a LoraSet can add s·B(A x) into y; the
+ * `this.lora?.encode(...)` after the base matmul so the LoRA adapter (training/gpu-adapter.ts) adds s·B(A x) into y; the
  * per-layer `layerForward` is the entry point a backward pass will mirror.
  *
  * No DOM: runs in the engine worker, a Vitest browser test and the headless CLI.
@@ -23,7 +23,7 @@
 import { isSlidingLayer, type Gemma2Config } from '../../model/config';
 import { beginComputePass, endComputePass } from '../kernel';
 import type { Gemma2Weights, ProjectionName } from '../../model/weights';
-import { seededRandom } from '../../reference/random-model';
+import { mulberry32 } from '../../random';
 import { AttentionKernel } from '../kernels/attention';
 import { EmbeddingKernel } from '../kernels/embedding';
 import { GeluGateKernel } from '../kernels/gelu-gate';
@@ -210,7 +210,9 @@ export class Gemma2Engine {
 		const oom = await device.popErrorScope();
 		if (validation || oom) {
 			engine.destroy();
-			throw new Error(`Gemma2Engine.create: ${(oom ?? validation)!.message}`);
+			throw new Error(`Gemma2Engine.create: ${(oom ?? validation)!.message}`, {
+				cause: oom ?? validation
+			});
 		}
 		return engine;
 	}
@@ -379,7 +381,7 @@ export class Gemma2Engine {
 		opts: GenerateOptions
 	): AsyncGenerator<number, void, void> {
 		const stop = new Set(opts.stopIds ?? this.config.eosIds);
-		const random = seededRandom(opts.seed ?? 0);
+		const random = mulberry32(opts.seed ?? 0);
 		const seen = [...(opts.penaltyIds ?? ids)];
 		this.submitForward(ids);
 		for (let n = 0; n < opts.maxNewTokens; n++) {

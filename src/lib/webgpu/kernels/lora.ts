@@ -1,7 +1,7 @@
 /**
  * The LoRA branch y += s·B(A x̃) of one projection and its backward (see lora.wgsl for the maths).
  *
- *   x [T, IN], y / dy [T, OUT], A [R, IN], B [OUT, R], u / g scratch [T, R] (R ≤ 64)
+ *   x [T, IN], y / dy [T, OUT], A [R, IN], B [OUT, R], u / g scratch [T, R] (R ≤ LORA_MAX_RANK = 1024)
  *
  * Buffers may be GPUBufferBindings (A, B, dA, dB live at offsets inside one flat LoRA buffer).
  * Everything is encoded through ComputeKernel, so it may run inside an open compute pass (the
