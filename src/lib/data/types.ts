@@ -267,8 +267,20 @@ export interface Adapter {
 	runId?: string;
 	checkpointId?: string;
 	scores?: Record<string, number>;
+	/** Copies published to a hub (newest last): what a share link can name instead of local files. */
+	published?: PublishedCopy[];
 	createdAt: number;
 	updatedAt: number;
+}
+
+/** Where an adapter or dataset was published: the hub's API base, the repo and the commit. */
+export interface PublishedCopy {
+	hubUrl: string;
+	repo: string;
+	/** The commit oid the files landed in. */
+	revision: string;
+	private: boolean;
+	at: number;
 }
 
 export interface ChatSession {
