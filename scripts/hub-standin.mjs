@@ -31,6 +31,9 @@ const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
  * Start the stand-in. `repos` (returned) maps `type:owner/name` → { owner, private, commits:
  * [{ oid, title, files: Map<path, Buffer> }] }, the newest last. `existing` pre-creates repos,
  * e.g. `[{ type: 'model', name: 'someone-else/taken' }]`.
+ *
+ * @param {{ port?: number, token?: string, user?: string, orgs?: string[],
+ *   existing?: { type?: string, name: string, private?: boolean }[] }} [options]
  */
 export async function startHubStandin({
 	port = 0,
@@ -241,7 +244,11 @@ export async function startHubStandin({
 		user,
 		repos,
 		requests,
-		/** The files of a repo at a revision (default: the newest commit). */
+		/**
+		 * The files of a repo at a revision (default: the newest commit).
+		 * @param {string} name
+		 * @param {{ type?: string, revision?: string }} [options]
+		 */
 		files(name, { type = 'model', revision } = {}) {
 			const repo = repos.get(`${type}:${name}`);
 			const commit = revision

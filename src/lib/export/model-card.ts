@@ -190,6 +190,8 @@ export function adapterModelCard(c: AdapterCardInput): string {
 }
 
 export interface DatasetCardInput {
+	/** owner/name the card is published under (for the usage snippet). */
+	repo: string;
 	name: string;
 	character?: string;
 	languages: string[];
@@ -227,7 +229,7 @@ export function datasetCard(c: DatasetCardInput): string {
 		'```python',
 		'from datasets import load_dataset',
 		'',
-		'ds = load_dataset("OWNER/NAME")',
+		`ds = load_dataset(${JSON.stringify(c.repo)})`,
 		'```'
 	];
 	if (c.recipe) parts.push('', '## Recipe', '', recipeTable(c.recipe, c.counts));

@@ -72,9 +72,10 @@ export async function adapterPublishFiles(
 export async function datasetPublishFiles(
 	db: StudioDatabase,
 	dataset: Dataset,
-	options: { license?: string; character?: string } = {}
+	options: { repo: string; license?: string; character?: string }
 ): Promise<PublishFile[]> {
 	const card = datasetCard({
+		repo: options.repo,
 		name: dataset.name,
 		character: options.character ?? (await characterOf(db, dataset)),
 		languages: languagesOf(dataset),
