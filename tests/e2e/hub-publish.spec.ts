@@ -70,6 +70,43 @@ async function importAdapter(page: Page) {
 	await expect(page.getByTestId('adapter-row')).toHaveCount(1);
 }
 
+/** Attach a finished run (its metrics) to the imported adapter, in the studio's own IndexedDB. */
+async function linkToRun(page: Page) {
+	await page.evaluate(
+		() =>
+			new Promise<void>((ok, fail) => {
+				const open = indexedDB.open('mondo-studio');
+				open.onerror = () => fail(open.error);
+				open.onsuccess = () => {
+					const db = open.result;
+					const tx = db.transaction(['runs', 'adapters'], 'readwrite');
+					const now = Date.now();
+					tx.objectStore('runs').put({
+						id: 'run-e2e',
+						name: 'e2e run',
+						base: { model: 'google/gemma-2-2b-jpn-it' },
+						trainingArgs: { learning_rate: 0.0002, num_train_epochs: 1 },
+						loraConfig: { r: 2, lora_alpha: 4 },
+						status: 'completed',
+						metrics: [1, 2, 3, 4].map((step) => ({
+							step,
+							epoch: step / 4,
+							loss: 3 / step,
+							time: now
+						})),
+						createdAt: now,
+						updatedAt: now
+					});
+					const adapters = tx.objectStore('adapters');
+					const all = adapters.getAll();
+					all.onsuccess = () => adapters.put({ ...all.result[0], runId: 'run-e2e' });
+					tx.oncomplete = () => (db.close(), ok());
+					tx.onerror = () => fail(tx.error);
+				};
+			})
+	);
+}
+
 /** The two files the Adapters page's "export files" writes (the studio's PEFT export). */
 async function exportedFiles(page: Page): Promise<Map<string, Buffer>> {
 	const files = new Map<string, Buffer>();
@@ -92,6 +129,7 @@ test('an adapter publishes from the Adapters page: PEFT files byte for byte and 
 	await importAdapter(page);
 	const exported = await exportedFiles(page);
 
+	await linkToRun(page);
 	await page.getByTestId('adapter-row').getByTestId('publish-button').click();
 	const dialog = page.getByTestId('publish-dialog');
 	await expect(dialog.getByTestId('publish-repo')).toHaveValue('tester/socratic-lora');
@@ -111,6 +149,10 @@ test('an adapter publishes from the Adapters page: PEFT files byte for byte and 
 	expect(card).toContain('library_name: "peft"');
 	expect(card).toContain('  - "mondo-studio"');
 	expect(card).toContain('pipeline_tag: "text-generation"');
+	// the run's loss curve, drawn as PNG in the browser, and its training arguments
+	expect(card).toContain('![Training loss per step](loss.png)');
+	expect(card).toContain('| learning_rate | 0.0002 |');
+	expect([...files.get('loss.png')!.subarray(0, 8)]).toEqual([137, 80, 78, 71, 13, 10, 26, 10]);
 
 	// publishing the same name again: taken (409) unless "update it if it exists"
 	await dialog.getByTestId('publish-start').click();
@@ -119,6 +161,18 @@ test('an adapter publishes from the Adapters page: PEFT files byte for byte and 
 	await dialog.getByTestId('publish-start').click();
 	await expect(dialog.getByTestId('publish-done')).toBeVisible();
 	expect(hub.repos.get('model:tester/socrates-tiny')!.commits).toHaveLength(2);
+	await dialog.getByTestId('publish-close').click();
+
+	// a dataset (a built-in set) publishes to a dataset repo with its card
+	await page.goto('/studio/datasets');
+	const row = page.getByTestId('dataset-row').first();
+	await row.getByTestId('publish-button').click();
+	await page.getByTestId('publish-repo').fill('tester/socrates-set');
+	await page.getByTestId('publish-start').click();
+	await expect(page.getByTestId('publish-done')).toContainText('tester/socrates-set');
+	const set = hub.files('tester/socrates-set', { type: 'dataset' })!;
+	expect(set.get('data/train.jsonl')!.toString('utf8').split('\n')[0]).toMatch(/^\{"messages":\[/);
+	expect(set.get('README.md')!.toString('utf8')).toContain('path: "data/train.jsonl"');
 });
 
 test('Share on a chat with a local adapter: declining says so; publishing first gives a link that loads it back', async ({
