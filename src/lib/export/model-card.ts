@@ -107,23 +107,35 @@ export function recipeTable(r: DatasetRecipe, counts?: { train: number; eval: nu
 	);
 }
 
-export interface AdapterCardInput {
+/** What both cards say about the data: the character, languages, license, recipe and statistics. */
+interface CardData {
 	/** owner/name the card is published under (for the usage snippet). */
 	repo: string;
-	/** The model the adapter was trained on, as recorded (MLC ids are mapped to the HF original). */
-	baseModel: string;
 	name: string;
 	character?: string;
 	languages: string[];
 	license?: string;
+	recipe?: DatasetRecipe;
+	statistics?: DatasetStatistics;
+	counts?: { train: number; eval: number };
+}
+
+/** The recipe and statistics tables, under the given headings (when the card has them). */
+function datasetSections(c: CardData, recipeTitle: string, statisticsTitle: string): string[] {
+	return [
+		...(c.recipe ? ['', `## ${recipeTitle}`, '', recipeTable(c.recipe, c.counts)] : []),
+		...(c.statistics ? ['', `## ${statisticsTitle}`, '', statisticsTable(c.statistics)] : [])
+	];
+}
+
+export interface AdapterCardInput extends CardData {
+	/** The model the adapter was trained on, as recorded (MLC ids are mapped to the HF original). */
+	baseModel: string;
 	r: number;
 	loraAlpha: number;
 	targetModules: string[];
 	trainingArgs?: Record<string, unknown>;
 	loraConfig?: Record<string, unknown>;
-	recipe?: DatasetRecipe;
-	statistics?: DatasetStatistics;
-	counts?: { train: number; eval: number };
 	/** Path of the loss curve image in the repo (`loss.png`). */
 	lossImage?: string;
 	finalLoss?: number;
@@ -170,34 +182,18 @@ export function adapterModelCard(c: AdapterCardInput): string {
 		if (c.finalLoss !== undefined)
 			parts.push(`Final training loss ${c.finalLoss.toFixed(4)} after ${c.steps ?? '?'} steps.`);
 	}
-	if (c.trainingArgs && Object.keys(c.trainingArgs).length)
-		parts.push(
-			'',
-			'## Training arguments',
-			'',
-			table(['argument', 'value'], Object.entries(c.trainingArgs))
-		);
-	if (c.loraConfig && Object.keys(c.loraConfig).length)
-		parts.push(
-			'',
-			'## LoRA configuration',
-			'',
-			table(['field', 'value'], Object.entries(c.loraConfig))
-		);
-	if (c.recipe) parts.push('', '## Dataset recipe', '', recipeTable(c.recipe, c.counts));
-	if (c.statistics) parts.push('', '## Dataset statistics', '', statisticsTable(c.statistics));
+	const sections: [string, string, Record<string, unknown> | undefined][] = [
+		['Training arguments', 'argument', c.trainingArgs],
+		['LoRA configuration', 'field', c.loraConfig]
+	];
+	for (const [title, key, values] of sections)
+		if (values && Object.keys(values).length)
+			parts.push('', `## ${title}`, '', table([key, 'value'], Object.entries(values)));
+	parts.push(...datasetSections(c, 'Dataset recipe', 'Dataset statistics'));
 	return `${parts.join('\n')}\n`;
 }
 
-export interface DatasetCardInput {
-	/** owner/name the card is published under (for the usage snippet). */
-	repo: string;
-	name: string;
-	character?: string;
-	languages: string[];
-	license?: string;
-	recipe?: DatasetRecipe;
-	statistics?: DatasetStatistics;
+export interface DatasetCardInput extends CardData {
 	counts: { train: number; eval: number };
 }
 
@@ -232,8 +228,7 @@ export function datasetCard(c: DatasetCardInput): string {
 		`ds = load_dataset(${JSON.stringify(c.repo)})`,
 		'```'
 	];
-	if (c.recipe) parts.push('', '## Recipe', '', recipeTable(c.recipe, c.counts));
-	if (c.statistics) parts.push('', '## Statistics', '', statisticsTable(c.statistics));
+	parts.push(...datasetSections(c, 'Recipe', 'Statistics'));
 	return `${parts.join('\n')}\n`;
 }
 
