@@ -5,7 +5,10 @@
 // adapters back with. Everything is kept in memory; nothing leaves 127.0.0.1.
 //
 // One access token is accepted (401 for any other); repos in another user's namespace give 403;
-// creating a repo that exists gives 409, as the Hub does.
+// creating a repo that exists gives 409, as the Hub does. OAuth (what oauthLoginUrl /
+// oauthHandleRedirectIfPresent use): the OpenID configuration, an authorize endpoint that approves
+// at once and redirects back with a code, the PKCE (S256) token exchange giving the known token,
+// and userinfo.
 //
 //   node scripts/hub-standin.mjs [--port 0] [--token hf_test] [--user tester]
 //   import { startHubStandin } from './scripts/hub-standin.mjs'  →  { url, repos, close() }
@@ -33,18 +36,21 @@ const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
  * e.g. `[{ type: 'model', name: 'someone-else/taken' }]`.
  *
  * @param {{ port?: number, token?: string, user?: string, orgs?: string[],
- *   existing?: { type?: string, name: string, private?: boolean }[] }} [options]
+ *   existing?: { type?: string, name: string, private?: boolean }[], oauthClientId?: string }} [options]
  */
 export async function startHubStandin({
 	port = 0,
 	token = 'hf_standin_token',
 	user = 'tester',
 	orgs = [],
-	existing = []
+	existing = [],
+	oauthClientId = 'standin-client'
 } = {}) {
 	const repos = new Map();
 	/** LFS objects uploaded (oid → bytes), before a commit refers to them. */
 	const lfs = new Map();
+	/** OAuth codes handed out: code → { challenge, redirectUri, scope }. */
+	const codes = new Map();
 	/** Every request, for tests that check what was asked (method, path). */
 	const requests = [];
 	const addRepo = (type, name, owner, isPrivate = false) => {
@@ -79,6 +85,66 @@ export async function startHubStandin({
 			const authorized = req.headers.authorization === `Bearer ${token}`;
 			const canWrite = (owner) => owner === user || orgs.includes(owner);
 			let m;
+
+			if (req.method === 'GET' && path === '/.well-known/openid-configuration')
+				return send(200, {
+					issuer: base,
+					authorization_endpoint: `${base}/oauth/authorize`,
+					token_endpoint: `${base}/oauth/token`,
+					userinfo_endpoint: `${base}/oauth/userinfo`
+				});
+
+			if (req.method === 'GET' && path === '/oauth/authorize') {
+				const q = url.searchParams;
+				const back = new URL(q.get('redirect_uri') ?? '');
+				if (q.get('client_id') !== oauthClientId) return fail(400, 'unknown client_id');
+				const scopes = (q.get('scope') ?? '').split(' ');
+				if (!scopes.includes('write-repos') || !scopes.includes('manage-repos'))
+					back.searchParams.set('error', 'invalid_scope');
+				else {
+					const code = createHash('sha1').update(`${Math.random()}`).digest('hex');
+					codes.set(code, {
+						challenge: q.get('code_challenge'),
+						redirectUri: q.get('redirect_uri'),
+						scope: q.get('scope')
+					});
+					back.searchParams.set('code', code);
+				}
+				back.searchParams.set('state', q.get('state') ?? '');
+				res.writeHead(302, { ...CORS, Location: back.href });
+				return res.end();
+			}
+
+			if (req.method === 'POST' && path === '/oauth/token') {
+				const p = new URLSearchParams(body.toString('utf8'));
+				const grant = codes.get(p.get('code'));
+				codes.delete(p.get('code'));
+				const challenge = createHash('sha256')
+					.update(p.get('code_verifier') ?? '')
+					.digest('base64url');
+				if (!grant || grant.redirectUri !== p.get('redirect_uri') || grant.challenge !== challenge)
+					return fail(400, 'invalid_grant');
+				return send(200, {
+					access_token: token,
+					expires_in: 8 * 3600,
+					id_token: '',
+					scope: grant.scope,
+					token_type: 'bearer'
+				});
+			}
+
+			if (req.method === 'GET' && path === '/oauth/userinfo') {
+				if (!authorized) return fail(401, 'Invalid credentials in Authorization header');
+				return send(200, {
+					sub: 'standin-user',
+					name: user,
+					preferred_username: user,
+					picture: '',
+					profile: `${base}/${user}`,
+					isPro: false,
+					orgs: orgs.map((o) => ({ sub: `org-${o}`, name: o, preferred_username: o, picture: '' }))
+				});
+			}
 
 			if (req.method === 'GET' && path === '/api/whoami-v2') {
 				if (!authorized) return fail(401, 'Invalid credentials in Authorization header');

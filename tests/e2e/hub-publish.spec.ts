@@ -227,3 +227,23 @@ test('Share on a chat with a local adapter: declining says so; publishing first 
 		)
 	).toBe(true);
 });
+
+test('Sign in with Hugging Face (OAuth with PKCE) where a client id is set keeps the token like a pasted one', async ({
+	page
+}) => {
+	await page.goto('/settings');
+	await page.getByTestId('mirror-input').fill(hub.url);
+	await page.getByTestId('mirror-save').click();
+	await expect(page.getByTestId('mirror-current')).toHaveText(hub.url);
+	await page.reload();
+	await page.getByTestId('hub-account').locator('summary').click();
+	await page.getByTestId('hub-oauth-client').fill('standin-client');
+	await page.getByTestId('hub-oauth-login').click();
+	// the stand-in approves at once and sends the browser back to /settings?code=…&state=…
+	await expect(page.getByTestId('hub-signed-in')).toContainText('tester');
+	await expect(page.getByTestId('hub-token-masked')).toContainText('Hugging Face sign-in');
+	expect(new URL(page.url()).search).toBe(''); // the code is not left in the address bar
+	expect(await page.locator('body').innerText()).not.toContain(TOKEN);
+	await page.getByTestId('hub-token-remove').click();
+	await expect(page.getByTestId('hub-token-input')).toBeVisible();
+});
