@@ -17,7 +17,8 @@ const config = {
 				// ORT / transformers.js compile WebAssembly
 				'script-src': ['self', 'wasm-unsafe-eval'],
 				'worker-src': ['self', 'blob:'],
-				// the hub and its file CDN (https), a mirror or a local judge on this machine
+				// the hub and its file CDN (https; also publishing: its API and LFS storage), a mirror,
+				// a local judge or Hub stand-in on this machine
 				'connect-src': ['self', 'https:', 'http://localhost:*', 'http://127.0.0.1:*'],
 				'img-src': ['self', 'data:', 'blob:'],
 				// Svelte writes style attributes and transitions inline
