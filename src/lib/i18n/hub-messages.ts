@@ -32,6 +32,8 @@ export const hubEn = {
 	'publish.button': 'Publish to the Hub',
 	'publish.repo': 'Repository (owner/name)',
 	'publish.private': 'Private repo',
+	'publish.privateHint':
+		'A share link to a private repo opens only for people who can read it (signed in with access).',
 	'publish.existing': 'Update it if it exists (a repo of yours)',
 	'publish.license': 'License (optional, e.g. apache-2.0)',
 	'publish.start': 'Publish',
@@ -91,6 +93,8 @@ export const hubJa: Record<keyof typeof hubEn, string> = {
 	'publish.button': 'Hub に公開',
 	'publish.repo': 'リポジトリ（owner/name）',
 	'publish.private': '非公開リポジトリ',
+	'publish.privateHint':
+		'非公開リポジトリへの共有リンクは、読み取り権限のある人（アクセス権を持ってサインインした人）しか開けません。',
 	'publish.existing': 'あれば更新する（自分のリポジトリ）',
 	'publish.license': 'ライセンス（任意、例：apache-2.0）',
 	'publish.start': '公開する',
