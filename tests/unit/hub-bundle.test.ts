@@ -13,11 +13,7 @@ import {
 	recordPublished
 } from '../../src/lib/export/publish-bundle';
 import { lossCurveGeometry } from '../../src/lib/export/model-card';
-import {
-	localAdapterToShare,
-	publishedCopies,
-	publishedRef
-} from '../../src/lib/share/local-adapter';
+import { publishedCopies, publishedRef, shareAdapterOf } from '../../src/lib/share/local-adapter';
 import { defaultRecipe } from '../../src/lib/studio/dataset';
 
 async function fixture() {
@@ -182,10 +178,20 @@ describe('publish bundles', () => {
 		const copies = publishedCopies(await db.adapters.get(adapter.id));
 		expect(copies.map((c) => c.revision[0])).toEqual(['b', 'a']);
 		expect(publishedRef(copies[0])).toBe(`hf:alice/socrates@${'b'.repeat(40)}`);
-		// a local adapter must be decided about; the copy a link brought in is named by its ref
-		expect(localAdapterToShare({ id: '1', name: 'mine' }, null)).toEqual({ id: '1', name: 'mine' });
-		expect(localAdapterToShare({ id: '1', name: 'hf:a/b' }, 'hf:a/b')).toBeNull();
-		expect(localAdapterToShare(undefined, 'hf:a/b')).toBeNull();
+		// a local adapter must be decided about; one that came from a reference travels by it
+		const local = { id: '1', name: 'mine' };
+		expect(shareAdapterOf(local, null)).toEqual({ kind: 'local', adapter: local });
+		expect(shareAdapterOf(local, 'hf:a/b')).toEqual({ kind: 'local', adapter: local });
+		expect(shareAdapterOf({ id: '2', name: 'hf:a/b@v1' }, 'hf:a/b@v1')).toEqual({
+			kind: 'ref',
+			ref: 'hf:a/b@v1'
+		});
+		expect(shareAdapterOf({ id: '3', name: 'hf:org/imported' }, null)).toEqual({
+			kind: 'ref',
+			ref: 'hf:org/imported'
+		});
+		expect(shareAdapterOf(undefined, 'hf:a/b')).toEqual({ kind: 'ref', ref: 'hf:a/b' });
+		expect(shareAdapterOf(undefined, null)).toEqual({ kind: 'ref', ref: null });
 	});
 
 	it('the loss curve geometry maps the lowest loss to the bottom and the last step to the right', () => {

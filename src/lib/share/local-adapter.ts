@@ -4,7 +4,7 @@
  * copy published earlier, or to share the base model alone — never silently dropping it.
  */
 import type { Adapter, PublishedCopy } from '../data/types';
-import { formatAdapterRef } from './sources';
+import { formatAdapterRef, parseAdapterRef } from './sources';
 
 /** The reference a link carries for a published copy, pinned to its commit. */
 export function publishedRef(copy: Pick<PublishedCopy, 'repo' | 'revision'>): string {
@@ -16,14 +16,23 @@ export function publishedCopies(adapter: Pick<Adapter, 'published'> | undefined)
 	return [...(adapter?.published ?? [])].reverse();
 }
 
+/** What a share link says about the chat's adapter: a reference (or none), or a local adapter to decide about. */
+export type ShareAdapter =
+	{ kind: 'ref'; ref: string | null } | { kind: 'local'; adapter: { id: string; name: string } };
+
 /**
- * The adapter a share must decide about: the chat's applied adapter when it is a local one (not
- * the copy a link already brought in, which is named by its reference), else null.
+ * The chat's applied adapter as a share sees it: the copy a link brought in, or one imported from
+ * a hub reference (its name is that reference), travels by its reference; any other applied adapter
+ * exists only here and must be decided about. With no adapter applied, the link's own reference.
  */
-export function localAdapterToShare(
+export function shareAdapterOf(
 	applied: { id: string; name: string } | undefined | null,
 	adapterRef: string | null
-): { id: string; name: string } | null {
-	if (!applied) return null;
-	return applied.name === adapterRef ? null : applied;
+): ShareAdapter {
+	if (!applied || applied.name === adapterRef) return { kind: 'ref', ref: adapterRef };
+	try {
+		return { kind: 'ref', ref: formatAdapterRef(parseAdapterRef('adapter', applied.name)) };
+	} catch {
+		return { kind: 'local', adapter: applied };
+	}
 }
