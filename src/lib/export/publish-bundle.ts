@@ -5,7 +5,7 @@
  */
 import type { StudioDatabase } from '../data/db';
 import type { Adapter, Dataset, PublishedCopy, TrainingRun } from '../data/types';
-import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from '../lora/peft';
+import { adapterFiles } from '../data/adapters';
 import { exportJsonl } from '../studio/formats';
 import type { PublishFile, PublishResult } from './hub-publish';
 import { lossCurveImage } from './loss-image';
@@ -60,9 +60,13 @@ export async function adapterPublishFiles(
 		finalLoss: losses.at(-1)?.loss,
 		steps: losses.at(-1)?.step
 	});
+	// the PEFT files exactly as the studio's export writes them
+	const peft = [...(await adapterFiles(adapter))].map(([path, bytes]) => ({
+		path,
+		content: new Blob([bytes as Uint8Array<ArrayBuffer>])
+	}));
 	return [
-		{ path: ADAPTER_CONFIG_FILE, content: text(adapter.configJson, 'application/json') },
-		{ path: ADAPTER_WEIGHTS_FILE, content: adapter.weights },
+		...peft,
 		{ path: 'README.md', content: text(card, 'text/markdown') },
 		...(image ? [image] : [])
 	];
