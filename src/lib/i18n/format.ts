@@ -22,13 +22,13 @@ export function formatDate(value: number | Date, options: { dateOnly?: boolean }
 }
 
 /** Plural base keys: every `<base>.one` that has a `<base>.other`. */
-type PluralBase = MessageKey extends infer K
-	? K extends `${infer B}.one`
+type PluralBase = {
+	[K in MessageKey]: K extends `${infer B}.one`
 		? `${B}.other` extends MessageKey
 			? B
 			: never
-		: never
-	: never;
+		: never;
+}[MessageKey];
 
 /** "{count} tokens" with the count formatted and the form the UI language's rules pick. */
 export function plural(
