@@ -40,3 +40,21 @@ export function plural(
 	const key = (rule === 'one' ? `${base}.one` : `${base}.other`) as MessageKey;
 	return t(key, { ...params, count: formatNumber(count) });
 }
+
+/** A duration for people in the UI language: "45 sec", "3 min 20 sec", "2 hr 9 min" / "2 時間 9 分"; "—" when unknown. */
+export function formatDuration(seconds: number | null | undefined): string {
+	if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—';
+	const unit = (n: number, u: 'second' | 'minute' | 'hour') =>
+		new Intl.NumberFormat(tag(), { style: 'unit', unit: u, unitDisplay: 'short' }).format(n);
+	const s = Math.max(0, Math.round(seconds));
+	if (s < 60) return unit(s, 'second');
+	if (s < 3600) {
+		const m = Math.floor(s / 60);
+		return s % 60 && m < 10
+			? `${unit(m, 'minute')} ${unit(s % 60, 'second')}`
+			: unit(Math.round(s / 60), 'minute');
+	}
+	const h = Math.floor(s / 3600);
+	const m = Math.round((s % 3600) / 60);
+	return m ? `${unit(h, 'hour')} ${unit(m, 'minute')}` : unit(h, 'hour');
+}
