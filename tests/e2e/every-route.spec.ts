@@ -83,6 +83,31 @@ for (const route of ROUTES)
 					inner: window.innerWidth
 				}));
 				expect(sizes.scroll, `${route} ${locale} at ${width}px`).toBeLessThanOrEqual(sizes.inner);
+				// every navigation link on screen, none cut off
+				const navCut = await page.evaluate(() =>
+					[...document.querySelectorAll('nav a')]
+						.filter((a) => a.getBoundingClientRect().right > window.innerWidth)
+						.map((a) => a.textContent)
+				);
+				expect(navCut, `${route} ${locale} at ${width}px`).toEqual([]);
+				// no button label broken into a column of single characters
+				const columns = await page.evaluate(() =>
+					[...document.querySelectorAll<HTMLElement>('button, a.button')]
+						.filter((b) => b.offsetParent !== null && [...b.innerText.trim()].length >= 2)
+						.filter((b) => {
+							// a column: two or more lines of text in a box under two characters wide
+							const cs = getComputedStyle(b);
+							const px = (v: string) => parseFloat(v) || 0;
+							const em = px(cs.fontSize);
+							const r = b.getBoundingClientRect();
+							const width = r.width - px(cs.paddingLeft) - px(cs.paddingRight);
+							const height = r.height - px(cs.paddingTop) - px(cs.paddingBottom);
+							const lineHeight = px(cs.lineHeight) || em * 1.5;
+							return height >= 1.8 * lineHeight && width < 1.6 * em;
+						})
+						.map((b) => b.innerText.trim())
+				);
+				expect(columns, `${route} ${locale} at ${width}px`).toEqual([]);
 			}
 		});
 	}
