@@ -18,21 +18,6 @@ export const gpuStatus = $state<{
 
 let started = false;
 
-/** The report of a browser (or a failed check) with no usable WebGPU. */
-export function noGpuReport(reason: string): GpuReport {
-	return {
-		available: false,
-		reason,
-		features: { shaderF16: false, subgroups: false, all: [] },
-		limits: {
-			maxBufferSize: 0,
-			maxStorageBufferBindingSize: 0,
-			maxComputeWorkgroupStorageSize: 0,
-			maxComputeInvocationsPerWorkgroup: 0
-		}
-	};
-}
-
 export function checkGpu(): void {
 	if (started) return;
 	started = true;
