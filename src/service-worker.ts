@@ -13,7 +13,7 @@
  * non-GET request passes through this worker's cache.
  */
 import { base, build, files, version } from '$service-worker';
-import { isShellFile } from '$lib/shell/precache.js';
+import { isShellFile, relativeImports } from '$lib/shell/precache.js';
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
 
@@ -31,10 +31,31 @@ sw.addEventListener('install', (event) => {
 			const cache = await caches.open(SHELL_CACHE);
 			// `cache: 'reload'` so the shell of a new version is never taken from the HTTP cache
 			await cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' })));
+			await addWorkerChunks(cache);
 			await sw.skipWaiting();
 		})()
 	);
 });
+
+/**
+ * The model worker's own chunks (the training stack, loaded when a run starts) are not in `build`:
+ * found by following the worker scripts' relative imports, so they work offline too.
+ */
+async function addWorkerChunks(cache: Cache) {
+	const queue = SHELL.filter((p) => p.startsWith(`${base}/_app/immutable/workers/`));
+	const seen = new Set(SHELL);
+	while (queue.length) {
+		const path = queue.pop()!;
+		const response = await cache.match(path);
+		if (!response) continue;
+		for (const next of relativeImports(await response.text(), path)) {
+			if (seen.has(next) || !isShellFile(next)) continue;
+			seen.add(next);
+			await cache.add(new Request(next, { cache: 'reload' }));
+			queue.push(next);
+		}
+	}
+}
 
 sw.addEventListener('activate', (event) => {
 	event.waitUntil(

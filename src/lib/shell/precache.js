@@ -12,3 +12,20 @@ export const RUNTIME_ASSET = /\.(wasm|map)$/i;
 export function isShellFile(path) {
 	return !RUNTIME_ASSET.test(path);
 }
+
+/** Relative JS imports in built code: `from"./x.js"`, `import"./x.js"`, `import(`./x.js`)`. */
+const RELATIVE_IMPORT = /(?:\bfrom\s*|\bimport\s*\(?\s*)[`'"](\.{1,2}\/[^`'"]+?\.js)[`'"]/g;
+
+/**
+ * The paths a built script imports by relative URL — how the service worker finds the model
+ * worker's own chunks, which SvelteKit's `build` list does not name.
+ * @param {string} code the script's text
+ * @param {string} fromPath the script's URL path
+ * @returns {string[]}
+ */
+export function relativeImports(code, fromPath) {
+	const base = new URL(fromPath, 'http://shell.invalid');
+	const out = new Set();
+	for (const m of code.matchAll(RELATIVE_IMPORT)) out.add(new URL(m[1], base).pathname);
+	return [...out];
+}
