@@ -7,7 +7,7 @@ export default defineConfig({
 	plugins: [sveltekit()],
 	worker: { format: 'es' },
 	// Pre-bundled up front so the first test or page that imports them does not trigger a reload.
-	optimizeDeps: { include: ['@huggingface/transformers', 'comlink', 'dexie'] },
+	optimizeDeps: { include: ['@huggingface/tokenizers', '@huggingface/jinja', 'comlink', 'dexie'] },
 	server: { fs: { allow: ['fixtures'] } },
 	test: {
 		projects: [

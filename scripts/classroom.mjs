@@ -20,7 +20,7 @@ import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createStudioServer, option } from './serve.mjs';
-import { encodeQr, qrToTerminal } from '../src/lib/share/qr.js';
+import QRCode from 'qrcode';
 
 /**
  * The machine's LAN IPv4 addresses (not loopback).
@@ -102,7 +102,12 @@ function main() {
 		console.log('\nStudents open:');
 		for (const o of origins) console.log(`  ${classroomUrl(o)}`);
 		console.log(`\nModel mirror (Settings → Model mirror): ${origins[0]}/hub\n`);
-		console.log(qrToTerminal(encodeQr(classroomUrl(origins[0]), { ecl: 'L' })));
+		// light modules as blocks (a dark terminal); the callback form runs synchronously
+		const qrOptions = { type: 'utf8', errorCorrectionLevel: 'L', margin: 2 };
+		const invert = { color: { dark: '#ffffff', light: '#000000' } };
+		QRCode.toString(classroomUrl(origins[0]), { ...qrOptions, ...invert }, (e, qr) =>
+			console.log(e ? `(no QR code: ${e.message})` : qr)
+		);
 		const loopbackOnly = hosts.every((h) => h === '127.0.0.1' || h === 'localhost');
 		if (!tls && !loopbackOnly)
 			console.log(

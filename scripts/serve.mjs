@@ -2,14 +2,16 @@
 // Serves the built static studio (build/) with the SPA fallback, and optionally local model
 // folders under /models/ (Range requests supported, so resumable downloads work the same as from
 // the hub). Used by `npm start`, the e2e tests and the classroom server (scripts/classroom.mjs,
-// which adds the hub layout at /hub/ through `createStudioServer`).
+// which adds the hub layout at /hub/ through `createStudioServer`). The studio's own text files go
+// out compressed (`sendCompressed`: brotli or gzip); model files never are (Range and sizes intact).
 //
 //   node scripts/serve.mjs [--port 4173] [--host 127.0.0.1] [--root build] [--models DIR]
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 
 export const contentTypes = {
 	'.html': 'text/html; charset=utf-8',
@@ -71,6 +73,65 @@ export function sendFile(req, res, file, cache) {
 	res.writeHead(200, { ...headers, 'Content-Length': size });
 	if (req.method === 'HEAD') return res.end();
 	createReadStream(file).pipe(res);
+}
+
+/** Text types worth compressing; model weights and wasm are sent as they are. */
+const COMPRESSIBLE = new Set([
+	'.html',
+	'.js',
+	'.mjs',
+	'.css',
+	'.json',
+	'.svg',
+	'.txt',
+	'.webmanifest'
+]);
+/** Compressed bodies of unchanged files, by path, mtime and encoding (the shell is ~1 MB). */
+const compressedCache = new Map();
+
+/** The encoding to answer `accept-encoding` with: 'br', 'gzip' or null. */
+export function pickEncoding(acceptEncoding = '') {
+	const offered = acceptEncoding
+		.split(',')
+		.map((part) => part.trim().split(';'))
+		.filter(([, q]) => !q || Number(q.split('=')[1]) > 0)
+		.map(([name]) => name.trim().toLowerCase());
+	return offered.includes('br') ? 'br' : offered.includes('gzip') ? 'gzip' : null;
+}
+
+/**
+ * Send a text asset compressed (brotli or gzip, as the client accepts) with Content-Encoding and
+ * `Vary: Accept-Encoding`; anything else — a Range request, a binary file, a client that accepts
+ * neither — goes to `sendFile` unchanged. Returns what it did: 'br', 'gzip' or null.
+ */
+export function sendCompressed(req, res, file, cache) {
+	const { size, mtimeMs } = statSync(file);
+	const encoding = pickEncoding(req.headers['accept-encoding']);
+	if (!encoding || req.headers.range || !COMPRESSIBLE.has(extname(file)) || size < 1024) {
+		res.setHeader('Vary', 'Accept-Encoding');
+		sendFile(req, res, file, cache);
+		return null;
+	}
+	const key = `${file}\0${mtimeMs}\0${encoding}`;
+	let body = compressedCache.get(key);
+	if (!body) {
+		const raw = readFileSync(file);
+		body =
+			encoding === 'br'
+				? brotliCompressSync(raw, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 9 } })
+				: gzipSync(raw, { level: 9 });
+		compressedCache.set(key, body);
+	}
+	res.writeHead(200, {
+		'Content-Type': contentTypes[extname(file)] ?? 'application/octet-stream',
+		'Content-Encoding': encoding,
+		'Content-Length': body.length,
+		Vary: 'Accept-Encoding',
+		'Cache-Control': cache,
+		'Cross-Origin-Opener-Policy': 'same-origin'
+	});
+	res.end(req.method === 'HEAD' ? undefined : body);
+	return encoding;
 }
 
 const REPO_PART = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -169,7 +230,7 @@ export function createStudioServer({ root = 'build', modelsDir, hubDirs = [], tl
 		if (file && existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
 		if (!file || !existsSync(file)) file = join(rootDir, 'index.html'); // SPA fallback
 		const immutable = url.pathname.startsWith('/_app/immutable/');
-		sendFile(req, res, file, immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+		sendCompressed(req, res, file, immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
 	};
 	return tls ? createHttpsServer(tls, handler) : createServer(handler);
 }

@@ -2,9 +2,10 @@
 /// <reference lib="esnext" />
 /// <reference lib="webworker" />
 /**
- * The studio's service worker: it keeps the app shell — every built file, the static files and the
- * page itself — in one cache per deployed version, and serves them cache-first, so a studio visited
- * once reloads with no network (a classroom, a train).
+ * The studio's service worker: it keeps the app shell — the built pages, scripts and styles, the
+ * static files and the page itself, less runtime assets (`$lib/shell/precache.js`) — in one cache per
+ * deployed version, and serves them cache-first, so a studio visited once reloads with no network (a
+ * classroom, a train). `node scripts/shell-size.mjs` reports what a first visit downloads.
  *
  * It deliberately touches nothing else. Model and adapter files live in their own caches
  * (`mondo-hub:*`, written by src/lib/model/hub.ts, with resume and verification) and are never
@@ -12,6 +13,7 @@
  * non-GET request passes through this worker's cache.
  */
 import { base, build, files, version } from '$service-worker';
+import { isShellFile, relativeImports } from '$lib/shell/precache.js';
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
 
@@ -20,7 +22,7 @@ const SHELL_PREFIX = 'mondo-shell:';
 const SHELL_CACHE = `${SHELL_PREFIX}${version}`;
 /** The SPA page (adapter-static's fallback) answers every navigation. */
 const PAGE = `${base}/`;
-const SHELL = [PAGE, ...build, ...files];
+const SHELL = [PAGE, ...[...build, ...files].filter(isShellFile)];
 const SHELL_SET = new Set(SHELL);
 
 sw.addEventListener('install', (event) => {
@@ -29,10 +31,31 @@ sw.addEventListener('install', (event) => {
 			const cache = await caches.open(SHELL_CACHE);
 			// `cache: 'reload'` so the shell of a new version is never taken from the HTTP cache
 			await cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' })));
+			await addWorkerChunks(cache);
 			await sw.skipWaiting();
 		})()
 	);
 });
+
+/**
+ * The model worker's own chunks (the training stack, loaded when a run starts) are not in `build`:
+ * found by following the worker scripts' relative imports, so they work offline too.
+ */
+async function addWorkerChunks(cache: Cache) {
+	const queue = SHELL.filter((p) => p.startsWith(`${base}/_app/immutable/workers/`));
+	const seen = new Set(SHELL);
+	while (queue.length) {
+		const path = queue.pop()!;
+		const response = await cache.match(path);
+		if (!response) continue;
+		for (const next of relativeImports(await response.text(), path)) {
+			if (seen.has(next) || !isShellFile(next)) continue;
+			seen.add(next);
+			await cache.add(new Request(next, { cache: 'reload' }));
+			queue.push(next);
+		}
+	}
+}
 
 sw.addEventListener('activate', (event) => {
 	event.waitUntil(
@@ -56,8 +79,8 @@ sw.addEventListener('fetch', (event) => {
 	if (url.origin !== sw.location.origin || passThrough(url.pathname)) return;
 	if (request.headers.has('range')) return;
 
-	// Hashed build outputs that `build` does not list (assets of the engine worker, such as ORT's
-	// wasm) are kept the first time they are fetched: immutable, so cache-first is always right.
+	// Hashed build outputs not precached (runtime assets, or files `build` does not list) are kept
+	// the first time a feature fetches them: immutable, so cache-first is always right.
 	const isShellFile =
 		SHELL_SET.has(url.pathname) || url.pathname.startsWith(`${base}/_app/immutable/`);
 	const isPage = request.mode === 'navigate';

@@ -4,6 +4,7 @@
  * harness module. The page is served raw so Vite does not inject its HMR client (which reloads the
  * page when its websocket fails); the module graph behind it is still transformed by Vite.
  */
+import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,6 +78,12 @@ export async function startHarness(opts: {
 	echoLog?: boolean;
 }): Promise<Harness> {
 	const repo = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+	// tsconfig.json extends .svelte-kit/tsconfig.json, which a fresh clone has not generated yet
+	if (!existsSync(join(repo, '.svelte-kit', 'tsconfig.json')))
+		spawnSync(join(repo, 'node_modules', '.bin', 'svelte-kit'), ['sync'], {
+			cwd: repo,
+			stdio: 'inherit'
+		});
 	let server: ViteDevServer | undefined;
 	let browser: Browser | undefined;
 	const close = async () => {

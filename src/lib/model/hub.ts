@@ -134,6 +134,10 @@ export function hubFiles(repo: string, revision = 'main', options: HubOptions = 
 	const url = (path: string) => hubFileUrl(repo, revision, path, baseUrl);
 	const describe = `${repo}@${revision} (${baseUrl})`;
 	const openCache = () => caches.open(cacheName);
+	/** A failed first attempt leaves no empty cache behind (it would list as a "0 B" cached model). */
+	const dropIfEmpty = async () => {
+		if ((await (await openCache()).keys()).length === 0) await caches.delete(cacheName);
+	};
 
 	// Session progress over all files.
 	const fileState = new Map<string, { loaded: number; total: number | null }>();
@@ -428,7 +432,12 @@ export function hubFiles(repo: string, revision = 'main', options: HubOptions = 
 		}
 		let running = inFlight.get(path);
 		if (!running) {
-			running = download(path, onFileProgress, expected).finally(() => inFlight.delete(path));
+			running = download(path, onFileProgress, expected)
+				.catch(async (e) => {
+					await dropIfEmpty();
+					throw e;
+				})
+				.finally(() => inFlight.delete(path));
 			inFlight.set(path, running);
 		}
 		return running;
@@ -453,6 +462,7 @@ export function hubFiles(repo: string, revision = 'main', options: HubOptions = 
 					(r) => !new URL(r.url).searchParams.has('piece')
 				);
 				if (complete) return false;
+				await dropIfEmpty();
 				throw new ModelFormatError(
 					path,
 					null,

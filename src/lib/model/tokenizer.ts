@@ -1,12 +1,16 @@
 /**
  * The model's own tokenizer and chat template, read from its folder (tokenizer.json +
- * tokenizer_config.json) through transformers.js. Nothing is fetched: the parsed JSON is handed
- * straight to `PreTrainedTokenizer`, so this works offline, in the worker, in node and in tests.
+ * tokenizer_config.json) by the two libraries transformers.js itself builds its tokenizers from:
+ * `@huggingface/tokenizers` (pure JS) and `@huggingface/jinja` (the chat template). Not transformers.js
+ * itself: it would bring onnxruntime-web (a 27 MB wasm) that nothing here runs. Nothing is fetched:
+ * the parsed JSON is handed straight to `Tokenizer`, so this works offline, in the worker, in node
+ * and in tests.
  *
  * Gemma's chat template has no system role: a character prompt goes at the start of the first
  * user turn. A rendered chat already begins with "<bos>", so `encodeChat` adds no second BOS.
  */
-import { PreTrainedTokenizer } from '@huggingface/transformers';
+import { Template } from '@huggingface/jinja';
+import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { ModelFormatError } from './config';
 import { readJson, type ModelFiles } from './files';
 
@@ -55,14 +59,40 @@ function utf8SequenceLength(lead: number): number {
 	return 1;
 }
 
+/** A special token named in tokenizer_config.json: a string or an `AddedToken` object. */
+function configToken(config: Record<string, unknown>, key: string): string | undefined {
+	const item = config[key];
+	if (typeof item === 'string') return item;
+	if (
+		item &&
+		typeof item === 'object' &&
+		typeof (item as { content?: unknown }).content === 'string'
+	)
+		return (item as { content: string }).content;
+	return undefined;
+}
+
+/** The template's text: a string, or the `default` of a list of named templates. */
+function chatTemplateText(config: Record<string, unknown>): string {
+	const template = config.chat_template;
+	if (typeof template === 'string') return template;
+	if (Array.isArray(template)) {
+		const named = template.find((t) => t?.name === 'default') ?? template[0];
+		if (typeof named?.template === 'string') return named.template;
+	}
+	throw new ModelFormatError('tokenizer_config.json', 'chat_template', 'required key is missing');
+}
+
+const SPECIAL_TOKEN_KEYS = ['bos_token', 'eos_token', 'unk_token', 'pad_token'];
+
 /** Build a tokenizer from the parsed tokenizer.json and tokenizer_config.json. */
 export function tokenizerFromJson(
 	tokenizerJson: Record<string, unknown>,
 	tokenizerConfig: Record<string, unknown>
 ): Tokenizer {
-	let inner: PreTrainedTokenizer;
+	let inner: HfTokenizer;
 	try {
-		inner = new PreTrainedTokenizer(tokenizerJson, tokenizerConfig);
+		inner = new HfTokenizer(tokenizerJson, tokenizerConfig);
 	} catch (e) {
 		throw new ModelFormatError(
 			'tokenizer.json',
@@ -70,18 +100,25 @@ export function tokenizerFromJson(
 			`cannot build the tokenizer: ${(e as Error).message}`
 		);
 	}
-	if (
-		typeof tokenizerConfig.chat_template !== 'string' &&
-		!Array.isArray(tokenizerConfig.chat_template)
-	)
-		throw new ModelFormatError('tokenizer_config.json', 'chat_template', 'required key is missing');
+	const template = new Template(chatTemplateText(tokenizerConfig));
+	const specialTokens: Record<string, string> = {};
+	for (const key of SPECIAL_TOKEN_KEYS) {
+		const token = configToken(tokenizerConfig, key);
+		if (token !== undefined) specialTokens[key] = token;
+	}
 	const vocab = inner.get_vocab();
 	const idToToken: string[] = [];
 	for (const [token, id] of vocab) idToToken[id] = token;
-	const bosId = inner.bos_token_id;
-	const eosId = inner.eos_token_id;
-	if (bosId === undefined || bosId === null)
+	const tokenId = (key: string) => {
+		const token = specialTokens[key];
+		return token === undefined ? undefined : inner.token_to_id(token);
+	};
+	const bosId = tokenId('bos_token');
+	const eosId = tokenId('eos_token');
+	if (bosId === undefined)
 		throw new ModelFormatError('tokenizer_config.json', 'bos_token', 'no BOS token');
+	if (eosId === undefined)
+		throw new ModelFormatError('tokenizer_config.json', 'eos_token', 'no EOS token');
 
 	const decode = (ids: number[], options: { skipSpecialTokens?: boolean } = {}) =>
 		ids.length === 0
@@ -102,13 +139,14 @@ export function tokenizerFromJson(
 					content: `${options.characterPrompt.trim()}\n\n${turns[first].content.trim()}`
 				};
 		}
-		return inner.apply_chat_template(turns, {
-			tokenize: false,
-			add_generation_prompt: options.addGenerationPrompt
-		}) as unknown as string;
+		return template.render({
+			messages: turns,
+			add_generation_prompt: options.addGenerationPrompt,
+			...specialTokens
+		});
 	};
 
-	const encodeRaw = (text: string) => inner.encode(text, { add_special_tokens: false });
+	const encodeRaw = (text: string) => inner.encode(text, { add_special_tokens: false }).ids;
 
 	return {
 		vocabSize: vocab.size,

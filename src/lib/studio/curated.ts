@@ -39,8 +39,9 @@ import exchangesEn from './builtin/socrates-exchanges-en.json';
 import exchangesJa from './builtin/socrates-exchanges-ja.json';
 import { BUILTIN_RUBRICS, builtinRubricId } from './rubrics';
 import { fnv1a, stableStringify } from './random';
+import { SETTINGS } from '../data/settings';
 
-export const CURATED_FINGERPRINTS_SETTING = 'curated-fingerprints';
+export const CURATED_FINGERPRINTS_SETTING = SETTINGS.curatedFingerprints.key;
 
 export function curatedId(curatedKey: string): string {
 	return `curated:${curatedKey}`;

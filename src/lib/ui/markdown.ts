@@ -1,87 +1,37 @@
 /**
- * A small, safe Markdown renderer for model output and user text. Safety comes first: the input is
- * HTML-escaped BEFORE any Markdown is recognised, so no tag, attribute or entity from the text ever
- * reaches the DOM as markup. Only the few constructs below produce HTML, built here from escaped text:
- * paragraphs, line breaks, **bold**, *italic*, `code`, fenced code blocks, headings (#–###),
- * bullet and numbered lists, and links to http(s) URLs only.
+ * Markdown for model output and user text, by the maintained `markdown-it` parser in its safe setup:
+ * `html: false` (every tag, attribute and entity in the text is escaped, never markup) and a link
+ * check that lets only http(s) and mailto URLs through (`javascript:`, `data:`, `vbscript:` and
+ * relative URLs stay text). Links open in a new tab with no referrer and no opener; images are turned
+ * off (a model's reply never makes the browser fetch anything). Headings render two levels down
+ * (h3–h6) inside a message; single newlines are line breaks, as people type in a chat.
  */
+import MarkdownIt from 'markdown-it';
 
-export function escapeHtml(text: string): string {
-	return text
-		.replaceAll('&', '&amp;')
-		.replaceAll('<', '&lt;')
-		.replaceAll('>', '&gt;')
-		.replaceAll('"', '&quot;')
-		.replaceAll("'", '&#39;');
-}
+const SAFE_LINK = /^(https?:|mailto:)/i;
 
-/** Inline constructs over ALREADY-ESCAPED text. */
-function inline(escaped: string): string {
-	const codes: string[] = [];
-	let s = escaped.replace(/`([^`\n]+)`/g, (_, c: string) => {
-		codes.push(`<code>${c}</code>`);
-		return `\u0000${codes.length - 1}\u0000`;
-	});
-	s = s
-		.replace(/\*\*([^*\n]+)\*\*/g, '<strong>$1</strong>')
-		.replace(/(^|[^*])\*([^*\n]+)\*(?!\*)/g, '$1<em>$2</em>')
-		// [text](https://…) — the URL is escaped text; quotes are already &quot; so it cannot break out
-		.replace(
-			/\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)/g,
-			'<a href="$2" rel="noopener noreferrer nofollow" target="_blank">$1</a>'
-		);
-	return s.replace(/\u0000(\d+)\u0000/g, (_, i: string) => codes[Number(i)]);
-}
+const md = new MarkdownIt('commonmark', {
+	html: false,
+	xhtmlOut: false,
+	breaks: true,
+	linkify: false
+}).disable(['image']);
+md.validateLink = (url) => SAFE_LINK.test(url.trim());
 
+const renderToken = md.renderer.renderToken.bind(md.renderer);
+md.renderer.rules.link_open = (tokens, i, options) => {
+	tokens[i].attrSet('rel', 'noopener noreferrer nofollow');
+	tokens[i].attrSet('target', '_blank');
+	return renderToken(tokens, i, options);
+};
+for (const rule of ['heading_open', 'heading_close'] as const)
+	md.renderer.rules[rule] = (tokens, i, options) => {
+		const level = Math.min(6, Number(tokens[i].tag.slice(1)) + 2);
+		tokens[i].tag = `h${level}`;
+		return renderToken(tokens, i, options);
+	};
+
+/** Safe HTML for a message: no markup from the text itself, only what Markdown means. */
 export function renderMarkdown(text: string): string {
-	const lines = escapeHtml(text.replace(/\r\n?/g, '\n')).split('\n');
-	const out: string[] = [];
-	let para: string[] = [];
-	let list: { tag: 'ul' | 'ol'; items: string[] } | null = null;
-	const flushPara = () => {
-		if (para.length) out.push(`<p>${para.map(inline).join('<br>')}</p>`);
-		para = [];
-	};
-	const flushList = () => {
-		if (list)
-			out.push(
-				`<${list.tag}>${list.items.map((i) => `<li>${inline(i)}</li>`).join('')}</${list.tag}>`
-			);
-		list = null;
-	};
-	for (let i = 0; i < lines.length; i++) {
-		const line = lines[i];
-		if (/^```/.test(line)) {
-			flushPara();
-			flushList();
-			const code: string[] = [];
-			while (++i < lines.length && !/^```/.test(lines[i])) code.push(lines[i]);
-			out.push(`<pre><code>${code.join('\n')}</code></pre>`);
-			continue;
-		}
-		const heading = /^(#{1,3})\s+(.*)$/.exec(line);
-		const bullet = /^\s*[-*•]\s+(.*)$/.exec(line);
-		const numbered = /^\s*\d+[.)]\s+(.*)$/.exec(line);
-		if (heading) {
-			flushPara();
-			flushList();
-			const level = heading[1].length + 2; // h3–h5 inside a message
-			out.push(`<h${level}>${inline(heading[2])}</h${level}>`);
-		} else if (bullet || numbered) {
-			flushPara();
-			const tag = bullet ? 'ul' : 'ol';
-			if (list && list.tag !== tag) flushList();
-			list ??= { tag, items: [] };
-			list.items.push((bullet ?? numbered)![1]);
-		} else if (line.trim() === '') {
-			flushPara();
-			flushList();
-		} else {
-			flushList();
-			para.push(line);
-		}
-	}
-	flushPara();
-	flushList();
-	return out.join('');
+	return md.render(text);
 }
