@@ -15,6 +15,7 @@ import {
 import {
 	ALL_PROJECTIONS,
 	LORA_DEFAULTS,
+	loraValueProblem,
 	PEFT_DEFAULT_GEMMA2_TARGETS,
 	type LoraConfig
 } from './config';
@@ -26,6 +27,7 @@ import {
 	type ResolvedModule
 } from './adapter';
 import { readZip, writeZip } from './zip';
+import { checkModulePattern, PythonRegexError, pyPatternKeyMatches } from './module-regex';
 
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, loraTensorName } from './tensor-names';
 
@@ -362,31 +364,38 @@ export function parseAdapterConfig(
 		alpha_pattern: {},
 		exclude_modules: null
 	};
-	const posInt = (k: string, v: unknown) => {
-		if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
-			fail(k, 'must be a positive integer');
+	const loraValue = (k: string, kind: 'r' | 'lora_alpha' | 'lora_dropout', v: unknown) => {
+		const problem = loraValueProblem(kind, v);
+		if (problem) throw new PeftFormatError(file, k, `${JSON.stringify(v)}: ${problem}`);
 		return v as number;
 	};
-	const posNum = (k: string, v: unknown) => {
-		if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(k, 'must be a number > 0');
-		return v as number;
-	};
-	if (j.r !== undefined) lora.r = posInt('r', j.r);
-	if (j.lora_alpha !== undefined) lora.lora_alpha = posNum('lora_alpha', j.lora_alpha);
-	if (typeof j.lora_dropout === 'number') lora.lora_dropout = j.lora_dropout;
+	if (j.r !== undefined) lora.r = loraValue('r', 'r', j.r);
+	if (j.lora_alpha !== undefined)
+		lora.lora_alpha = loraValue('lora_alpha', 'lora_alpha', j.lora_alpha);
+	if (j.lora_dropout !== undefined && j.lora_dropout !== null)
+		lora.lora_dropout = loraValue('lora_dropout', 'lora_dropout', j.lora_dropout);
 	if (j.use_rslora !== undefined) {
 		if (typeof j.use_rslora !== 'boolean') fail('use_rslora', 'must be true or false');
 		lora.use_rslora = j.use_rslora as boolean;
 	}
+	const checkPattern = (k: string, pattern: string, key = false) => {
+		try {
+			if (key) pyPatternKeyMatches(pattern, '');
+			else checkModulePattern(pattern);
+		} catch (e) {
+			if (!(e instanceof PythonRegexError)) throw e;
+			throw new PeftFormatError(
+				file,
+				k,
+				`${key ? 'key ' : ''}${JSON.stringify(pattern.slice(0, 200))} is not a usable Python regular expression: ${e.message}`
+			);
+		}
+	};
 	const modulesSpec = (k: string): string[] | string | null => {
 		const v = j[k];
 		if (v === undefined || v === null) return null;
 		if (typeof v === 'string') {
-			try {
-				new RegExp(v);
-			} catch {
-				fail(k, 'is not a valid regular expression');
-			}
+			checkPattern(k, v);
 			return v;
 		}
 		if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
@@ -409,12 +418,8 @@ export function parseAdapterConfig(
 		if (v === undefined || v === null) continue;
 		if (typeof v !== 'object' || Array.isArray(v)) fail(k, 'must be an object of pattern → number');
 		for (const [p, x] of Object.entries(v as Json)) {
-			try {
-				new RegExp(p);
-			} catch {
-				fail(k, `key ${JSON.stringify(p)} is not a valid regular expression`);
-			}
-			lora[k][p] = k === 'rank_pattern' ? posInt(`${k}.${p}`, x) : posNum(`${k}.${p}`, x);
+			checkPattern(k, p, true);
+			lora[k][p] = loraValue(`${k}.${p}`, k === 'rank_pattern' ? 'r' : 'lora_alpha', x);
 		}
 	}
 	const baseModel =
