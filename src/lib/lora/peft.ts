@@ -517,8 +517,11 @@ export function importPeftFolder(c: Gemma2Config, files: Map<string, Uint8Array>
 	});
 }
 
-/** Import from a zip of a PEFT folder (STORE or DEFLATE). */
-export async function importPeftZip(c: Gemma2Config, zip: Uint8Array): Promise<ImportedAdapter> {
+/** Import from a zip of a PEFT folder (STORE or DEFLATE), its bytes or a stream of them (size-capped, zip.ts). */
+export async function importPeftZip(
+	c: Gemma2Config,
+	zip: Uint8Array | ReadableStream<Uint8Array>
+): Promise<ImportedAdapter> {
 	const entries = await readZip(zip);
 	return importPeftFolder(c, new Map(entries.map((e) => [e.name, e.data])));
 }

@@ -1,0 +1,249 @@
+/**
+ * Issue 12 · adapter zips are read as a stream with their sizes checked as bytes come out of the
+ * inflater: bombs are refused early naming the entry and the limit, damage names the entry.
+ */
+import { constants, deflateRawSync } from 'node:zlib';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { crc32, readZip, writeZip, ZipFormatError } from '../../src/lib/lora/zip';
+
+const enc = new TextEncoder();
+
+interface RawEntry {
+	name: string;
+	method: 0 | 8;
+	payload: Uint8Array;
+	crc: number;
+	usize: number;
+	/** flag bit 3: sizes and CRC in a data descriptor after the data */
+	descriptor?: boolean;
+}
+
+/** A zip laid out by hand, so that headers can lie. */
+function rawZip(entries: RawEntry[]): Uint8Array {
+	const parts: Uint8Array[] = [];
+	const central: Uint8Array[] = [];
+	let off = 0;
+	for (const e of entries) {
+		const name = enc.encode(e.name);
+		const dd = e.descriptor ?? false;
+		const lh = new Uint8Array(30 + name.length);
+		const lv = new DataView(lh.buffer);
+		lv.setUint32(0, 0x04034b50, true);
+		lv.setUint16(4, 20, true);
+		lv.setUint16(6, dd ? 8 : 0, true);
+		lv.setUint16(8, e.method, true);
+		lv.setUint32(14, dd ? 0 : e.crc, true);
+		lv.setUint32(18, dd ? 0 : e.payload.length, true);
+		lv.setUint32(22, dd ? 0 : e.usize, true);
+		lv.setUint16(26, name.length, true);
+		lh.set(name, 30);
+		const desc = new Uint8Array(dd ? 16 : 0);
+		if (dd) {
+			const dv = new DataView(desc.buffer);
+			dv.setUint32(0, 0x08074b50, true);
+			dv.setUint32(4, e.crc, true);
+			dv.setUint32(8, e.payload.length, true);
+			dv.setUint32(12, e.usize, true);
+		}
+		const ch = new Uint8Array(46 + name.length);
+		const cv = new DataView(ch.buffer);
+		cv.setUint32(0, 0x02014b50, true);
+		cv.setUint16(8, dd ? 8 : 0, true);
+		cv.setUint16(10, e.method, true);
+		cv.setUint32(16, e.crc, true);
+		cv.setUint32(20, e.payload.length, true);
+		cv.setUint32(24, e.usize, true);
+		cv.setUint16(28, name.length, true);
+		cv.setUint32(42, off, true);
+		ch.set(name, 46);
+		parts.push(lh, e.payload, desc);
+		central.push(ch);
+		off += lh.length + e.payload.length + desc.length;
+	}
+	const cdSize = central.reduce((s, c) => s + c.length, 0);
+	const eocd = new Uint8Array(22);
+	const ev = new DataView(eocd.buffer);
+	ev.setUint32(0, 0x06054b50, true);
+	ev.setUint16(8, entries.length, true);
+	ev.setUint16(10, entries.length, true);
+	ev.setUint32(12, cdSize, true);
+	ev.setUint32(16, off, true);
+	return concat([...parts, ...central, eocd]);
+}
+
+function concat(all: Uint8Array[]): Uint8Array {
+	const out = new Uint8Array(all.reduce((s, p) => s + p.length, 0));
+	let p = 0;
+	for (const x of all) {
+		out.set(x, p);
+		p += x.length;
+	}
+	return out;
+}
+
+/**
+ * DEFLATE of `mib` MiB of zeros in ~1 KB per MiB: one flushed (non-final) segment for 1 MiB,
+ * repeated — a full flush resets the compressor, so every segment is the same bytes — then the
+ * final empty block.
+ */
+function zeroBomb(mib: number): Uint8Array {
+	const segment = deflateRawSync(new Uint8Array(1 << 20), { finishFlush: constants.Z_FULL_FLUSH });
+	return concat([...Array(mib).fill(segment), deflateRawSync(new Uint8Array(0))]);
+}
+
+const ONE_GIB = 1024;
+const zeroCrc = (mib: number) => {
+	let c = 0;
+	const block = new Uint8Array(1 << 20);
+	for (let i = 0; i < mib; i++) c = crc32(block, c);
+	return c;
+};
+
+describe('zip bombs are refused as they inflate', () => {
+	const bomb = zeroBomb(ONE_GIB);
+
+	it('the bomb is about 1 MB that would inflate to 1 GiB', () => {
+		expect(bomb.length).toBeLessThan(1.5e6);
+	});
+
+	it('a header that lies (declares 1 kB, inflates to 1 GiB): refused at the declared size, naming the entry', async () => {
+		const zip = rawZip([
+			{ name: 'adapter_model.safetensors', method: 8, payload: bomb, crc: 0, usize: 1000 }
+		]);
+		const err = await readZip(zip).catch((e) => e);
+		expect(err).toBeInstanceOf(ZipFormatError);
+		expect(err.message).toMatch(/adapter_model\.safetensors: inflates past the 1000 bytes/);
+	});
+
+	it('an honest header declaring 1 GiB: refused before a byte is inflated, naming the cap', async () => {
+		const zip = rawZip([
+			{ name: 'adapter_model.safetensors', method: 8, payload: bomb, crc: 0, usize: 2 ** 30 }
+		]);
+		const err = await readZip(zip).catch((e) => e);
+		expect(err).toBeInstanceOf(ZipFormatError);
+		expect(err.message).toMatch(/adapter_model\.safetensors: declares 1024 MiB.*at most 512 MiB/);
+	});
+
+	it('sizes in a data descriptor (unknown while inflating): the hard cap stops it', async () => {
+		const zip = rawZip([
+			{
+				name: 'adapter_model.safetensors',
+				method: 8,
+				payload: zeroBomb(64),
+				crc: 0,
+				usize: 0,
+				descriptor: true
+			}
+		]);
+		const err = await readZip(zip, { maxTotalBytes: 8 << 20 }).catch((e) => e);
+		expect(err).toBeInstanceOf(ZipFormatError);
+		expect(err.message).toMatch(/adapter_model\.safetensors: inflates past 8 MiB/);
+	});
+
+	it('the cap counts all entries together', async () => {
+		const e = (name: string) => ({
+			name,
+			method: 8 as const,
+			payload: zeroBomb(4),
+			crc: zeroCrc(4),
+			usize: 4 << 20
+		});
+		const zip = rawZip([e('a.bin'), e('b.bin'), e('c.bin')]);
+		expect((await readZip(zip, { maxTotalBytes: 12 << 20 })).length).toBe(3);
+		await expect(readZip(zip, { maxTotalBytes: 10 << 20 })).rejects.toThrow(/c\.bin: declares/);
+	});
+});
+
+describe('damaged archives name the entry', () => {
+	const data = enc.encode('{"peft_type": "LORA"}'.repeat(50));
+	const good = deflateRawSync(data);
+
+	it('corrupt DEFLATE data', async () => {
+		const bad = good.slice();
+		bad[0] = 0xff; // invalid block type 3
+		const zip = rawZip([
+			{ name: 'adapter_config.json', method: 8, payload: bad, crc: crc32(data), usize: data.length }
+		]);
+		await expect(readZip(zip)).rejects.toThrow(
+			/zip: adapter_config\.json: corrupt compressed data/
+		);
+	});
+
+	it('a CRC mismatch (STORE)', async () => {
+		const zip = rawZip([
+			{ name: 'adapter_config.json', method: 0, payload: data, crc: 1234, usize: data.length }
+		]);
+		await expect(readZip(zip)).rejects.toThrow(/adapter_config\.json: CRC mismatch/);
+	});
+
+	it('a truncated archive', async () => {
+		const zip = writeZip([{ name: 'adapter_model.safetensors', data: new Uint8Array(5000) }]);
+		await expect(readZip(zip.subarray(0, 2000))).rejects.toThrow(
+			/adapter_model\.safetensors: truncated/
+		);
+	});
+
+	it('not a zip at all', async () => {
+		await expect(readZip(enc.encode('hello, not a zip'))).rejects.toThrow(ZipFormatError);
+		await expect(readZip(new Uint8Array(0))).rejects.toThrow(ZipFormatError);
+	});
+
+	it('an unsupported compression method', async () => {
+		const zip = rawZip([{ name: 'x.bin', method: 12 as 8, payload: data, crc: 0, usize: 1 }]);
+		await expect(readZip(zip)).rejects.toThrow(/x\.bin: compression method 12/);
+	});
+});
+
+describe('archives as people make them', () => {
+	const entries = [
+		{ name: 'adapter/adapter_config.json', data: enc.encode('{"r": 8}') },
+		{
+			name: 'adapter/adapter_model.safetensors',
+			data: new Uint8Array(70_000).map((_, i) => i % 251)
+		}
+	];
+
+	it('round trip of our own writer, from bytes and from a stream', async () => {
+		const zip = writeZip(entries);
+		expect(await readZip(zip)).toEqual(entries);
+		const stream = new Blob([zip as BlobPart]).stream();
+		expect(await readZip(stream)).toEqual(entries);
+	});
+
+	it('data descriptors (what a streaming zipper writes) are read', async () => {
+		const zip = rawZip(
+			entries.map((e) => ({
+				name: e.name,
+				method: 8 as const,
+				payload: deflateRawSync(e.data),
+				crc: crc32(e.data),
+				usize: e.data.length,
+				descriptor: true
+			}))
+		);
+		expect(await readZip(zip)).toEqual(entries);
+	});
+
+	it.skipIf(!hasZipTool())('the zip command line tool’s DEFLATE archive of a folder', async () => {
+		const dir = mkdtempSync(join(tmpdir(), 'zip-'));
+		mkdirSync(join(dir, 'adapter'));
+		for (const e of entries) writeFileSync(join(dir, e.name), e.data);
+		execFileSync('zip', ['-qr', 'a.zip', 'adapter'], { cwd: dir });
+		const read = await readZip(new Uint8Array(readFileSync(join(dir, 'a.zip'))));
+		// the directory entry is skipped; the tool writes the files in directory order
+		expect(read.sort((a, b) => a.name.localeCompare(b.name))).toEqual(entries);
+	});
+});
+
+function hasZipTool(): boolean {
+	try {
+		execFileSync('zip', ['-v'], { stdio: 'ignore' });
+		return true;
+	} catch {
+		return false;
+	}
+}
