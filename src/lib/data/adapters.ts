@@ -8,7 +8,7 @@ import type { Gemma2Config } from '../model/config';
 import type { LoraAdapter } from '../lora/adapter';
 import { exportPeftFiles, importPeftFolder, type ImportedAdapter } from '../lora/peft';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from '../lora/tensor-names';
-import { downloadSharedAdapter } from '../share/adapter-check';
+import { downloadSharedAdapter, inspectSharedAdapter } from '../share/adapter-check';
 import type { AdapterRef } from '../share/sources';
 import { newId, type StudioDatabase } from './db';
 import type { Adapter, Checkpoint } from './types';
@@ -97,7 +97,8 @@ export function saveCheckpointAdapter(
 }
 
 /**
- * A shared adapter (hub repo or https folder): downloaded size-capped, validated like any PEFT
+ * A shared adapter (hub repo or https folder): declared sizes checked, downloaded size-capped and
+ * time-limited, validated like any PEFT
  * import and stored under `name`. With `reuse`, an adapter already imported under that name is
  * used as it is (so a share link works offline the second time).
  */
@@ -113,10 +114,11 @@ export async function importSharedAdapter(
 		);
 		if (stored) return { id: stored.id, warnings: [] };
 	}
-	const imported = importPeftFolder(
-		model.config,
-		await downloadSharedAdapter(ref, { hubBaseUrl: opts.hubBaseUrl })
-	);
+	// Only ever called once the user asked for it (a share link's "Load it", an import): the
+	// declared sizes are checked first, then the files are read with a cap and a deadline.
+	const source = { hubBaseUrl: opts.hubBaseUrl };
+	await inspectSharedAdapter(ref, source);
+	const imported = importPeftFolder(model.config, await downloadSharedAdapter(ref, source));
 	const id = await saveAdapterRecord(
 		{ db, config: model.config, modelId: imported.baseModel ?? model.id },
 		imported.adapter,
