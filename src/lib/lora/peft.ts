@@ -27,6 +27,7 @@ import {
 	type ResolvedModule
 } from './adapter';
 import { readZip, writeZip } from './zip';
+import { parseJsonText } from '../model/json';
 import { checkModulePattern, PythonRegexError, pyPatternKeyMatches } from './module-regex';
 
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, loraTensorName } from './tensor-names';
@@ -307,9 +308,9 @@ export function parseAdapterConfig(
 } {
 	let j: Json;
 	try {
-		j = JSON.parse(text);
+		j = parseJsonText(text) as Json;
 	} catch (e) {
-		throw new PeftFormatError(file, null, `not valid JSON (${(e as Error).message})`);
+		throw new PeftFormatError(file, null, (e as Error).message);
 	}
 	if (!j || typeof j !== 'object' || Array.isArray(j))
 		throw new PeftFormatError(file, null, 'expected a JSON object');
@@ -476,13 +477,52 @@ export function importPeftAdapter(
 					name,
 					`shape [${t.shape.join(', ')}] ≠ expected [${shape.join(', ')}] (rank ${m.r}, ${m.name} is ${m.out}×${m.in})`
 				);
-			return tensorToF32(t, files.weights, name);
+			return checkFinite(tensorToF32(t, files.weights, name), files.weights, name);
 		};
-		modules.set(m.name, { ...m, A: get('A', [m.r, m.in]), B: get('B', [m.out, m.r]) });
+		const A = get('A', [m.r, m.in]);
+		const B = get('B', [m.out, m.r]);
+		checkUpdateBound(m, A, B, files.weights);
+		modules.set(m.name, { ...m, A, B });
 	}
 	const { exclude_modules, ...config } = lora;
 	void exclude_modules;
 	return { adapter: { config, modules }, baseModel, metadata: st.metadata, warnings };
+}
+
+/**
+ * The largest |ΔW| an adapter's update may reach, bounded by scale · r · max|B| · max|A|: base
+ * weights are O(0.1), a trained LoRA update O(0.01 … 1). Far above any real adapter, far below
+ * where f32 sums overflow to Infinity.
+ */
+export const MAX_LORA_UPDATE = 1e4;
+
+/** Refuses NaN, ±Infinity (an F16 that overflowed reads as Infinity), naming the element. */
+function checkFinite(values: Float32Array, file: string, tensor: string): Float32Array {
+	for (let i = 0; i < values.length; i++)
+		if (!Number.isFinite(values[i]))
+			throw new PeftFormatError(
+				file,
+				tensor,
+				`element ${i} is ${values[i]}: the adapter holds values that are not finite numbers`
+			);
+	return values;
+}
+
+function maxAbs(values: Float32Array): number {
+	let m = 0;
+	for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]));
+	return m;
+}
+
+/** Refuses an adapter whose update could overflow (3e38 in B, or finite values times a huge scale). */
+function checkUpdateBound(m: ResolvedModule, A: Float32Array, B: Float32Array, file: string) {
+	const bound = m.scale * m.r * maxAbs(A) * maxAbs(B);
+	if (!(bound <= MAX_LORA_UPDATE))
+		throw new PeftFormatError(
+			file,
+			loraTensorName(m.layer, m.proj, 'B'),
+			`the update of ${m.name} (scale ${m.scale} · r ${m.r} · max|A| ${maxAbs(A)} · max|B| ${maxAbs(B)}) could reach ${bound}, over the limit of ${MAX_LORA_UPDATE}`
+		);
 }
 
 /** Import from a folder's files (name → bytes; paths may include directories). */

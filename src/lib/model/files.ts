@@ -6,6 +6,7 @@
  */
 import { ModelFormatError } from './config';
 import { md5Hex } from './md5';
+import { parseJsonText } from './json';
 
 /** Progress of reading one file. `total` is null when the source does not know the size. */
 export interface FileProgress {
@@ -71,9 +72,9 @@ export async function readJson(files: ModelFiles, path: string): Promise<Record<
 	const text = await files.text(path);
 	let json: unknown;
 	try {
-		json = JSON.parse(text);
+		json = parseJsonText(text);
 	} catch (e) {
-		throw new ModelFormatError(path, null, `not valid JSON (${(e as Error).message})`);
+		throw new ModelFormatError(path, null, (e as Error).message);
 	}
 	if (!json || typeof json !== 'object' || Array.isArray(json))
 		throw new ModelFormatError(path, null, 'expected a JSON object');
