@@ -11,6 +11,7 @@ import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from '../lora/tensor-names'
 import { downloadSharedAdapter, inspectSharedAdapter } from '../share/adapter-check';
 import type { AdapterRef } from '../share/sources';
 import { newId, type StudioDatabase } from './db';
+import { writeWhole } from './storage-write';
 import type { Adapter, Checkpoint } from './types';
 
 /** The base model an adapter is saved for. */
@@ -45,23 +46,26 @@ export async function saveAdapterRecord(
 	};
 	const now = Date.now();
 	const id = newId();
-	await base.db.adapters.add({
-		id,
-		name: info.name,
-		base: { model: base.modelId },
-		origin: info.origin,
-		configJson,
-		weights: new Blob([files[ADAPTER_WEIGHTS_FILE] as Uint8Array<ArrayBuffer>]),
-		r: parsed.r,
-		loraAlpha: parsed.lora_alpha,
-		targetModules: Array.isArray(parsed.target_modules)
-			? parsed.target_modules
-			: [parsed.target_modules],
-		runId: info.runId,
-		checkpointId: info.checkpointId,
-		createdAt: now,
-		updatedAt: now
-	});
+	// one record, whole or not at all; a full quota → StorageFullError naming the adapter
+	await writeWhole(base.db, [base.db.adapters], info.name, () =>
+		base.db.adapters.add({
+			id,
+			name: info.name,
+			base: { model: base.modelId },
+			origin: info.origin,
+			configJson,
+			weights: new Blob([files[ADAPTER_WEIGHTS_FILE] as Uint8Array<ArrayBuffer>]),
+			r: parsed.r,
+			loraAlpha: parsed.lora_alpha,
+			targetModules: Array.isArray(parsed.target_modules)
+				? parsed.target_modules
+				: [parsed.target_modules],
+			runId: info.runId,
+			checkpointId: info.checkpointId,
+			createdAt: now,
+			updatedAt: now
+		})
+	);
 	return id;
 }
 
