@@ -6,7 +6,7 @@
  * 1 GB) is refused after the first slice past the limit, not after inflating it all; a corrupt
  * DEFLATE stream, a CRC mismatch or a truncated entry is an error naming the entry.
  */
-import { Unzip, UnzipInflate, zipSync, type UnzipFile, type Zippable } from 'fflate';
+import { Unzip, UnzipInflate, Zip, ZipPassThrough, type UnzipFile } from 'fflate';
 
 const CRC_TABLE = (() => {
 	const t = new Uint32Array(256);
@@ -40,15 +40,27 @@ export class ZipFormatError extends Error {
 	}
 }
 
-/** Zip the entries with the STORE method (names UTF-8). */
+/** Zip the entries, in order, with the STORE method (names UTF-8). */
 export function writeZip(entries: ZipEntry[], modified: Date = new Date()): Uint8Array {
-	const files: Zippable = {};
+	const seen = new Set<string>();
+	const parts: Uint8Array[] = [];
+	const zip = new Zip((err, data) => {
+		if (err) throw err;
+		parts.push(data);
+	});
 	for (const e of entries) {
-		if (Object.prototype.hasOwnProperty.call(files, e.name))
-			throw new ZipFormatError(e.name, 'the same name twice');
-		files[e.name] = [e.data, { level: 0, mtime: modified }];
+		if (seen.has(e.name)) throw new ZipFormatError(e.name, 'the same name twice');
+		seen.add(e.name);
+		const file = new ZipPassThrough(e.name);
+		file.mtime = modified;
+		zip.add(file);
+		file.push(e.data, true);
 	}
-	return zipSync(files);
+	zip.end();
+	return concat(
+		parts,
+		parts.reduce((n, p) => n + p.length, 0)
+	);
 }
 
 export interface ZipLimits {
@@ -227,6 +239,7 @@ export async function readZip(
 
 function concat(parts: Uint8Array[], length: number): Uint8Array {
 	if (parts.length === 1) return parts[0];
+	if (parts.length === 0) return new Uint8Array(0);
 	const out = new Uint8Array(length);
 	let at = 0;
 	for (const p of parts) {
