@@ -7,6 +7,7 @@
  * DEFLATE stream, a CRC mismatch or a truncated entry is an error naming the entry.
  */
 import { Unzip, UnzipInflate, Zip, ZipPassThrough, type UnzipFile } from 'fflate';
+import { concatBytes } from '../net/bytes';
 
 const CRC_TABLE = (() => {
 	const t = new Uint32Array(256);
@@ -57,10 +58,7 @@ export function writeZip(entries: ZipEntry[], modified: Date = new Date()): Uint
 		file.push(e.data, true);
 	}
 	zip.end();
-	return concat(
-		parts,
-		parts.reduce((n, p) => n + p.length, 0)
-	);
+	return concatBytes(parts);
 }
 
 export interface ZipLimits {
@@ -232,19 +230,10 @@ export async function readZip(
 			throw new ZipFormatError(e.name, `size ${e.bytes} ≠ ${e.declared} declared`);
 		if (e.crc !== null && e.crc !== e.running)
 			throw new ZipFormatError(e.name, 'CRC mismatch (file damaged)');
-		out.push({ name: e.name, data: concat(e.parts, e.bytes) });
-	}
-	return out;
-}
-
-function concat(parts: Uint8Array[], length: number): Uint8Array {
-	if (parts.length === 1) return parts[0];
-	if (parts.length === 0) return new Uint8Array(0);
-	const out = new Uint8Array(length);
-	let at = 0;
-	for (const p of parts) {
-		out.set(p, at);
-		at += p.length;
+		out.push({
+			name: e.name,
+			data: e.parts.length === 1 ? e.parts[0] : concatBytes(e.parts, e.bytes)
+		});
 	}
 	return out;
 }

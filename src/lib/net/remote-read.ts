@@ -5,6 +5,7 @@
  * (AbortSignal.timeout), so a host that streams forever or never answers cannot hang the page.
  * Errors name the URL and the cap or the time.
  */
+import { concatBytes } from './bytes';
 
 export type RemoteFetch = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -116,13 +117,7 @@ export async function remoteBytes(url: string, options: RemoteReadOptions): Prom
 			`${url}: the download broke off (${(e as Error).message})`
 		);
 	}
-	const out = new Uint8Array(loaded);
-	let at = 0;
-	for (const p of parts) {
-		out.set(p, at);
-		at += p.byteLength;
-	}
-	return out;
+	return concatBytes(parts, loaded);
 }
 
 /** GET a small text file (UTF-8, a BOM dropped) under the same rules. */
