@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteReadError, remoteBytes, remoteText } from '../../src/lib/net/remote-read';
 import { downloadSharedAdapter, inspectSharedAdapter } from '../../src/lib/share/adapter-check';
 import { ShareLinkError } from '../../src/lib/share/sources';
+import { filesFromUrl } from '../../src/lib/model/files';
+import { ModelFormatError } from '../../src/lib/model/config';
 
 let server: Server;
 let base = '';
@@ -92,6 +94,13 @@ describe('bounded remote reads', () => {
 
 	it('text drops a UTF-8 BOM', async () => {
 		expect(await remoteText(`${base}/bom.json`, { maxBytes: 100 })).toBe('{"peft_type": "LORA"}');
+	});
+
+	it('a model folder over HTTP reads its text files through the same reader', async () => {
+		const files = filesFromUrl(`${base}/`);
+		expect(await files.text('bom.json')).toBe('{"peft_type": "LORA"}');
+		await expect(files.text('config.json')).rejects.toThrow(/config\.json: file not found/);
+		await expect(files.text('config.json')).rejects.toBeInstanceOf(ModelFormatError);
 	});
 
 	it('the share flow turns them into ShareLinkErrors on "adapter"', async () => {
