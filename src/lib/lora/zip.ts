@@ -77,8 +77,9 @@ export const ZIP_LIMITS: Required<ZipLimits> = {
 	maxEntries: 1000
 };
 
-/** Input is pushed to the inflater in slices this big, so a check runs at least this often. */
-const SLICE_BYTES = 16 * 1024;
+/** Input is pushed to the inflater in slices this big, so a check runs at least this often: DEFLATE
+ * expands at most ~1032:1, so one slice inflates to at most ~4 MiB before the sizes are checked. */
+const SLICE_BYTES = 4 * 1024;
 
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(n < 1024 * 1024 ? 2 : 0)} MiB`;
 
