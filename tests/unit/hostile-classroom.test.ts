@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reachability } from '../../scripts/classroom.mjs';
 import { createStudioServer } from '../../scripts/serve.mjs';
+import { listenLocal } from './local-server';
 
 let dir = '';
 let server: Server;
@@ -44,9 +45,7 @@ beforeAll(async () => {
 		modelsDir: join(dir, 'models'),
 		hubDirs: [join(dir, 'models')]
 	});
-	await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-	const a = server.address();
-	base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
+	base = await listenLocal(server);
 });
 
 afterAll(async () => {

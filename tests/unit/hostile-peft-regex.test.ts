@@ -94,36 +94,8 @@ const FULLMATCH: [string, string[]][] = [
 		]
 	],
 	['[a-z_.]+', ['lm_head', 'model.embed_tokens', 'q_proj']],
-	[
-		'[a-z_.0-9]+',
-		[
-			'model.layers.0.self_attn.q_proj',
-			'model.layers.3.mlp.up_proj',
-			'model.layers.12.self_attn.o_proj',
-			'model.layers.1.mlp.down_proj',
-			'lm_head',
-			'model.embed_tokens',
-			'model.layers.0.input_layernorm',
-			'q_proj',
-			'layers.3.mlp.up_proj',
-			'model.layers.10.self_attn.k_proj'
-		]
-	],
-	[
-		'.{5,}',
-		[
-			'model.layers.0.self_attn.q_proj',
-			'model.layers.3.mlp.up_proj',
-			'model.layers.12.self_attn.o_proj',
-			'model.layers.1.mlp.down_proj',
-			'lm_head',
-			'model.embed_tokens',
-			'model.layers.0.input_layernorm',
-			'q_proj',
-			'layers.3.mlp.up_proj',
-			'model.layers.10.self_attn.k_proj'
-		]
-	],
+	['[a-z_.0-9]+', [...NAMES]],
+	['.{5,}', [...NAMES]],
 	['model.layers.0.*', ['model.layers.0.self_attn.q_proj', 'model.layers.0.input_layernorm']],
 	[
 		'model\\.layers\\.(1[0-2]|[3-5])\\..*',

@@ -9,6 +9,7 @@ import { downloadSharedAdapter, inspectSharedAdapter } from '../../src/lib/share
 import { ShareLinkError } from '../../src/lib/share/sources';
 import { filesFromUrl } from '../../src/lib/model/files';
 import { ModelFormatError } from '../../src/lib/model/config';
+import { listenLocal } from './local-server';
 
 let server: Server;
 let base = '';
@@ -42,9 +43,7 @@ beforeAll(async () => {
 		}
 		res.writeHead(404).end();
 	});
-	await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-	const a = server.address();
-	base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
+	base = await listenLocal(server);
 });
 
 afterAll(async () => {
