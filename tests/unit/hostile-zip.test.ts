@@ -79,6 +79,22 @@ describe('zip bombs are refused as they inflate', () => {
 		expect(err.message).toMatch(/adapter_model\.safetensors: inflates past 8 MiB/);
 	});
 
+	it('sizes unknown and no cap in reach: the compression ratio gives the bomb away', async () => {
+		const zip = rawZip([
+			{
+				name: 'adapter_model.safetensors',
+				method: 8,
+				payload: zeroBomb(64),
+				crc: 0,
+				usize: 0,
+				descriptor: true
+			}
+		]);
+		await expect(readZip(zip)).rejects.toThrow(
+			/adapter_model\.safetensors: inflates to more than 100× its compressed size .*: a zip bomb/
+		);
+	});
+
 	it('the cap counts all entries together', async () => {
 		const e = (name: string) => ({
 			name,

@@ -66,6 +66,11 @@ export interface ZipLimits {
 	maxTotalBytes?: number;
 	/** Most entries accepted (directories included). */
 	maxEntries?: number;
+	/**
+	 * Most bytes an entry may inflate to per compressed byte, once past 16 MiB. Safetensors of
+	 * trained LoRA weights barely compress (~1–2×); a bomb is ~1000×.
+	 */
+	maxRatio?: number;
 }
 
 /**
@@ -74,7 +79,8 @@ export interface ZipLimits {
  */
 export const ZIP_LIMITS: Required<ZipLimits> = {
 	maxTotalBytes: 512 * 1024 * 1024,
-	maxEntries: 1000
+	maxEntries: 1000,
+	maxRatio: 100
 };
 
 /** Input is pushed to the inflater in slices this big, so a check runs at least this often: DEFLATE
@@ -92,7 +98,12 @@ interface EntryState {
 	bytes: number;
 	running: number;
 	done: boolean;
+	/** Archive bytes pushed when the entry's header was read (its compressed data comes after). */
+	inputAtStart: number;
 }
+
+/** Below this an entry's compression ratio is not judged (small, very regular files are fine). */
+const RATIO_FREE_BYTES = 16 * 1024 * 1024;
 
 /**
  * Read every file entry (directories skipped), checking sizes as the bytes arrive and CRCs at the
@@ -104,6 +115,8 @@ export async function readZip(
 ): Promise<ZipEntry[]> {
 	const maxTotal = limits.maxTotalBytes ?? ZIP_LIMITS.maxTotalBytes;
 	const maxEntries = limits.maxEntries ?? ZIP_LIMITS.maxEntries;
+	const maxRatio = limits.maxRatio ?? ZIP_LIMITS.maxRatio;
+	let pushed = 0;
 	const entries: EntryState[] = [];
 	let total = 0;
 	let failure: ZipFormatError | null = null;
@@ -124,6 +137,7 @@ export async function readZip(
 			parts: [],
 			bytes: 0,
 			running: 0,
+			inputAtStart: pushed,
 			done: false
 		};
 		entries.push(state);
@@ -166,6 +180,15 @@ export async function readZip(
 				file.terminate();
 				return;
 			}
+			const compressed = Math.max(1, pushed - state.inputAtStart);
+			if (state.bytes > RATIO_FREE_BYTES && state.bytes > maxRatio * compressed) {
+				failure = new ZipFormatError(
+					file.name,
+					`inflates to more than ${maxRatio}× its compressed size (${mib(state.bytes)} from ${mib(compressed)}): a zip bomb`
+				);
+				file.terminate();
+				return;
+			}
 			if (total > maxTotal) {
 				failure = new ZipFormatError(
 					file.name,
@@ -187,6 +210,7 @@ export async function readZip(
 			const slice = chunk.subarray(at, at + SLICE_BYTES);
 			const last = final && at + SLICE_BYTES >= chunk.length;
 			walk.feed(slice);
+			pushed += slice.length;
 			try {
 				unzip.push(slice, last);
 			} catch (e) {
