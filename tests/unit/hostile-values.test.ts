@@ -3,7 +3,8 @@
  * duplicate safetensors keys are refused naming the file, tensor or field; a BOM is tolerated.
  */
 import { describe, expect, it } from 'vitest';
-import { createLoraAdapter, loraTensorName } from '../../src/lib/lora/adapter';
+import { createLoraAdapter } from '../../src/lib/lora/adapter';
+import { loraTensorName } from '../../src/lib/lora/tensor-names';
 import { LORA_DEFAULTS, parseTrainingConfig } from '../../src/lib/lora/config';
 import {
 	ADAPTER_CONFIG_FILE,
