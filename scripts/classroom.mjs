@@ -4,7 +4,14 @@
 // internet needed once the teacher has the files (node scripts/fetch-model.mjs).
 //
 //   node scripts/classroom.mjs --models DIR [--adapters DIR] [--port 8080] [--host 0.0.0.0]
-//                              [--root build] [--tls-cert FILE --tls-key FILE]
+//                              [--root build] [--tls-cert FILE --tls-key FILE] [--cors-origin ORIGIN]
+//
+// It listens on every interface by default (0.0.0.0: that is the feature — students' machines on
+// the LAN), and says so on start; `--host 127.0.0.1` keeps it to this machine. Only regular files
+// whose real path is inside the given folders are served (symlinks inside them are fine: a Hugging
+// Face cache is made of them), never dotfiles. No CORS by default: the studio it serves is on the
+// same origin; `--cors-origin https://studio.example` (repeatable) lets a studio hosted there use
+// this server as its model mirror.
 //
 // DIR/{owner}/{name}/{files} is served at /hub/{owner}/{name}/resolve/{any revision}/{file} (and its
 // listing at /hub/api/models/{owner}/{name}/tree/{rev}). It prints the addresses and a QR code that
@@ -31,6 +38,33 @@ export function lanAddresses(interfaces = networkInterfaces()) {
 	for (const list of Object.values(interfaces))
 		for (const a of list ?? [])
 			if ((a.family === 'IPv4' || a.family === 4) && !a.internal) out.push(a.address);
+	return out;
+}
+
+/**
+ * Who can reach a server listening on `host`: one line for the start-up banner.
+ * @param {string} host
+ * @param {number} port
+ * @param {string[]} lan the machine's LAN addresses
+ */
+export function reachability(host, port, lan) {
+	if (host === '0.0.0.0' || host === '::')
+		return (
+			`Listening on ${host}:${port} — every interface: any machine on this network can reach it` +
+			(lan.length ? ` (${lan.join(', ')})` : '') +
+			'.\nUse --host 127.0.0.1 to keep it to this machine.'
+		);
+	if (/^(127\.|localhost$|::1$|\[::1\]$)/.test(host))
+		return `Listening on ${host}:${port} — loopback only: only this machine can reach it.`;
+	return `Listening on ${host}:${port} — machines that can reach ${host} on its network can use it.`;
+}
+
+/** `--name value` for every occurrence of a repeatable option (comma-separated lists too). */
+export function optionList(args, name) {
+	const out = [];
+	args.forEach((a, i) => {
+		if (a === `--${name}` && args[i + 1]) out.push(...args[i + 1].split(',').filter(Boolean));
+	});
 	return out;
 }
 
@@ -64,7 +98,7 @@ function main() {
 	const keyFile = option(args, 'tls-key');
 	if (!modelsDir) {
 		console.error(
-			'usage: node scripts/classroom.mjs --models DIR [--adapters DIR] [--port 8080] [--host 0.0.0.0] [--tls-cert FILE --tls-key FILE]'
+			'usage: node scripts/classroom.mjs --models DIR [--adapters DIR] [--port 8080] [--host 0.0.0.0] [--tls-cert FILE --tls-key FILE] [--cors-origin ORIGIN]'
 		);
 		process.exit(2);
 	}
@@ -84,7 +118,8 @@ function main() {
 	const tls = certFile ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : undefined;
 	const scheme = tls ? 'https' : 'http';
 	const hubDirs = [modelsDir, adaptersDir].filter(Boolean);
-	const server = createStudioServer({ root, hubDirs, tls });
+	const corsOrigins = optionList(args, 'cors-origin');
+	const server = createStudioServer({ root, hubDirs, tls, corsOrigins });
 	server.on('error', (e) => {
 		console.error(`classroom: ${e.message}`);
 		process.exit(1);
@@ -95,6 +130,12 @@ function main() {
 		if (hosts.length === 0) hosts.push('127.0.0.1');
 		const origins = hosts.map((h) => `${scheme}://${h}:${actualPort}`);
 		console.log('Mondō Studio classroom server\n');
+		console.log(reachability(host, actualPort, lanAddresses()));
+		console.log(
+			corsOrigins.length
+				? `Cross-origin access (CORS) allowed for: ${corsOrigins.join(', ')}\n`
+				: 'Cross-origin access (CORS): none — the studio is served from this same origin.\n'
+		);
 		for (const d of hubDirs) {
 			const repos = repoFolders(resolve(d));
 			console.log(`${resolve(d)}: ${repos.length ? repos.join(', ') : '(no owner/name folders)'}`);

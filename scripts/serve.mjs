@@ -8,7 +8,7 @@
 //   node scripts/serve.mjs [--port 4173] [--host 127.0.0.1] [--root build] [--models DIR]
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createReadStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
@@ -27,7 +27,10 @@ export const contentTypes = {
 	'.wgsl': 'text/plain; charset=utf-8'
 };
 
-/** Resolve a URL path inside a folder, refusing anything that escapes it. */
+/**
+ * Resolve a URL path inside a folder, refusing anything that escapes it and any dotfile (a path
+ * segment starting with "."; `.env`, `.git/config`, `.cache/…` are never served).
+ */
 export function inside(dir, urlPath) {
 	let decoded;
 	try {
@@ -35,24 +38,66 @@ export function inside(dir, urlPath) {
 	} catch {
 		return null;
 	}
+	if (decoded.includes('\0') || decoded.split(/[/\\]/).some((s) => s.startsWith('.'))) return null;
 	const p = normalize(join(dir, decoded));
 	return p === dir || p.startsWith(dir + sep) ? p : null;
+}
+
+/** The real path of `p` when it exists and resolves inside one of `roots` (real paths); else null. */
+export function realInside(p, roots) {
+	if (p === null) return null;
+	let real;
+	try {
+		real = realpathSync(p);
+	} catch {
+		return null;
+	}
+	return roots.some((r) => real === r || real.startsWith(r + sep)) ? real : null;
+}
+
+/** The real paths of folders that exist (a symlinked folder given on the command line is its target). */
+export function realRoots(dirs) {
+	return dirs.filter((d) => existsSync(d)).map((d) => realpathSync(d));
+}
+
+/**
+ * A regular file to serve: `urlPath` inside `dir` (see `inside`) whose real path — after every
+ * symlink — is still inside one of `roots`. Symlinks within the folders are fine (a Hugging Face
+ * cache is made of them); one that leads out (to /etc/passwd) is as good as missing.
+ */
+export function servableFile(dir, urlPath, roots) {
+	const real = realInside(inside(dir, urlPath), roots);
+	return real !== null && statSync(real).isFile() ? real : null;
 }
 
 function isFile(p) {
 	return p !== null && existsSync(p) && statSync(p).isFile();
 }
 
+/**
+ * CORS headers for a request: none unless the request's Origin is one of `allowed` (the studio
+ * served from elsewhere, using this server as its model mirror). The studio this server serves is
+ * on the same origin and needs none.
+ */
+export function corsHeaders(req, allowed = []) {
+	const origin = req.headers.origin;
+	if (!origin || !allowed.includes(origin)) return {};
+	return {
+		'Access-Control-Allow-Origin': origin,
+		Vary: 'Origin',
+		'Access-Control-Expose-Headers': 'Content-Length, Content-Range, Accept-Ranges'
+	};
+}
+
 /** Send a file with Range support (206 / 416), HEAD without a body. */
-export function sendFile(req, res, file, cache) {
+export function sendFile(req, res, file, cache, cors = {}) {
 	const { size } = statSync(file);
 	const headers = {
 		'Content-Type': contentTypes[extname(file)] ?? 'application/octet-stream',
 		'Accept-Ranges': 'bytes',
 		'Cache-Control': cache,
 		'Cross-Origin-Opener-Policy': 'same-origin',
-		'Access-Control-Allow-Origin': '*',
-		'Access-Control-Expose-Headers': 'Content-Length, Content-Range, Accept-Ranges'
+		...cors
 	};
 	const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
 	if (range) {
@@ -136,14 +181,25 @@ export function sendCompressed(req, res, file, cache) {
 
 const REPO_PART = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-/** Every file under a folder, as paths relative to it with '/' separators. */
-export function listFiles(dir, prefix = '') {
+/**
+ * Every regular file under a folder, as paths relative to it with '/' separators: no dotfiles, no
+ * unfinished `.part` downloads, and symlinks followed only when they resolve inside `roots` (real
+ * paths; default: the folder itself) — a folder reached twice through links is listed once.
+ */
+export function listFiles(dir, prefix = '', roots = realRoots([dir]), seen = new Set()) {
 	const out = [];
+	const realDir = realInside(dir, roots);
+	if (realDir === null || seen.has(realDir)) return out;
+	seen.add(realDir);
 	for (const entry of readdirSync(dir, { withFileTypes: true })) {
 		if (entry.name.startsWith('.') || entry.name.endsWith('.part')) continue;
+		const path = join(dir, entry.name);
 		const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-		if (entry.isDirectory()) out.push(...listFiles(join(dir, entry.name), rel));
-		else if (entry.isFile()) out.push(rel);
+		const real = realInside(path, roots);
+		if (real === null) continue;
+		const st = statSync(real);
+		if (st.isDirectory()) out.push(...listFiles(path, rel, roots, seen));
+		else if (st.isFile()) out.push(rel);
 	}
 	return out;
 }
@@ -154,13 +210,15 @@ export function listFiles(dir, prefix = '') {
  *   tree:     `api/models/{owner}/{name}/tree/{revision}` → [{type, path, size}] like the hub's API
  * `rest` is the path after the hub prefix. Returns false when nothing matched.
  */
-export function serveHubLayout(req, res, dirs, rest) {
+export function serveHubLayout(req, res, dirs, rest, cors = {}) {
+	const roots = realRoots(dirs);
 	const parts = rest.split('/');
 	const repoDir = (owner, name) => {
 		if (!REPO_PART.test(owner ?? '') || !REPO_PART.test(name ?? '')) return null;
 		for (const dir of dirs) {
 			const d = inside(dir, `${owner}/${name}`);
-			if (d && existsSync(d) && statSync(d).isDirectory()) return d;
+			const real = realInside(d, roots);
+			if (real && statSync(real).isDirectory()) return d;
 		}
 		return null;
 	};
@@ -168,21 +226,25 @@ export function serveHubLayout(req, res, dirs, rest) {
 		const d = repoDir(parts[2], parts[3]);
 		if (!d) return false;
 		const body = JSON.stringify(
-			listFiles(d).map((path) => ({ type: 'file', path, size: statSync(join(d, path)).size }))
+			listFiles(d, '', roots).map((path) => ({
+				type: 'file',
+				path,
+				size: statSync(join(d, path)).size
+			}))
 		);
 		res.writeHead(200, {
 			'Content-Type': 'application/json; charset=utf-8',
-			'Access-Control-Allow-Origin': '*',
-			'Cache-Control': 'no-cache'
+			'Cache-Control': 'no-cache',
+			...cors
 		});
 		res.end(req.method === 'HEAD' ? undefined : body);
 		return true;
 	}
 	if (parts[2] === 'resolve' && parts.length >= 5) {
 		const d = repoDir(parts[0], parts[1]);
-		const file = d ? inside(d, parts.slice(4).join('/')) : null;
-		if (!isFile(file) || file.endsWith('.part')) return false;
-		sendFile(req, res, file, 'no-cache');
+		const file = d ? servableFile(d, parts.slice(4).join('/'), roots) : null;
+		if (file === null || file.endsWith('.part')) return false;
+		sendFile(req, res, file, 'no-cache', cors);
 		return true;
 	}
 	return false;
@@ -191,22 +253,37 @@ export function serveHubLayout(req, res, dirs, rest) {
 /**
  * The studio's static server. `modelsDir` is served as plain files at /models/; `hubDirs` (folders
  * of `{owner}/{name}/` model or adapter folders) in the hub's layout at /hub/. With `tls`
- * ({ cert, key } contents) it serves https.
- * @param {{ root?: string, modelsDir?: string, hubDirs?: string[], tls?: { cert: string | Buffer, key: string | Buffer } }} [options]
+ * ({ cert, key } contents) it serves https. Only regular files whose real path is inside the
+ * given folders are served, never dotfiles. CORS: none by default (the studio it serves is on the
+ * same origin); `corsOrigins` lists studio origins elsewhere that may use it as a mirror.
+ * @param {{ root?: string, modelsDir?: string, hubDirs?: string[], tls?: { cert: string | Buffer, key: string | Buffer }, corsOrigins?: string[] }} [options]
  */
-export function createStudioServer({ root = 'build', modelsDir, hubDirs = [], tls } = {}) {
+export function createStudioServer({
+	root = 'build',
+	modelsDir,
+	hubDirs = [],
+	tls,
+	corsOrigins = []
+} = {}) {
 	const rootDir = resolve(root);
+	const rootReal = realRoots([rootDir]);
 	const models = modelsDir ? resolve(modelsDir) : null;
+	const modelsReal = models ? realRoots([models]) : [];
 	const hubs = hubDirs.map((d) => resolve(d));
 	const handler = (req, res) => {
 		const url = new URL(req.url ?? '/', 'http://localhost');
+		const cors = corsHeaders(req, corsOrigins);
 		if (req.method === 'OPTIONS') {
-			// CORS preflight of a Range request from a studio on another origin (a mirror)
+			// CORS preflight of a Range request from an allowed studio origin (a mirror)
 			res
 				.writeHead(204, {
-					'Access-Control-Allow-Origin': '*',
-					'Access-Control-Allow-Methods': 'GET, HEAD',
-					'Access-Control-Allow-Headers': 'Range'
+					...cors,
+					...(cors['Access-Control-Allow-Origin']
+						? {
+								'Access-Control-Allow-Methods': 'GET, HEAD',
+								'Access-Control-Allow-Headers': 'Range'
+							}
+						: {})
 				})
 				.end();
 			return;
@@ -216,19 +293,19 @@ export function createStudioServer({ root = 'build', modelsDir, hubDirs = [], tl
 			return;
 		}
 		if (models && url.pathname.startsWith('/models/')) {
-			const file = inside(models, url.pathname.slice('/models/'.length));
-			if (isFile(file)) return sendFile(req, res, file, 'no-cache');
+			const file = servableFile(models, url.pathname.slice('/models/'.length), modelsReal);
+			if (file) return sendFile(req, res, file, 'no-cache', cors);
 			res.writeHead(404).end('not found');
 			return;
 		}
 		if (hubs.length && url.pathname.startsWith('/hub/')) {
-			if (serveHubLayout(req, res, hubs, url.pathname.slice('/hub/'.length))) return;
-			res.writeHead(404, { 'Access-Control-Allow-Origin': '*' }).end('not found');
+			if (serveHubLayout(req, res, hubs, url.pathname.slice('/hub/'.length), cors)) return;
+			res.writeHead(404, cors).end('not found');
 			return;
 		}
-		let file = inside(rootDir, url.pathname);
-		if (file && existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
-		if (!file || !existsSync(file)) file = join(rootDir, 'index.html'); // SPA fallback
+		let file = realInside(inside(rootDir, url.pathname), rootReal);
+		if (file && statSync(file).isDirectory()) file = realInside(join(file, 'index.html'), rootReal);
+		if (!isFile(file)) file = join(rootDir, 'index.html'); // SPA fallback
 		const immutable = url.pathname.startsWith('/_app/immutable/');
 		sendCompressed(req, res, file, immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
 	};

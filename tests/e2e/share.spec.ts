@@ -144,7 +144,7 @@ test('opening a link shows what will load, loads nothing before yes, then chats 
 	await expect(page.getByTestId('chat-stats')).toContainText('4 tokens');
 });
 
-test('a link with an adapter shows its size and base model, then downloads, validates and applies it', async ({
+test('a link with an adapter contacts nothing before yes, then checks, downloads, validates and applies it', async ({
 	page,
 	baseURL
 }) => {
@@ -154,8 +154,9 @@ test('a link with an adapter shows its size and base model, then downloads, vali
 		`/chat#share=${encodeState({ v: 1, model: { kind: 'url', url: MODEL_URL }, adapter: 'hf:test-org/tiny-lora' })}`
 	);
 	await expect(page.getByTestId('share-open-adapter')).toHaveText('hf:test-org/tiny-lora');
-	await expect(page.getByTestId('share-open-adapter-size')).toContainText('3.0 MiB');
-	await expect(page.getByTestId('share-open-base-model')).toHaveText('google/gemma-2-2b-jpn-it');
+	await expect(page.getByTestId('share-open-adapter-note')).toContainText(
+		'Nothing has been contacted'
+	);
 	await page.getByTestId('share-open-load').click();
 	await expect(page.getByTestId('model-ready')).toBeVisible({ timeout: 90_000 });
 	await expect(page.getByTestId('chat-adapter')).toContainText('hf:test-org/tiny-lora');
@@ -170,17 +171,25 @@ test('a link with an adapter shows its size and base model, then downloads, vali
 	);
 });
 
-test('an adapter over the size cap is refused before anything downloads', async ({
+test('an adapter over the size cap is refused after yes, before its weights download', async ({
 	page,
 	baseURL
 }) => {
 	await useMirror(page, `${baseURL}/models/hub`);
 	await fakeAdapter(page, 100 * 1024 * 1024);
+	const weightGets: string[] = [];
+	page.on('request', (r) => {
+		if (r.url().endsWith('adapter_model.safetensors') && r.method() === 'GET')
+			weightGets.push(r.url());
+	});
 	await page.goto(
 		`/chat#share=${encodeState({ v: 1, model: { kind: 'url', url: MODEL_URL }, adapter: 'hf:test-org/tiny-lora' })}`
 	);
-	await expect(page.getByTestId('share-open-adapter-size')).toContainText('over the 64.0 MB limit');
-	await expect(page.getByTestId('share-open-load')).toBeDisabled();
+	await page.getByTestId('share-open-load').click();
+	await expect(page.getByTestId('adapter-error')).toContainText('over the 64.0 MB limit', {
+		timeout: 90_000
+	});
+	expect(weightGets).toEqual([]);
 });
 
 test('malformed links are refused with a message naming the field', async ({ page }) => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classroomUrl, lanAddresses, repoFolders } from '../../scripts/classroom.mjs';
 import { createStudioServer } from '../../scripts/serve.mjs';
 import { mirrorFromHash } from '../../src/lib/share/mirror';
+import { listenLocal } from './local-server';
 
 let dir = '';
 let server: Server;
@@ -27,9 +28,7 @@ beforeAll(async () => {
 		root: join(dir, 'build'),
 		hubDirs: [join(dir, 'models'), join(dir, 'adapters')]
 	});
-	await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-	const a = server.address();
-	base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
+	base = await listenLocal(server);
 });
 
 afterAll(async () => {

@@ -16,6 +16,7 @@ import {
 	pythonFloatRepr
 } from '../../src/lib/lora/peft';
 import { crc32, readZip, writeZip } from '../../src/lib/lora/zip';
+import { rawZip } from './zip-fixtures';
 import { parseSafetensors, writeSafetensors } from '../../src/lib/model/safetensors';
 import { GEMMA2_2B_CONFIG, seededRandom, TINY_CONFIG } from '../../src/lib/reference/random-model';
 
@@ -236,54 +237,17 @@ describe('round trips', () => {
 	});
 });
 
-/** A DEFLATE zip built by hand (what `zip -r` or Finder produces, minus extras). */
+/** A DEFLATE zip (what `zip -r` or Finder produces, minus extras). */
 function deflateZip(entries: { name: string; data: Uint8Array }[]): Uint8Array {
-	const parts: Uint8Array[] = [];
-	const central: Uint8Array[] = [];
-	let off = 0;
-	for (const e of entries) {
-		const name = enc.encode(e.name);
-		const comp = new Uint8Array(deflateRawSync(e.data));
-		const lh = new Uint8Array(30 + name.length);
-		const lv = new DataView(lh.buffer);
-		lv.setUint32(0, 0x04034b50, true);
-		lv.setUint16(4, 20, true);
-		lv.setUint16(8, 8, true);
-		lv.setUint32(14, crc32(e.data), true);
-		lv.setUint32(18, comp.length, true);
-		lv.setUint32(22, e.data.length, true);
-		lv.setUint16(26, name.length, true);
-		lh.set(name, 30);
-		const ch = new Uint8Array(46 + name.length);
-		const cv = new DataView(ch.buffer);
-		cv.setUint32(0, 0x02014b50, true);
-		cv.setUint16(10, 8, true);
-		cv.setUint32(16, crc32(e.data), true);
-		cv.setUint32(20, comp.length, true);
-		cv.setUint32(24, e.data.length, true);
-		cv.setUint16(28, name.length, true);
-		cv.setUint32(42, off, true);
-		ch.set(name, 46);
-		parts.push(lh, comp);
-		central.push(ch);
-		off += lh.length + comp.length;
-	}
-	const cdSize = central.reduce((s, c) => s + c.length, 0);
-	const eocd = new Uint8Array(22);
-	const ev = new DataView(eocd.buffer);
-	ev.setUint32(0, 0x06054b50, true);
-	ev.setUint16(8, entries.length, true);
-	ev.setUint16(10, entries.length, true);
-	ev.setUint32(12, cdSize, true);
-	ev.setUint32(16, off, true);
-	const all = [...parts, ...central, eocd];
-	const out = new Uint8Array(all.reduce((s, p) => s + p.length, 0));
-	let p = 0;
-	for (const x of all) {
-		out.set(x, p);
-		p += x.length;
-	}
-	return out;
+	return rawZip(
+		entries.map((e) => ({
+			name: e.name,
+			method: 8,
+			payload: new Uint8Array(deflateRawSync(e.data)),
+			crc: crc32(e.data),
+			usize: e.data.length
+		}))
+	);
 }
 
 describe('import of PEFT-written adapters', () => {

@@ -8,9 +8,10 @@ import type { Gemma2Config } from '../model/config';
 import type { LoraAdapter } from '../lora/adapter';
 import { exportPeftFiles, importPeftFolder, type ImportedAdapter } from '../lora/peft';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from '../lora/tensor-names';
-import { downloadSharedAdapter } from '../share/adapter-check';
+import { downloadSharedAdapter, inspectSharedAdapter } from '../share/adapter-check';
 import type { AdapterRef } from '../share/sources';
 import { newId, type StudioDatabase } from './db';
+import { writeWhole } from './storage-write';
 import type { Adapter, Checkpoint } from './types';
 
 /** The base model an adapter is saved for. */
@@ -45,23 +46,26 @@ export async function saveAdapterRecord(
 	};
 	const now = Date.now();
 	const id = newId();
-	await base.db.adapters.add({
-		id,
-		name: info.name,
-		base: { model: base.modelId },
-		origin: info.origin,
-		configJson,
-		weights: new Blob([files[ADAPTER_WEIGHTS_FILE] as Uint8Array<ArrayBuffer>]),
-		r: parsed.r,
-		loraAlpha: parsed.lora_alpha,
-		targetModules: Array.isArray(parsed.target_modules)
-			? parsed.target_modules
-			: [parsed.target_modules],
-		runId: info.runId,
-		checkpointId: info.checkpointId,
-		createdAt: now,
-		updatedAt: now
-	});
+	// one record, whole or not at all; a full quota → StorageFullError naming the adapter
+	await writeWhole(base.db, [base.db.adapters], info.name, () =>
+		base.db.adapters.add({
+			id,
+			name: info.name,
+			base: { model: base.modelId },
+			origin: info.origin,
+			configJson,
+			weights: new Blob([files[ADAPTER_WEIGHTS_FILE] as Uint8Array<ArrayBuffer>]),
+			r: parsed.r,
+			loraAlpha: parsed.lora_alpha,
+			targetModules: Array.isArray(parsed.target_modules)
+				? parsed.target_modules
+				: [parsed.target_modules],
+			runId: info.runId,
+			checkpointId: info.checkpointId,
+			createdAt: now,
+			updatedAt: now
+		})
+	);
 	return id;
 }
 
@@ -97,7 +101,8 @@ export function saveCheckpointAdapter(
 }
 
 /**
- * A shared adapter (hub repo or https folder): downloaded size-capped, validated like any PEFT
+ * A shared adapter (hub repo or https folder): declared sizes checked, downloaded size-capped and
+ * time-limited, validated like any PEFT
  * import and stored under `name`. With `reuse`, an adapter already imported under that name is
  * used as it is (so a share link works offline the second time).
  */
@@ -113,10 +118,11 @@ export async function importSharedAdapter(
 		);
 		if (stored) return { id: stored.id, warnings: [] };
 	}
-	const imported = importPeftFolder(
-		model.config,
-		await downloadSharedAdapter(ref, { hubBaseUrl: opts.hubBaseUrl })
-	);
+	// Only ever called once the user asked for it (a share link's "Load it", an import): the
+	// declared sizes are checked first, then the files are read with a cap and a deadline.
+	const source = { hubBaseUrl: opts.hubBaseUrl };
+	await inspectSharedAdapter(ref, source);
+	const imported = importPeftFolder(model.config, await downloadSharedAdapter(ref, source));
 	const id = await saveAdapterRecord(
 		{ db, config: model.config, modelId: imported.baseModel ?? model.id },
 		imported.adapter,

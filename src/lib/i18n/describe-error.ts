@@ -1,8 +1,10 @@
 /**
  * An error as the user reads it, in the current language: the model session's typed errors by
- * their code and parameters (i18n/session-messages.ts); anything else by its own message.
+ * their code and parameters (i18n/session-messages.ts), a full storage quota (data/storage-write.ts);
+ * anything else by its own message.
  */
 import { isSessionError } from '../session/errors';
+import { StorageFullError } from '../data/storage-write';
 import { t } from './index.svelte';
 import type { MessageKey } from './messages';
 
@@ -12,5 +14,6 @@ export function describeError(e: unknown): string {
 		if (e.code === 'out-of-memory') params.mib = Math.round((params.bytes as number) / 2 ** 20);
 		return t(`error.${e.code}` as MessageKey, params);
 	}
+	if (e instanceof StorageFullError) return t('hostile.storage.full', { what: e.what });
 	return e instanceof Error ? e.message : String(e);
 }

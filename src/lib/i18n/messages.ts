@@ -6,12 +6,14 @@ import { studioEn, studioJa } from './studio-messages';
 import { sessionEn, sessionJa } from './session-messages';
 import { hubEn, hubJa } from './hub-messages';
 import { shellEn, shellJa } from './shell-messages';
+import { hostileEn, hostileJa } from './hostile-messages';
 
 export const en = {
 	...studioEn,
 	...sessionEn,
 	...hubEn,
 	...shellEn,
+	...hostileEn,
 	'app.name': 'Mondō Studio',
 	'app.tagline':
 		'Chat with Gemma-2, grow a character dataset, and train a LoRA adapter on your own GPU — in this tab.',
@@ -248,6 +250,7 @@ export const ja: Record<MessageKey, string> = {
 	...sessionJa,
 	...hubJa,
 	...shellJa,
+	...hostileJa,
 	'app.name': 'Mondō Studio（問答スタジオ）',
 	'app.tagline':
 		'Gemma-2 と話し、キャラクターのデータセットを育て、自分の GPU で LoRA アダプターを学習する——すべてこのタブの中で。',

@@ -14,6 +14,7 @@ import { mulberry32 } from '../random';
 import { projectionShape } from '../model/weights';
 import { loraModuleName, loraTensorName, type LoraModuleParams } from './tensor-names';
 import { ALL_PROJECTIONS, PEFT_DEFAULT_GEMMA2_TARGETS, type LoraConfig } from './config';
+import { pyFullmatch, pyPatternKeyMatches } from './module-regex';
 
 export interface LoraModule extends LoraModuleParams {
 	/** `model.layers.{i}.{self_attn|mlp}.{proj}` (also its key in LoraAdapter.modules). */
@@ -41,12 +42,12 @@ export function loraScale(alpha: number, r: number, rslora: boolean): number {
 }
 
 /**
- * PEFT's `check_target_module_exists` for one module name:
+ * PEFT's `check_target_module_exists` for one module name (patterns run in linear time, module-regex.ts):
  * - a string is a regex that must match the WHOLE name (re.fullmatch);
  * - a list matches when the name equals an entry or ends with "." + entry.
  */
 export function matchesTargetModules(name: string, targets: string[] | string): boolean {
-	if (typeof targets === 'string') return new RegExp(`^(?:${targets})$`).test(name);
+	if (typeof targets === 'string') return pyFullmatch(targets, name);
 	return targets.some((t) => name === t || name.endsWith(`.${t}`));
 }
 
@@ -56,8 +57,7 @@ export function matchesTargetModules(name: string, targets: string[] | string): 
  * (PEFT < 0.14 used `.*\.{p}$`: the same except that p may not match the whole name.)
  */
 export function patternKeyFor(patterns: Record<string, number>, name: string): string | undefined {
-	for (const key of Object.keys(patterns))
-		if (new RegExp(`^(.*\\.)?(${key})$`).test(name)) return key;
+	for (const key of Object.keys(patterns)) if (pyPatternKeyMatches(key, name)) return key;
 	return undefined;
 }
 

@@ -6,6 +6,7 @@
  * `LoraConfig`. Where the libraries moved (or where we are unsure) the field says so.
  */
 import type { ProjectionName } from '../model/weights';
+import { checkModulePattern } from './module-regex';
 
 export type SchedulerKind =
 	'linear' | 'cosine' | 'cosine_with_restarts' | 'polynomial' | 'constant' | 'constant_with_warmup';
@@ -186,6 +187,38 @@ function isNum(v: unknown): v is number {
 	return typeof v === 'number' && Number.isFinite(v);
 }
 
+/** The ranges a LoRA value must lie in, for a training config and an imported adapter alike. */
+export const LORA_LIMITS = { maxRank: 4096, maxAlpha: 1e6 } as const;
+
+/**
+ * Why a LoRA value is unusable (null when it is fine): `r` (also a rank_pattern value) an integer
+ * in [1, 4096]; `lora_alpha` (also an alpha_pattern value) in (0, 1e6]; `lora_dropout` in [0, 1).
+ */
+export function loraValueProblem(
+	field: 'r' | 'lora_alpha' | 'lora_dropout',
+	v: unknown
+): string | null {
+	if (field === 'r')
+		return isNum(v) && Number.isInteger(v) && v >= 1 && v <= LORA_LIMITS.maxRank
+			? null
+			: `must be an integer from 1 to ${LORA_LIMITS.maxRank}`;
+	if (field === 'lora_alpha')
+		return isNum(v) && v > 0 && v <= LORA_LIMITS.maxAlpha
+			? null
+			: `must be a number > 0 and ≤ ${LORA_LIMITS.maxAlpha}`;
+	return isNum(v) && v >= 0 && v < 1 ? null : 'must be in [0, 1)';
+}
+
+function checkLoraValue(
+	field: string,
+	kind: 'r' | 'lora_alpha' | 'lora_dropout',
+	v: unknown
+): number {
+	const problem = loraValueProblem(kind, v);
+	if (problem) throw new TrainingConfigError(field, v, problem);
+	return v as number;
+}
+
 /**
  * Parse a JSON object of training settings: either flat (TrainingArguments and LoraConfig keys
  * mixed, as people paste them) or `{ "training": {…}, "lora": {…} }`. Known keys are validated
@@ -364,23 +397,21 @@ function setTraining(t: TrainingArguments, key: keyof TrainingArguments, v: unkn
 function setLora(l: LoraConfig, key: keyof LoraConfig, v: unknown): void {
 	switch (key) {
 		case 'r':
-			l.r = positiveInt(key, v);
-			return;
 		case 'lora_alpha':
-			if (!isNum(v) || v <= 0) throw new TrainingConfigError(key, v, 'must be a number > 0');
-			l.lora_alpha = v;
-			return;
 		case 'lora_dropout':
-			if (!isNum(v) || v < 0 || v >= 1) throw new TrainingConfigError(key, v, 'must be in [0, 1)');
-			l.lora_dropout = v;
+			l[key] = checkLoraValue(key, key, v);
 			return;
 		case 'target_modules':
 			if (v === null) l.target_modules = null;
 			else if (typeof v === 'string') {
 				try {
-					new RegExp(v);
-				} catch {
-					throw new TrainingConfigError(key, v, 'is not a valid regular expression');
+					checkModulePattern(v);
+				} catch (e) {
+					throw new TrainingConfigError(
+						key,
+						v,
+						`is not a usable regular expression: ${(e as Error).message}`
+					);
 				}
 				l.target_modules = v;
 			} else if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string'))
@@ -409,10 +440,7 @@ function setLora(l: LoraConfig, key: keyof LoraConfig, v: unknown): void {
 				throw new TrainingConfigError(key, v, 'must be an object of pattern → number');
 			const out: Record<string, number> = {};
 			for (const [k, x] of Object.entries(v as Json)) {
-				if (key === 'rank_pattern') out[k] = positiveInt(`${key}.${k}`, x);
-				else if (!isNum(x) || x <= 0)
-					throw new TrainingConfigError(`${key}.${k}`, x, 'must be a number > 0');
-				else out[k] = x;
+				out[k] = checkLoraValue(`${key}.${k}`, key === 'rank_pattern' ? 'r' : 'lora_alpha', x);
 			}
 			l[key] = out;
 			return;

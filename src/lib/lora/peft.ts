@@ -15,6 +15,7 @@ import {
 import {
 	ALL_PROJECTIONS,
 	LORA_DEFAULTS,
+	loraValueProblem,
 	PEFT_DEFAULT_GEMMA2_TARGETS,
 	type LoraConfig
 } from './config';
@@ -26,6 +27,8 @@ import {
 	type ResolvedModule
 } from './adapter';
 import { readZip, writeZip } from './zip';
+import { parseJsonText } from '../model/json';
+import { checkModulePattern, PythonRegexError, pyPatternKeyMatches } from './module-regex';
 
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, loraTensorName } from './tensor-names';
 
@@ -305,9 +308,9 @@ export function parseAdapterConfig(
 } {
 	let j: Json;
 	try {
-		j = JSON.parse(text);
+		j = parseJsonText(text) as Json;
 	} catch (e) {
-		throw new PeftFormatError(file, null, `not valid JSON (${(e as Error).message})`);
+		throw new PeftFormatError(file, null, (e as Error).message);
 	}
 	if (!j || typeof j !== 'object' || Array.isArray(j))
 		throw new PeftFormatError(file, null, 'expected a JSON object');
@@ -362,31 +365,38 @@ export function parseAdapterConfig(
 		alpha_pattern: {},
 		exclude_modules: null
 	};
-	const posInt = (k: string, v: unknown) => {
-		if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
-			fail(k, 'must be a positive integer');
+	const loraValue = (k: string, kind: 'r' | 'lora_alpha' | 'lora_dropout', v: unknown) => {
+		const problem = loraValueProblem(kind, v);
+		if (problem) throw new PeftFormatError(file, k, `${JSON.stringify(v)}: ${problem}`);
 		return v as number;
 	};
-	const posNum = (k: string, v: unknown) => {
-		if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(k, 'must be a number > 0');
-		return v as number;
-	};
-	if (j.r !== undefined) lora.r = posInt('r', j.r);
-	if (j.lora_alpha !== undefined) lora.lora_alpha = posNum('lora_alpha', j.lora_alpha);
-	if (typeof j.lora_dropout === 'number') lora.lora_dropout = j.lora_dropout;
+	if (j.r !== undefined) lora.r = loraValue('r', 'r', j.r);
+	if (j.lora_alpha !== undefined)
+		lora.lora_alpha = loraValue('lora_alpha', 'lora_alpha', j.lora_alpha);
+	if (j.lora_dropout !== undefined && j.lora_dropout !== null)
+		lora.lora_dropout = loraValue('lora_dropout', 'lora_dropout', j.lora_dropout);
 	if (j.use_rslora !== undefined) {
 		if (typeof j.use_rslora !== 'boolean') fail('use_rslora', 'must be true or false');
 		lora.use_rslora = j.use_rslora as boolean;
 	}
+	const checkPattern = (k: string, pattern: string, key = false) => {
+		try {
+			if (key) pyPatternKeyMatches(pattern, '');
+			else checkModulePattern(pattern);
+		} catch (e) {
+			if (!(e instanceof PythonRegexError)) throw e;
+			throw new PeftFormatError(
+				file,
+				k,
+				`${key ? 'key ' : ''}${JSON.stringify(pattern.slice(0, 200))} is not a usable Python regular expression: ${e.message}`
+			);
+		}
+	};
 	const modulesSpec = (k: string): string[] | string | null => {
 		const v = j[k];
 		if (v === undefined || v === null) return null;
 		if (typeof v === 'string') {
-			try {
-				new RegExp(v);
-			} catch {
-				fail(k, 'is not a valid regular expression');
-			}
+			checkPattern(k, v);
 			return v;
 		}
 		if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
@@ -409,12 +419,8 @@ export function parseAdapterConfig(
 		if (v === undefined || v === null) continue;
 		if (typeof v !== 'object' || Array.isArray(v)) fail(k, 'must be an object of pattern → number');
 		for (const [p, x] of Object.entries(v as Json)) {
-			try {
-				new RegExp(p);
-			} catch {
-				fail(k, `key ${JSON.stringify(p)} is not a valid regular expression`);
-			}
-			lora[k][p] = k === 'rank_pattern' ? posInt(`${k}.${p}`, x) : posNum(`${k}.${p}`, x);
+			checkPattern(k, p, true);
+			lora[k][p] = loraValue(`${k}.${p}`, k === 'rank_pattern' ? 'r' : 'lora_alpha', x);
 		}
 	}
 	const baseModel =
@@ -471,13 +477,52 @@ export function importPeftAdapter(
 					name,
 					`shape [${t.shape.join(', ')}] ≠ expected [${shape.join(', ')}] (rank ${m.r}, ${m.name} is ${m.out}×${m.in})`
 				);
-			return tensorToF32(t, files.weights, name);
+			return checkFinite(tensorToF32(t, files.weights, name), files.weights, name);
 		};
-		modules.set(m.name, { ...m, A: get('A', [m.r, m.in]), B: get('B', [m.out, m.r]) });
+		const A = get('A', [m.r, m.in]);
+		const B = get('B', [m.out, m.r]);
+		checkUpdateBound(m, A, B, files.weights);
+		modules.set(m.name, { ...m, A, B });
 	}
 	const { exclude_modules, ...config } = lora;
 	void exclude_modules;
 	return { adapter: { config, modules }, baseModel, metadata: st.metadata, warnings };
+}
+
+/**
+ * The largest |ΔW| an adapter's update may reach, bounded by scale · r · max|B| · max|A|: base
+ * weights are O(0.1), a trained LoRA update O(0.01 … 1). Far above any real adapter, far below
+ * where f32 sums overflow to Infinity.
+ */
+export const MAX_LORA_UPDATE = 1e4;
+
+/** Refuses NaN, ±Infinity (an F16 that overflowed reads as Infinity), naming the element. */
+function checkFinite(values: Float32Array, file: string, tensor: string): Float32Array {
+	for (let i = 0; i < values.length; i++)
+		if (!Number.isFinite(values[i]))
+			throw new PeftFormatError(
+				file,
+				tensor,
+				`element ${i} is ${values[i]}: the adapter holds values that are not finite numbers`
+			);
+	return values;
+}
+
+function maxAbs(values: Float32Array): number {
+	let m = 0;
+	for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]));
+	return m;
+}
+
+/** Refuses an adapter whose update could overflow (3e38 in B, or finite values times a huge scale). */
+function checkUpdateBound(m: ResolvedModule, A: Float32Array, B: Float32Array, file: string) {
+	const bound = m.scale * m.r * maxAbs(A) * maxAbs(B);
+	if (!(bound <= MAX_LORA_UPDATE))
+		throw new PeftFormatError(
+			file,
+			loraTensorName(m.layer, m.proj, 'B'),
+			`the update of ${m.name} (scale ${m.scale} · r ${m.r} · max|A| ${maxAbs(A)} · max|B| ${maxAbs(B)}) could reach ${bound}, over the limit of ${MAX_LORA_UPDATE}`
+		);
 }
 
 /** Import from a folder's files (name → bytes; paths may include directories). */
@@ -512,8 +557,11 @@ export function importPeftFolder(c: Gemma2Config, files: Map<string, Uint8Array>
 	});
 }
 
-/** Import from a zip of a PEFT folder (STORE or DEFLATE). */
-export async function importPeftZip(c: Gemma2Config, zip: Uint8Array): Promise<ImportedAdapter> {
+/** Import from a zip of a PEFT folder (STORE or DEFLATE), its bytes or a stream of them (size-capped, zip.ts). */
+export async function importPeftZip(
+	c: Gemma2Config,
+	zip: Uint8Array | ReadableStream<Uint8Array>
+): Promise<ImportedAdapter> {
 	const entries = await readZip(zip);
 	return importPeftFolder(c, new Map(entries.map((e) => [e.name, e.data])));
 }

@@ -65,30 +65,103 @@ function ids(v: unknown): number[] {
 	return [];
 }
 
-function validate(c: Gemma2Config, file: string): Gemma2Config {
-	const positive: (keyof Gemma2Config)[] = [
+/**
+ * Sane bounds for every dimension, checked before anything is allocated (the loaders build
+ * per-layer maps and buffers from these numbers). Gemma-2 27B is 46 layers × 4608 hidden, 256k
+ * vocabulary, 8k context; the bounds leave room for any real Gemma-2 and refuse what is not.
+ */
+export const MODEL_LIMITS = {
+	numLayers: 1024,
+	hiddenSize: 65_536,
+	intermediateSize: 1_048_576,
+	numHeads: 1024,
+	numKvHeads: 1024,
+	headDim: 1024,
+	vocabSize: 4_194_304,
+	slidingWindow: 1_048_576,
+	contextLength: 1_048_576,
+	queryPreAttnScalar: 1_048_576,
+	/** softcaps: > 0 (or absent = none) and at most this */
+	softcap: 1e6,
+	/** rms_norm_eps: > 0 and at most this (real models use 1e-5 … 1e-6) */
+	rmsNormEps: 0.1,
+	/** rope base (rope_theta / position_embedding_base): > 0 and at most this */
+	ropeTheta: 1e12
+} as const;
+
+/** The field of each config value as the two formats name it, for errors. */
+export type ConfigFieldNames = Partial<Record<keyof Gemma2Config, string>>;
+
+const HF_FIELDS: ConfigFieldNames = {
+	hiddenSize: 'hidden_size',
+	intermediateSize: 'intermediate_size',
+	numLayers: 'num_hidden_layers',
+	numHeads: 'num_attention_heads',
+	numKvHeads: 'num_key_value_heads',
+	headDim: 'head_dim',
+	vocabSize: 'vocab_size',
+	rmsNormEps: 'rms_norm_eps',
+	ropeTheta: 'rope_theta',
+	slidingWindow: 'sliding_window',
+	attnSoftcap: 'attn_logit_softcapping',
+	finalSoftcap: 'final_logit_softcapping',
+	queryPreAttnScalar: 'query_pre_attn_scalar',
+	bosId: 'bos_token_id',
+	eosIds: 'eos_token_id',
+	padId: 'pad_token_id',
+	contextLength: 'max_position_embeddings'
+};
+
+const MLC_FIELDS: ConfigFieldNames = {
+	...Object.fromEntries(Object.entries(HF_FIELDS).map(([k, v]) => [k, `model_config.${v}`])),
+	ropeTheta: 'model_config.position_embedding_base',
+	bosId: 'bos_token_id',
+	eosIds: 'eos_token_id',
+	padId: 'pad_token_id',
+	contextLength: 'context_window_size'
+};
+
+function validate(c: Gemma2Config, file: string, names: ConfigFieldNames): Gemma2Config {
+	const field = (k: keyof Gemma2Config) => names[k] ?? k;
+	const fail = (k: keyof Gemma2Config, msg: string): never => {
+		throw new ModelFormatError(file, field(k), msg);
+	};
+	const sizes = [
+		'numLayers',
 		'hiddenSize',
 		'intermediateSize',
-		'numLayers',
 		'numHeads',
 		'numKvHeads',
 		'headDim',
 		'vocabSize',
 		'slidingWindow',
+		'contextLength',
 		'queryPreAttnScalar'
-	];
-	for (const k of positive) {
-		const v = c[k] as number;
-		if (!Number.isInteger(v) || v <= 0)
-			throw new ModelFormatError(file, k, `must be a positive integer, got ${v}`);
+	] as const;
+	for (const k of sizes) {
+		const v = c[k];
+		if (!Number.isInteger(v) || v <= 0) fail(k, `must be a positive integer, got ${v}`);
+		if (v > MODEL_LIMITS[k]) fail(k, `${v} is over the limit of ${MODEL_LIMITS[k]}`);
+	}
+	const inRange = (k: keyof Gemma2Config, v: number, max: number, what: string) => {
+		if (!(v > 0)) fail(k, `must be > 0, got ${v}`);
+		if (v > max) fail(k, `${v} is over the limit of ${max} for ${what}`);
+	};
+	inRange('rmsNormEps', c.rmsNormEps, MODEL_LIMITS.rmsNormEps, 'an epsilon');
+	inRange('ropeTheta', c.ropeTheta, MODEL_LIMITS.ropeTheta, 'a rope base');
+	for (const k of ['attnSoftcap', 'finalSoftcap'] as const) {
+		const v = c[k];
+		if (v !== null) inRange(k, v, MODEL_LIMITS.softcap, 'a softcap (absent or null means none)');
 	}
 	if (c.numHeads % c.numKvHeads !== 0)
-		throw new ModelFormatError(
-			file,
-			'num_key_value_heads',
-			`${c.numKvHeads} does not divide num_attention_heads ${c.numHeads}`
-		);
-	if (c.headDim % 2 !== 0) throw new ModelFormatError(file, 'head_dim', 'must be even for RoPE');
+		fail('numKvHeads', `${c.numKvHeads} does not divide ${field('numHeads')} ${c.numHeads}`);
+	if (c.headDim % 2 !== 0) fail('headDim', 'must be even for RoPE');
+	for (const k of ['bosId', 'padId'] as const)
+		if (!Number.isInteger(c[k]) || c[k] < 0 || c[k] >= c.vocabSize)
+			fail(k, `${c[k]} is not a token id of the ${c.vocabSize}-token vocabulary`);
+	for (const id of c.eosIds)
+		if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize)
+			fail('eosIds', `${id} is not a token id of the ${c.vocabSize}-token vocabulary`);
 	return c;
 }
 
@@ -106,6 +179,13 @@ export function parseHfConfig(json: Json, file = 'config.json'): Gemma2Config {
 	const hidden = num(json, 'hidden_size', file);
 	const headDim = optNum(json, 'head_dim', file, hidden / numHeads) as number;
 	const eos = ids(json.eos_token_id);
+	const maxPositions = optNum(json, 'max_position_embeddings', file, 8192) as number;
+	if (!(maxPositions > 0 && maxPositions <= MODEL_LIMITS.contextLength))
+		throw new ModelFormatError(
+			file,
+			'max_position_embeddings',
+			`${maxPositions} is outside 1 … ${MODEL_LIMITS.contextLength}`
+		);
 	return validate(
 		{
 			hiddenSize: hidden,
@@ -124,9 +204,10 @@ export function parseHfConfig(json: Json, file = 'config.json'): Gemma2Config {
 			bosId: optNum(json, 'bos_token_id', file, 2) as number,
 			eosIds: eos.length ? [...new Set([...eos, 107])] : [1, 107],
 			padId: optNum(json, 'pad_token_id', file, 0) as number,
-			contextLength: Math.min(optNum(json, 'max_position_embeddings', file, 8192) as number, 4096)
+			contextLength: Math.min(maxPositions, 4096)
 		},
-		file
+		file,
+		HF_FIELDS
 	);
 }
 
@@ -165,7 +246,8 @@ export function parseMlcConfig(json: Json, file = 'mlc-chat-config.json'): Gemma
 			contextLength: (optNum(json, 'context_window_size', file, null) ??
 				optNum(mc, 'context_window_size', file, 4096)) as number
 		},
-		file
+		file,
+		MLC_FIELDS
 	);
 }
 

@@ -6,6 +6,8 @@
  */
 import { ModelFormatError } from './config';
 import { md5Hex } from './md5';
+import { parseJsonText } from './json';
+import { RemoteReadError, remoteText, type RemoteFetch } from '../net/remote-read';
 
 /** Progress of reading one file. `total` is null when the source does not know the size. */
 export interface FileProgress {
@@ -71,9 +73,9 @@ export async function readJson(files: ModelFiles, path: string): Promise<Record<
 	const text = await files.text(path);
 	let json: unknown;
 	try {
-		json = JSON.parse(text);
+		json = parseJsonText(text);
 	} catch (e) {
-		throw new ModelFormatError(path, null, `not valid JSON (${(e as Error).message})`);
+		throw new ModelFormatError(path, null, (e as Error).message);
 	}
 	if (!json || typeof json !== 'object' || Array.isArray(json))
 		throw new ModelFormatError(path, null, 'expected a JSON object');
@@ -249,6 +251,10 @@ export function filesFromFileList(list: Iterable<PickedFile> | ArrayLike<PickedF
 	};
 }
 
+/** The largest text file of a model folder read over HTTP (Gemma's tokenizer.json is ~34 MB). */
+export const MAX_MODEL_TEXT_BYTES = 128 * 1024 * 1024;
+const MODEL_TEXT_TIMEOUT_MS = 300_000;
+
 /** A folder served over HTTP (plain fetch, no cache of ours). `baseUrl` is the folder's URL. */
 export function filesFromUrl(baseUrl: string, options: { fetch?: typeof fetch } = {}): ModelFiles {
 	const doFetch =
@@ -283,7 +289,18 @@ export function filesFromUrl(baseUrl: string, options: { fetch?: typeof fetch } 
 			}
 		},
 		async text(path) {
-			return (await get(path)).text();
+			// configs, manifests and tokenizers: bounded like every remote read (net/remote-read.ts)
+			try {
+				return await remoteText(url(path), {
+					maxBytes: MAX_MODEL_TEXT_BYTES,
+					timeoutMs: MODEL_TEXT_TIMEOUT_MS,
+					fetch: doFetch as RemoteFetch
+				});
+			} catch (e) {
+				if (!(e instanceof RemoteReadError)) throw e;
+				if (e.reason === 'not-found') throw notFound(path, base);
+				throw new ModelFormatError(path, null, e.message);
+			}
 		},
 		async bytes(path, onProgress, expected) {
 			const response = await get(path);

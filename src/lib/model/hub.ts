@@ -12,6 +12,7 @@
  */
 import { ModelFormatError } from './config';
 import { checkExpectedFile, type ExpectedFile, type FileProgress, type ModelFiles } from './files';
+import { concatBytes as concat } from '../net/bytes';
 
 export const HF_HUB_URL = 'https://huggingface.co';
 /** Every cache this module owns starts with this; the rest of the name is `{repo}@{revision}`. */
@@ -88,16 +89,6 @@ function cacheKey(repo: string, revision: string, file: string): string {
 
 function pieceKey(fileKey: string, start: number): string {
 	return `${fileKey}?piece=${start}`;
-}
-
-function concat(parts: Uint8Array[], length: number): Uint8Array<ArrayBuffer> {
-	const out = new Uint8Array(length);
-	let at = 0;
-	for (const p of parts) {
-		out.set(p, at);
-		at += p.byteLength;
-	}
-	return out;
 }
 
 /** Network speed over a sliding window of recent samples. */

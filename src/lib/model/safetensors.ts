@@ -7,6 +7,7 @@
  */
 import { ModelFormatError } from './config';
 import { f16ToF32, f32ToF16 } from './weights';
+import { JsonTextError, parseJsonText } from './json';
 
 /** Bytes per element of every dtype the format defines. */
 export const SAFETENSORS_DTYPE_BYTES = {
@@ -76,15 +77,12 @@ export function parseSafetensors(input: ArrayBuffer | Uint8Array, file: string):
 		);
 	let header: unknown;
 	try {
-		header = JSON.parse(
+		header = parseJsonText(
 			new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen))
 		);
 	} catch (e) {
-		throw new ModelFormatError(
-			file,
-			'header',
-			`header is not valid JSON (${(e as Error).message})`
-		);
+		const why = e instanceof JsonTextError ? e.message : `not UTF-8 (${(e as Error).message})`;
+		throw new ModelFormatError(file, 'header', `header is ${why}`);
 	}
 	if (!header || typeof header !== 'object' || Array.isArray(header))
 		throw new ModelFormatError(file, 'header', 'header is not a JSON object');

@@ -1,9 +1,11 @@
 /**
- * What a shared adapter reference points at, found out before anything large is downloaded: the
- * PEFT files' declared sizes (HEAD → Content-Length, or the hub's X-Linked-Size for LFS files) and
- * the base model named in adapter_config.json. An adapter over the size cap is refused up front.
+ * What a shared adapter reference points at, found out — once the user agreed to load it — before
+ * anything large is downloaded: the PEFT files' declared sizes (HEAD → Content-Length, or the hub's
+ * X-Linked-Size for LFS files) and the base model named in adapter_config.json. An adapter over the
+ * size cap is refused up front; every read goes through net/remote-read.ts (cap + deadline).
  */
 import { HF_HUB_URL, hubFileUrl } from '../model/hub';
+import { RemoteReadError, remoteBytes, remoteHead, remoteText } from '../net/remote-read';
 import { ShareLinkError, type AdapterRef } from './sources';
 
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from '../lora/tensor-names';
@@ -11,11 +13,15 @@ import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from '../lora/tensor-names'
 export const MAX_ADAPTER_BYTES = 64 * 1024 * 1024;
 /** adapter_config.json is a few hundred bytes. */
 const MAX_CONFIG_BYTES = 256 * 1024;
+/** The size check (two HEADs and the small config) and the download each get this long. */
+export const CHECK_TIMEOUT_MS = 20_000;
+export const DOWNLOAD_TIMEOUT_MS = 180_000;
 
 export interface AdapterCheckOptions {
 	/** Hub or mirror base for `hf:` references (default https://huggingface.co). */
 	hubBaseUrl?: string;
 	maxBytes?: number;
+	timeoutMs?: number;
 	fetch?: (input: string, init?: RequestInit) => Promise<Response>;
 }
 
@@ -43,30 +49,39 @@ export function declaredSize(response: Response): number | null {
 	return null;
 }
 
+/** A RemoteReadError as the ShareLinkError on `adapter` the share flow shows. */
+function asShareError(e: unknown): never {
+	if (e instanceof RemoteReadError) throw new ShareLinkError('adapter', e.message);
+	throw e;
+}
+
 /**
  * HEAD both PEFT files, refuse the adapter when their declared size is over the cap, and read the
- * base model from adapter_config.json. Errors are ShareLinkErrors on the field `adapter`.
+ * base model from adapter_config.json. Errors are ShareLinkErrors on the field `adapter`. Call it
+ * only after the user agreed to load the link: it contacts the adapter's host.
  */
 export async function inspectSharedAdapter(
 	ref: AdapterRef,
 	options: AdapterCheckOptions = {}
 ): Promise<AdapterInspection> {
-	const doFetch = options.fetch ?? ((input: string, init?: RequestInit) => fetch(input, init));
 	const maxBytes = options.maxBytes ?? MAX_ADAPTER_BYTES;
+	const read = { fetch: options.fetch, timeoutMs: options.timeoutMs ?? CHECK_TIMEOUT_MS };
 	const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
 	const files: AdapterInspection['files'] = [];
 	for (const name of [ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE]) {
 		const url = adapterFileUrl(ref, name, options.hubBaseUrl);
 		let response: Response;
 		try {
-			response = await doFetch(url, { method: 'HEAD' });
+			response = await remoteHead(url, { ...read, maxBytes });
 		} catch (e) {
-			throw new ShareLinkError('adapter', `could not reach ${url}: ${(e as Error).message}`);
+			if (e instanceof RemoteReadError && e.reason === 'not-found')
+				throw new ShareLinkError(
+					'adapter',
+					`no ${name} at ${url} (PEFT files must be at the root)`
+				);
+			asShareError(e);
 		}
-		if (response.status === 404)
-			throw new ShareLinkError('adapter', `no ${name} at ${url} (PEFT files must be at the root)`);
-		if (!response.ok) throw new ShareLinkError('adapter', `HTTP ${response.status} for ${url}`);
-		files.push({ name, url, bytes: declaredSize(response) });
+		files.push({ name, url, bytes: declaredSize(response!) });
 	}
 	const known = files.every((f) => f.bytes !== null);
 	const totalBytes = known ? files.reduce((a, f) => a + (f.bytes ?? 0), 0) : null;
@@ -82,87 +97,67 @@ export async function inspectSharedAdapter(
 			`${ADAPTER_CONFIG_FILE} is ${mb(configFile.bytes)}: not an adapter config`
 		);
 
-	let baseModel: string | null = null;
-	let r: number | null = null;
-	let targetModules: string[] | null = null;
+	let text: string;
 	try {
-		const response = await doFetch(configFile.url);
-		if (!response.ok) throw new Error(`HTTP ${response.status}`);
-		const text = await response.text();
-		if (text.length > MAX_CONFIG_BYTES) throw new Error('too large');
-		const config = JSON.parse(text) as Record<string, unknown>;
-		if (typeof config.base_model_name_or_path === 'string')
-			baseModel = config.base_model_name_or_path;
-		if (typeof config.r === 'number') r = config.r;
-		if (Array.isArray(config.target_modules))
-			targetModules = config.target_modules.filter((m): m is string => typeof m === 'string');
-		else if (typeof config.target_modules === 'string') targetModules = [config.target_modules];
+		text = await remoteText(configFile.url, {
+			...read,
+			maxBytes: MAX_CONFIG_BYTES,
+			what: ADAPTER_CONFIG_FILE
+		});
+	} catch (e) {
+		asShareError(e);
+	}
+	let config: Record<string, unknown>;
+	try {
+		config = JSON.parse(text!) as Record<string, unknown>;
 	} catch (e) {
 		throw new ShareLinkError(
 			'adapter',
 			`could not read ${ADAPTER_CONFIG_FILE} from ${configFile.url}: ${(e as Error).message}`
 		);
 	}
+	const baseModel =
+		typeof config.base_model_name_or_path === 'string' ? config.base_model_name_or_path : null;
+	const r = typeof config.r === 'number' ? config.r : null;
+	const targetModules = Array.isArray(config.target_modules)
+		? config.target_modules.filter((m): m is string => typeof m === 'string')
+		: typeof config.target_modules === 'string'
+			? [config.target_modules]
+			: null;
 	return { files, totalBytes, baseModel, r, targetModules };
 }
 
-/** Reads a response body, refusing it as soon as it passes `maxBytes` (declared sizes can lie). */
-async function readCapped(
-	response: Response,
-	url: string,
-	maxBytes: number,
-	limit: number
-): Promise<Uint8Array> {
-	const reader = response.body?.getReader();
-	if (!reader) return new Uint8Array(await response.arrayBuffer());
-	const parts: Uint8Array[] = [];
-	let total = 0;
-	for (;;) {
-		const { done, value } = await reader.read();
-		if (done) break;
-		total += value.byteLength;
-		if (total > maxBytes) {
-			await reader.cancel();
-			throw new ShareLinkError(
-				'adapter',
-				`${url} sends more than the ${limit} bytes allowed for a shared adapter`
-			);
-		}
-		parts.push(value);
-	}
-	const out = new Uint8Array(total);
-	let at = 0;
-	for (const p of parts) {
-		out.set(p, at);
-		at += p.byteLength;
-	}
-	return out;
-}
-
 /**
- * Downloads a shared adapter's two PEFT files (size-capped while reading) and returns them by name,
- * ready for `importPeftFolder`, which validates names, shapes and dtypes like any import.
+ * Downloads a shared adapter's two PEFT files (size-capped and time-limited while reading, see
+ * net/remote-read.ts) and returns them by name, ready for `importPeftFolder`, which validates
+ * names, shapes, dtypes and values like any import.
  */
 export async function downloadSharedAdapter(
 	ref: AdapterRef,
 	options: AdapterCheckOptions = {}
 ): Promise<Map<string, Uint8Array>> {
-	const doFetch = options.fetch ?? ((input: string, init?: RequestInit) => fetch(input, init));
 	const maxBytes = options.maxBytes ?? MAX_ADAPTER_BYTES;
 	const files = new Map<string, Uint8Array>();
 	let budget = maxBytes;
 	for (const name of [ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE]) {
 		const url = adapterFileUrl(ref, name, options.hubBaseUrl);
-		let response: Response;
+		let bytes: Uint8Array;
 		try {
-			response = await doFetch(url);
+			bytes = await remoteBytes(url, {
+				fetch: options.fetch,
+				timeoutMs: options.timeoutMs ?? DOWNLOAD_TIMEOUT_MS,
+				maxBytes: budget
+			});
 		} catch (e) {
-			throw new ShareLinkError('adapter', `could not reach ${url}: ${(e as Error).message}`);
+			if (e instanceof RemoteReadError && e.reason === 'cap')
+				throw new ShareLinkError(
+					'adapter',
+					`${url} sends more than the ${maxBytes} bytes allowed for a shared adapter (both files together)`
+				);
+			asShareError(e);
 		}
-		if (!response.ok) throw new ShareLinkError('adapter', `HTTP ${response.status} for ${url}`);
-		const bytes = await readCapped(response, url, budget, maxBytes);
-		budget -= bytes.byteLength;
-		files.set(name, bytes);
+		budget -= bytes!.byteLength;
+		files.set(name, bytes!);
 	}
 	return files;
 }

@@ -11,9 +11,12 @@
 import type { StudioDatabase } from '../data/db';
 import { newId } from '../data/db';
 import type { Character, Language, Persona, PersonaKind } from '../data/types';
+import { parseJsonText } from '../model/json';
 
 export const CHARACTERS_FILE_FORMAT = 'mondo-characters';
 export const CHARACTERS_FILE_VERSION = 1;
+/** A characters file is a few kB per character; anything this big is not one. */
+export const MAX_CHARACTERS_FILE_CHARS = 16 * 1024 * 1024;
 
 export type CharacterFields = Pick<
 	Character,
@@ -252,8 +255,12 @@ export function serializeCharactersFile(file: CharactersFile): string {
 export function parseCharactersFile(input: string | unknown): CharactersFile {
 	let value: unknown = input;
 	if (typeof input === 'string') {
+		if (input.length > MAX_CHARACTERS_FILE_CHARS)
+			throw new CharactersFileError([
+				`${input.length} characters is more than the ${MAX_CHARACTERS_FILE_CHARS} a characters file may have`
+			]);
 		try {
-			value = JSON.parse(input.replace(/^\uFEFF/, ''));
+			value = parseJsonText(input);
 		} catch (error) {
 			throw new CharactersFileError([`not JSON: ${(error as Error).message}`]);
 		}

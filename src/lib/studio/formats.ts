@@ -127,7 +127,16 @@ export function parseJsonl(
 	const notices: TrainingFileProblem[] = [];
 	lines.forEach((lineText, i) => {
 		const line = i + 1;
-		if (lineText.trim() === '') return;
+		const trimmed = lineText.trim();
+		if (trimmed === '') return;
+		// not even the start of an object: said without a (slow, throwing) JSON.parse
+		if (trimmed[0] !== '{') {
+			problems.push({
+				line,
+				reason: `not a JSON object: a line must be {"messages": [...]}, got ${JSON.stringify(trimmed.slice(0, 40))}`
+			});
+			return;
+		}
 		let value: unknown;
 		try {
 			value = JSON.parse(lineText);
@@ -175,7 +184,20 @@ export interface CsvRecord {
 	fields: string[];
 }
 
-/** Splits CSV text into records. Throws TrainingFileError for an unterminated quote or stray quote. */
+function countNewlines(s: string): number {
+	let n = 0;
+	for (let at = s.indexOf('\n'); at >= 0; at = s.indexOf('\n', at + 1)) n++;
+	return n;
+}
+
+/** Index of the next match of `re` (a global character class) from `from`, or the end of `s`. */
+function nextSpecial(s: string, from: number, re: RegExp): number {
+	re.lastIndex = from;
+	const m = re.exec(s);
+	return m ? m.index : s.length;
+}
+
+/** Splits CSV text into records, in one linear pass (slices, not characters, are copied). */
 export function parseCsvRecords(text: string): {
 	records: CsvRecord[];
 	problems: TrainingFileProblem[];
@@ -195,25 +217,24 @@ export function parseCsvRecords(text: string): {
 		while (i < src.length && !endOfRecord) {
 			const c = src[i];
 			if (fieldStart && c === '"') {
-				// Quoted field: read until the closing quote.
+				// Quoted field: copy slices between quotes (linear, whatever the cell's size).
 				const quoteLine = line;
 				i++;
 				let closed = false;
-				while (i < src.length) {
-					const q = src[i];
-					if (q === '"') {
-						if (src[i + 1] === '"') {
-							field += '"';
-							i += 2;
-							continue;
-						}
-						i++;
-						closed = true;
-						break;
+				for (;;) {
+					const q = src.indexOf('"', i);
+					const chunk = src.slice(i, q < 0 ? src.length : q);
+					line += countNewlines(chunk);
+					field += chunk;
+					if (q < 0) break;
+					if (src[q + 1] === '"') {
+						field += '"';
+						i = q + 2;
+						continue;
 					}
-					if (q === '\n') line++;
-					field += q;
-					i++;
+					i = q + 1;
+					closed = true;
+					break;
 				}
 				if (!closed) {
 					problems.push({
@@ -226,7 +247,7 @@ export function parseCsvRecords(text: string): {
 				// After a closing quote only a separator or end of record may follow.
 				if (i < src.length && src[i] !== ',' && src[i] !== '\n' && src[i] !== '\r') {
 					bad ??= `unexpected character ${JSON.stringify(src[i])} after a closing quote`;
-					while (i < src.length && src[i] !== ',' && src[i] !== '\n' && src[i] !== '\r') i++;
+					i = nextSpecial(src, i, /[,\r\n]/g);
 				}
 				continue;
 			}
@@ -246,9 +267,11 @@ export function parseCsvRecords(text: string): {
 			if (c === '"')
 				bad ??=
 					'a double quote inside an unquoted field (quote the whole field and double the quote)';
-			field += c;
+			// the rest of an unquoted field, up to the next separator, line break or quote
+			const end = nextSpecial(src, i + 1, /[,\r\n"]/g);
+			field += src.slice(i, end);
 			fieldStart = false;
-			i++;
+			i = end;
 		}
 		fields.push(field);
 		if (fields.length === 1 && fields[0] === '' && !bad) continue; // blank line

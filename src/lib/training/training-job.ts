@@ -15,6 +15,7 @@ import { parseTrainingConfig } from '../lora/config';
 import { chatToExample, type ChatTokenizer, type TrainingExample } from '../lora/examples';
 import { createTrainingStack, type TrainingStack } from './stack';
 import type { EvalReport, LoraTrainer, StepReport, TrainerState } from './trainer';
+import { writeWhole } from '../data/storage-write';
 
 export interface TrainingJobContext {
 	engine: Gemma2Engine;
@@ -114,22 +115,25 @@ export class TrainingJob {
 				});
 		const saveCheckpoint = async (state: TrainerState, best = false) => {
 			const last = state.log.filter((r): r is StepReport => 'loss' in r).at(-1);
-			await db.checkpoints.put({
-				id: newId(),
-				runId: this.runId,
-				step: state.step,
-				state,
-				dataPosition: { epoch: state.epoch, batchInEpoch: state.batchInEpoch },
-				metrics: last ? { loss: last.loss, learningRate: last.learningRate } : {},
-				best,
-				createdAt: Date.now()
+			// the new checkpoint and the pruning of old ones land together or not at all
+			await writeWhole(db, [db.checkpoints], `checkpoint at step ${state.step}`, async () => {
+				await db.checkpoints.put({
+					id: newId(),
+					runId: this.runId,
+					step: state.step,
+					state,
+					dataPosition: { epoch: state.epoch, batchInEpoch: state.batchInEpoch },
+					metrics: last ? { loss: last.loss, learningRate: last.learningRate } : {},
+					best,
+					createdAt: Date.now()
+				});
+				// keep the newest save_total_limit checkpoints and the best one
+				const limit = training.save_total_limit ?? Infinity;
+				const all = await db.checkpoints.where('runId').equals(this.runId).sortBy('step');
+				const removable = all.filter((c) => !c.best);
+				const excess = removable.slice(0, Math.max(0, removable.length - Math.max(1, limit)));
+				await db.checkpoints.bulkDelete(excess.map((c) => c.id));
 			});
-			// keep the newest save_total_limit checkpoints and the best one
-			const limit = training.save_total_limit ?? Infinity;
-			const all = await db.checkpoints.where('runId').equals(this.runId).sortBy('step');
-			const removable = all.filter((c) => !c.best);
-			const excess = removable.slice(0, Math.max(0, removable.length - Math.max(1, limit)));
-			await db.checkpoints.bulkDelete(excess.map((c) => c.id));
 			onEvent({ kind: 'checkpoint', step: state.step });
 		};
 
