@@ -2,7 +2,7 @@
  * The Train page's two run files, from what the studio stores: the TRL project zip (before a run:
  * the form's settings; after: the run's) and the run's trainer_state.json.
  */
-import type { Dataset, TrainingRun } from '../data/types';
+import type { TrainingRun } from '../data/types';
 import { parseTrainingConfig } from '../lora/config';
 import { trainerStateFile } from '../lora/trainer-state';
 import { safeFileName } from '../ui/download';
@@ -10,7 +10,8 @@ import {
 	DEFAULT_HF_BASE_MODEL,
 	hfBaseModelFor,
 	trlProjectFiles,
-	trlProjectZip
+	trlProjectZip,
+	type ChatExample
 } from './trl-project';
 
 export interface RunSettings {
@@ -23,7 +24,7 @@ export interface RunSettings {
 
 export function trlProjectDownload(
 	run: RunSettings,
-	dataset: Pick<Dataset, 'train' | 'eval'>
+	dataset: { train: ChatExample[]; eval: ChatExample[] }
 ): { fileName: string; bytes: Uint8Array } {
 	const { training, lora } = parseTrainingConfig({
 		training: run.trainingArgs,
