@@ -4,16 +4,9 @@
  */
 import { expect, test } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import {
-	mkdirSync,
-	mkdtempSync,
-	readdirSync,
-	readFileSync,
-	statSync,
-	writeFileSync
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { filesFromMap } from '../../src/lib/model/files';
 import { loadModel } from '../../src/lib/model/load';
 import { adapterTensors, createLoraAdapter, type LoraAdapter } from '../../src/lib/lora/adapter';
@@ -30,23 +23,13 @@ import {
 	toReferenceLora
 } from '../../src/lib/reference/gemma2';
 import type { Gemma2Config } from '../../src/lib/model/config';
+import { folderMap } from './folder-map';
 
 const tmp = mkdtempSync(join(tmpdir(), 'engine-cli-train-'));
 const MODEL = 'fixtures/tiny-hf';
 const TOKENS = [2, 106, 300, 301, 302, 303, 304, 107, 108, 400];
 
-function folder(dir: string) {
-	const map = new Map<string, Uint8Array>();
-	const walk = (d: string) => {
-		for (const name of readdirSync(d)) {
-			const p = join(d, name);
-			if (statSync(p).isDirectory()) walk(p);
-			else map.set(relative(dir, p), new Uint8Array(readFileSync(p)));
-		}
-	};
-	walk(dir);
-	return map;
-}
+const folder = folderMap;
 
 function engine(
 	args: string[],

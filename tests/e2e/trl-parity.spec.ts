@@ -9,16 +9,9 @@
  */
 import { expect, test } from '@playwright/test';
 import { execFileSync, spawnSync } from 'node:child_process';
-import {
-	mkdirSync,
-	mkdtempSync,
-	readdirSync,
-	readFileSync,
-	statSync,
-	writeFileSync
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createLoraAdapter, type LoraAdapter } from '../../src/lib/lora/adapter';
 import { LORA_DEFAULTS } from '../../src/lib/lora/config';
 import { chatToExample } from '../../src/lib/lora/examples';
@@ -26,6 +19,7 @@ import { exportPeftFiles, importPeftFolder } from '../../src/lib/lora/peft';
 import { filesFromMap } from '../../src/lib/model/files';
 import { loadModel } from '../../src/lib/model/load';
 import { loadTokenizer } from '../../src/lib/model/tokenizer';
+import { folderMap } from './folder-map';
 
 const PYTHON = process.env.MONDO_PYTHON ?? 'python3';
 const MODEL = 'fixtures/tiny-hf';
@@ -56,18 +50,7 @@ const missing = pythonMissing();
 if (missing)
 	console.warn(`trl-parity.spec.ts skipped: ${missing}; set MONDO_PYTHON to a python with trl`);
 
-function folder(dir: string) {
-	const map = new Map<string, Uint8Array>();
-	const walk = (d: string) => {
-		for (const name of readdirSync(d)) {
-			const p = join(d, name);
-			if (statSync(p).isDirectory()) walk(p);
-			else map.set(relative(dir, p), new Uint8Array(readFileSync(p)));
-		}
-	};
-	walk(dir);
-	return map;
-}
+const folder = folderMap;
 
 function engine(args: string[]): void {
 	execFileSync('node_modules/.bin/tsx', ['scripts/engine-cli.ts', ...args], {
