@@ -179,6 +179,16 @@ sbatch slurm/train.sbatch
 sbatch --nodes=2 slurm/train.sbatch --gradient_accumulation_steps 1
 \`\`\`
 
+TRL's own command line takes the same data folder (\`eval.jsonl\` is its "test" split) but
+builds its own assistant mask from a training chat template of TRL's, so it is close to, not
+exactly, the studio's run; train.py is the exact re-run:
+
+\`\`\`
+trl sft --model_name_or_path ${r.baseModel} --dataset_name data --assistant_only_loss true \\
+  --use_peft --lora_r ${r.peftLora.r} --lora_alpha ${r.peftLora.lora_alpha} --lora_target_modules all-linear \\
+  --attn_implementation eager --output_dir output-trl-cli
+\`\`\`
+
 A quick check on a laptop's CPU (float32, two steps):
 
 \`\`\`
