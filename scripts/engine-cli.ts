@@ -14,7 +14,13 @@
  *                              [--init-adapter DIR] [--base-model NAME]
  *        data: JSONL of {"messages": [...]} (uses the model folder's tokenizer) or pre-tokenized
  *        {"input_ids": [...], "labels": [...]}; config: TrainingArguments / LoraConfig names as JSON
- *        ADAPTER_DIR ← adapter_config.json + adapter_model.safetensors, as PEFT writes them
+ *        ADAPTER_DIR ← adapter_config.json + adapter_model.safetensors, as PEFT writes them, and
+ *        trainer_state.json with the Hugging Face Trainer's log_history (lora/trainer-state.ts)
+ *
+ *   npm run engine -- export-run --data FILE.jsonl --config FILE.json [--eval FILE.jsonl]
+ *                              [--base-model HF_ID] [--model DIR] --out DIR
+ *        DIR ← a TRL + PEFT + accelerate project re-running that training (scripts/export-run.ts);
+ *        runs in Node, no browser
  *
  * --adapter / --init-adapter take a PEFT folder (adapter_config.json + adapter_model.safetensors)
  * or the studio's exported zip (a .zip file, or a folder holding exactly one). It is applied
@@ -28,12 +34,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { basename, dirname, join, resolve } from 'node:path';
 import { startHarness, type Harness } from './engine-harness/launch';
 import type { HarnessCommand, HarnessResult } from './engine-harness/harness';
+import { exportRun, ExportRunUsageError } from './export-run';
 
 const USAGE = `usage:
   npm run engine -- forward  --model DIR --tokens 2,651,1024 [--adapter DIR] [--weights f32|q4] --out FILE
   npm run engine -- loss     --model DIR --tokens 2,651,1024 --labels -100,651,1024 --adapter DIR --out FILE
   npm run engine -- generate --model DIR --tokens 2,651 --max-new-tokens N [--adapter DIR] [--weights f32|q4] --out FILE
-  npm run engine -- train    --model DIR --data FILE.jsonl --config FILE.json [--init-adapter DIR] --out ADAPTER_DIR`;
+  npm run engine -- train    --model DIR --data FILE.jsonl --config FILE.json [--init-adapter DIR] --out ADAPTER_DIR
+  npm run engine -- export-run --data FILE.jsonl --config FILE.json [--eval FILE.jsonl] [--base-model HF_ID] [--model DIR] --out DIR`;
 
 class UsageError extends Error {}
 
@@ -109,6 +117,7 @@ function f32(b64: string): Float32Array {
 
 async function main() {
 	const { command, flags } = parseArgs(process.argv.slice(2));
+	if (command === 'export-run') return exportRun(flags); // Node only: no browser
 	if (!['forward', 'generate', 'loss', 'train'].includes(command))
 		throw new UsageError(`unknown command ${JSON.stringify(command)}`);
 	const modelDir = flags.get('model');
@@ -206,6 +215,7 @@ async function main() {
 				join(out, 'adapter_model.safetensors'),
 				Buffer.from(result.adapterWeights!, 'base64')
 			);
+			writeFileSync(join(out, 'trainer_state.json'), result.trainerState!);
 			for (const w of result.warnings ?? []) console.error(`config: ${w}`);
 			const last = result.log!.at(-1);
 			console.error(
@@ -221,7 +231,7 @@ async function main() {
 }
 
 main().catch((e: unknown) => {
-	if (e instanceof UsageError) {
+	if (e instanceof UsageError || e instanceof ExportRunUsageError) {
 		console.error(`engine: ${e.message}\n${USAGE}`);
 		process.exit(2);
 	}

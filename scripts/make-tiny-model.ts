@@ -279,6 +279,36 @@ export function tinyTokenizerFiles(vocabSize = TINY_CONFIG.vocabSize): FolderFil
 
 // ---------------------------------------------------------------- Hugging Face layout
 
+/**
+ * Fields of transformers' `Gemma2Config` typed `float`. transformers ≥ 5 validates the config
+ * strictly (`huggingface_hub` `@strict`) and refuses an int there (`"final_logit_softcapping": 3`),
+ * so they are written as Python writes floats (`3.0`). `query_pre_attn_scalar` is typed `int` and
+ * stays one.
+ */
+export const HF_FLOAT_FIELDS = [
+	'attention_dropout',
+	'attn_logit_softcapping',
+	'final_logit_softcapping',
+	'initializer_range',
+	'rms_norm_eps',
+	'rope_theta'
+] as const;
+
+/** JSON text (2-space indent) with the top-level `floatFields` that hold integers written as `N.0`. */
+export function jsonWithFloats(
+	value: Record<string, unknown>,
+	floatFields: readonly string[]
+): string {
+	const text = JSON.stringify(value, null, 2);
+	const keys = floatFields.map((k) => k.replace(/[^\w]/g, '')).join('|');
+	return text.replace(new RegExp(`^(  "(?:${keys})": )(-?\\d+)(,?)$`, 'gm'), '$1$2.0$3');
+}
+
+/** config.json of a Hugging Face Gemma-2 checkpoint, as transformers ≥ 5 loads it. */
+export function hfConfigText(c: Gemma2Config): string {
+	return jsonWithFloats(hfConfigJson(c), HF_FLOAT_FIELDS);
+}
+
 export function hfConfigJson(c: Gemma2Config): Record<string, unknown> {
 	return {
 		architectures: ['Gemma2ForCausalLM'],
@@ -343,7 +373,7 @@ export interface HfWriteOptions {
 export function hfModelFiles(w: Gemma2Weights, options: HfWriteOptions = {}): FolderFiles {
 	const shardDtypes = options.shardDtypes ?? ['F32'];
 	const files: FolderFiles = new Map();
-	files.set('config.json', JSON.stringify(hfConfigJson(w.config), null, 2));
+	files.set('config.json', hfConfigText(w.config));
 	const shapes = hfTensorShapes(w.config);
 	const tensors = [...hfTensors(w)];
 	const perShard = Math.ceil(tensors.length / shardDtypes.length);

@@ -23,6 +23,7 @@ import {
 	importPeftZip
 } from '../../src/lib/lora/peft';
 import type { StepReport } from '../../src/lib/training/trainer';
+import { trainerStateFile } from '../../src/lib/lora/trainer-state';
 
 export interface HarnessCommand {
 	command: 'forward' | 'generate' | 'loss' | 'train';
@@ -51,6 +52,8 @@ export interface HarnessResult {
 	adapterConfig?: string;
 	adapterWeights?: string;
 	log?: StepReport[];
+	/** train: trainer_state.json text, as the Hugging Face Trainer writes it */
+	trainerState?: string;
 	warnings?: string[];
 	adapter: string;
 	layout: string;
@@ -196,14 +199,22 @@ async function train(
 			)
 	});
 	try {
+		const started = performance.now();
 		await stack.trainer.run();
 		const files = exportPeftFiles(model.config, await stack.lora.download(), {
 			baseModel: cmd.baseModel ?? 'google/gemma-2-2b-jpn-it'
 		});
+		const log = stack.trainer.log.filter((r): r is StepReport => 'loss' in r);
 		return {
 			adapterConfig: new TextDecoder().decode(files[ADAPTER_CONFIG_FILE]),
 			adapterWeights: toBase64(files[ADAPTER_WEIGHTS_FILE]),
-			log: stack.trainer.log.filter((r): r is StepReport => 'loss' in r),
+			log,
+			trainerState: trainerStateFile({
+				args: training,
+				numExamples: examples.length,
+				metrics: log,
+				runtimeSeconds: (performance.now() - started) / 1000
+			}),
 			warnings
 		};
 	} finally {

@@ -4,16 +4,9 @@
  */
 import { expect, test } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import {
-	mkdirSync,
-	mkdtempSync,
-	readdirSync,
-	readFileSync,
-	statSync,
-	writeFileSync
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { filesFromMap } from '../../src/lib/model/files';
 import { loadModel } from '../../src/lib/model/load';
 import { adapterTensors, createLoraAdapter, type LoraAdapter } from '../../src/lib/lora/adapter';
@@ -30,23 +23,13 @@ import {
 	toReferenceLora
 } from '../../src/lib/reference/gemma2';
 import type { Gemma2Config } from '../../src/lib/model/config';
+import { folderMap } from './folder-map';
 
 const tmp = mkdtempSync(join(tmpdir(), 'engine-cli-train-'));
 const MODEL = 'fixtures/tiny-hf';
 const TOKENS = [2, 106, 300, 301, 302, 303, 304, 107, 108, 400];
 
-function folder(dir: string) {
-	const map = new Map<string, Uint8Array>();
-	const walk = (d: string) => {
-		for (const name of readdirSync(d)) {
-			const p = join(d, name);
-			if (statSync(p).isDirectory()) walk(p);
-			else map.set(relative(dir, p), new Uint8Array(readFileSync(p)));
-		}
-	};
-	walk(dir);
-	return map;
-}
+const folder = folderMap;
 
 function engine(
 	args: string[],
@@ -198,7 +181,8 @@ test('train (3 steps, shuffle false, --init-adapter) matches a CPU run of the re
 		max_grad_norm: 0.3,
 		adam_epsilon: 1e-4,
 		shuffle: false,
-		seed: 0
+		seed: 0,
+		logging_steps: 2
 	};
 	const config = join(tmp, 'train.json');
 	writeFileSync(config, JSON.stringify(args));
@@ -218,13 +202,16 @@ test('train (3 steps, shuffle false, --init-adapter) matches a CPU run of the re
 	const state = createAdamWState(params);
 	const steps = [[0, 1, 2, 3], [4], [0, 1, 2, 3]];
 	const total = 3;
+	const losses: number[] = [];
+	const gradNorms: number[] = [];
 	steps.forEach((idx, step) => {
 		const r = referenceAccumulatedLossAndGrads(
 			model.weights,
 			ref,
 			idx.map((i) => ({ ids: examples[i].input_ids, labels: examples[i].labels }))
 		);
-		clipGradNorm(r.grads, args.max_grad_norm);
+		losses.push(r.loss);
+		gradNorms.push(clipGradNorm(r.grads, args.max_grad_norm));
 		// linear with 1 warmup step: factor 0, then (3 − s) / 2
 		const lr = args.learning_rate * (step < 1 ? 0 : (total - step) / (total - 1));
 		adamwStep(params, r.grads, state, {
@@ -235,6 +222,22 @@ test('train (3 steps, shuffle false, --init-adapter) matches a CPU run of the re
 			weightDecay: args.weight_decay
 		});
 	});
+	// trainer_state.json: one log entry at step 2 (the mean of steps 1–2), then the final entry
+	const trainerState = JSON.parse(readFileSync(join(outDir, 'trainer_state.json'), 'utf8'));
+	expect(trainerState).toMatchObject({
+		global_step: 3,
+		max_steps: 3,
+		logging_steps: 2,
+		train_batch_size: 2
+	});
+	const [logged, final] = trainerState.log_history;
+	expect(trainerState.log_history).toHaveLength(2);
+	expect(logged).toMatchObject({ step: 2, epoch: 1, learning_rate: args.learning_rate });
+	expect(Math.abs(logged.loss - (losses[0] + losses[1]) / 2)).toBeLessThan(1e-4 * logged.loss);
+	expect(Math.abs(logged.grad_norm - gradNorms[1])).toBeLessThan(1e-3 * gradNorms[1]);
+	const trainLoss = (losses[0] + losses[1] + losses[2]) / 3;
+	expect(final).toMatchObject({ step: 3, total_flos: 0 });
+	expect(Math.abs(final.train_loss - trainLoss)).toBeLessThan(1e-4 * trainLoss);
 	for (const [name, m] of ref.modules) {
 		const got = trained.modules.get(name)!;
 		const i0 = init.modules.get(name)!;

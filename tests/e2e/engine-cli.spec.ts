@@ -4,29 +4,19 @@
  */
 import { expect, test } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { filesFromMap } from '../../src/lib/model/files';
 import { loadModel } from '../../src/lib/model/load';
 import { referenceForward, referenceGenerate } from '../../src/lib/reference/gemma2';
+import { folderMap } from './folder-map';
 
 const tmp = mkdtempSync(join(tmpdir(), 'engine-cli-'));
 // sequence longer than the tiny sliding window (4), Gemma's turn tokens included
 const TOKENS = [2, 106, 300, 301, 302, 303, 304, 107, 108, 400];
 
-function folder(dir: string) {
-	const map = new Map<string, Uint8Array>();
-	const walk = (d: string) => {
-		for (const name of readdirSync(d)) {
-			const p = join(d, name);
-			if (statSync(p).isDirectory()) walk(p);
-			else map.set(relative(dir, p), new Uint8Array(readFileSync(p)));
-		}
-	};
-	walk(dir);
-	return filesFromMap(map, dir);
-}
+const folder = (dir: string) => filesFromMap(folderMap(dir), dir);
 
 function engine(args: string[]): unknown {
 	const out = join(tmp, `out-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);

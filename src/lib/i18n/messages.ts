@@ -7,6 +7,7 @@ import { sessionEn, sessionJa } from './session-messages';
 import { hubEn, hubJa } from './hub-messages';
 import { shellEn, shellJa } from './shell-messages';
 import { hostileEn, hostileJa } from './hostile-messages';
+import { trlEn, trlJa } from './trl-messages';
 
 export const en = {
 	...studioEn,
@@ -14,6 +15,7 @@ export const en = {
 	...hubEn,
 	...shellEn,
 	...hostileEn,
+	...trlEn,
 	'app.name': 'Mondō Studio',
 	'app.tagline':
 		'Chat with Gemma-2, grow a character dataset, and train a LoRA adapter on your own GPU — in this tab.',
@@ -251,6 +253,7 @@ export const ja: Record<MessageKey, string> = {
 	...hubJa,
 	...shellJa,
 	...hostileJa,
+	...trlJa,
 	'app.name': 'Mondō Studio（問答スタジオ）',
 	'app.tagline':
 		'Gemma-2 と話し、キャラクターのデータセットを育て、自分の GPU で LoRA アダプターを学習する——すべてこのタブの中で。',

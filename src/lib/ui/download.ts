@@ -1,6 +1,11 @@
 /** Saves text as a file through a temporary object URL and link (works offline, no server). */
 export function downloadText(fileName: string, text: string, type = 'text/plain'): void {
-	const url = URL.createObjectURL(new Blob([text], { type: `${type};charset=utf-8` }));
+	downloadBlob(fileName, new Blob([text], { type: `${type};charset=utf-8` }));
+}
+
+/** Saves bytes (a zip…) as a file the same way. */
+export function downloadBlob(fileName: string, blob: Blob): void {
+	const url = URL.createObjectURL(blob);
 	const link = document.createElement('a');
 	link.href = url;
 	link.download = fileName;
