@@ -127,9 +127,11 @@ export function ggufLoraFile(adapter: LoraAdapter, opts: GgufLoraOptions): Uint8
 		{ key: 'general.type', type: 'STRING', value: 'adapter' },
 		{ key: 'adapter.type', type: 'STRING', value: 'lora' },
 		// gguf-py counts a LoRA's parameters as the full matrices, negated ("not exact")
-		...folderNameKeys(opts.folderName, -totalParams).map(
-			([key, value]): GgufKv => ({ key, type: 'STRING', value })
-		),
+		...folderNameKeys(opts.folderName, -totalParams).map(([key, value]): GgufKv => ({
+			key,
+			type: 'STRING',
+			value
+		})),
 		{ key: 'adapter.lora.alpha', type: 'FLOAT32', value: alpha },
 		{ key: 'general.quantization_version', type: 'UINT32', value: GGML_QUANT_VERSION }
 	];
