@@ -17,7 +17,7 @@
  *        runs in Node only (no browser, no model): scripts/export-gguf.ts
  *        data: JSONL of {"messages": [...]} (uses the model folder's tokenizer) or pre-tokenized
  *        {"input_ids": [...], "labels": [...]}; config: TrainingArguments / LoraConfig names as JSON
- *        ADAPTER_DIR ← adapter_config.json + adapter_model.safetensors, as PEFT writes them
+ *        ADAPTER_DIR ← adapter_config.json + adapter_model.safetensors, as PEFT writes them, + README.md
  *
  * --adapter / --init-adapter take a PEFT folder (adapter_config.json + adapter_model.safetensors)
  * or the studio's exported zip (a .zip file, or a folder holding exactly one). It is applied
@@ -31,6 +31,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { basename, dirname, join, resolve } from 'node:path';
 import { startHarness, type Harness } from './engine-harness/launch';
 import { exportGguf } from './export-gguf';
+import { describePeftConfig, peftReadme } from '../src/lib/export/readme';
 import type { HarnessCommand, HarnessResult } from './engine-harness/harness';
 
 const USAGE = `usage:
@@ -230,6 +231,14 @@ async function main() {
 			writeFileSync(
 				join(out, 'adapter_model.safetensors'),
 				Buffer.from(result.adapterWeights!, 'base64')
+			);
+			// what the folder is, the base model, the arguments, how to load it
+			const folder = basename(resolve(out));
+			const description = describePeftConfig(folder, result.adapterConfig!, cmd.baseModel!);
+			const trainingArgs = JSON.parse(cmd.config!) as Record<string, unknown>;
+			writeFileSync(
+				join(out, 'README.md'),
+				peftReadme({ ...description, origin: 'trained', trainingArgs }, folder)
 			);
 			for (const w of result.warnings ?? []) console.error(`config: ${w}`);
 			const last = result.log!.at(-1);

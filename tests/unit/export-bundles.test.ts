@@ -14,7 +14,12 @@ import { createLoraAdapter } from '../../src/lib/lora/adapter';
 import { ALL_PROJECTIONS, LORA_DEFAULTS } from '../../src/lib/lora/config';
 import { exportPeftFiles, importPeftFolder } from '../../src/lib/lora/peft';
 import { seededRandom, TINY_CONFIG } from '../../src/lib/reference/random-model';
-import { adapterGgufZip, adapterPeftZip, datasetZip } from '../../src/lib/export/bundles';
+import {
+	adapterGgufZip,
+	adapterPeftZip,
+	checkpointPeftZip,
+	datasetZip
+} from '../../src/lib/export/bundles';
 import { ggufLoraFile, readPeftForGguf } from '../../src/lib/export/gguf-lora';
 import { huggingFaceBaseModel } from '../../src/lib/export/base-model';
 import { ollamaBase } from '../../src/lib/export/ollama';
@@ -104,6 +109,25 @@ describe('adapter zips', () => {
 		expect(readme).not.toMatch(/^---/); // no front matter: convert_lora_to_gguf.py would read it
 		const imported = importPeftFolder(TINY_CONFIG, new Map(Object.entries(files)));
 		expect(imported.adapter.modules.size).toBe(21);
+	});
+
+	it('checkpoint zip (Train page): the PEFT files of the checkpoint + a README with the run', () => {
+		const a = createLoraAdapter(TINY_CONFIG, { ...LORA_DEFAULTS, r: 2, lora_alpha: 4 }, 1);
+		const run = { ...RUN, base: { model: MLC } } as TrainingRun;
+		const z = checkpointPeftZip(TINY_CONFIG, a, run, 40);
+		expect(z.fileName).toBe('first-run-step40.zip');
+		const files = unzipSync(z.bytes);
+		expect(Object.keys(files).sort()).toEqual([
+			'README.md',
+			'adapter_config.json',
+			'adapter_model.safetensors'
+		]);
+		const readme = dec.decode(files['README.md']);
+		expect(readme).toMatch(/^# first run \(step 40\)/);
+		expect(readme).toContain('## Training arguments (run “first run”)');
+		expect(importPeftFolder(TINY_CONFIG, new Map(Object.entries(files))).adapter.modules.size).toBe(
+			6
+		);
 	});
 
 	it('GGUF zip: adapter.gguf (the export of the stored files), Modelfile, README', async () => {

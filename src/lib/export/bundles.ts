@@ -9,7 +9,8 @@
 import { zipSync, type Zippable } from 'fflate';
 import type { Adapter, Dataset, TrainingRun } from '../data/types';
 import type { LoraAdapter } from '../lora/adapter';
-import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from '../lora/peft';
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, exportPeftFiles } from '../lora/peft';
+import type { Gemma2Config } from '../model/config';
 import { exportJsonl } from '../studio/formats';
 import { safeFileName } from '../ui/download';
 import { ggufBFactor, ggufLoraFile, readPeftForGguf, type GgufDtype } from './gguf-lora';
@@ -17,6 +18,7 @@ import { GGUF_ADAPTER_FILE, ollamaBase, ollamaModelfile } from './ollama';
 import {
 	datasetReadme,
 	describeAdapterRecord,
+	describePeftConfig,
 	ggufReadme,
 	peftReadme,
 	type AdapterDescription
@@ -87,15 +89,50 @@ export async function adapterGgufZip(
 	return { fileName: `${folderName}-gguf.zip`, bytes: zipFiles(files) };
 }
 
+/** A PEFT folder as a zip: adapter_config.json, adapter_model.safetensors and its README.md. */
+function peftZip(
+	folderName: string,
+	configJson: string,
+	weights: Uint8Array,
+	d: AdapterDescription
+) {
+	return {
+		fileName: `${folderName}.zip`,
+		bytes: zipFiles([
+			{ name: ADAPTER_CONFIG_FILE, data: text(configJson) },
+			{ name: ADAPTER_WEIGHTS_FILE, data: weights },
+			{ name: README_FILE, data: text(peftReadme(d, folderName)) }
+		])
+	};
+}
+
 /** `<name>.zip` of a stored adapter: the PEFT folder PeftModel.from_pretrained loads, + README.md. */
 export async function adapterPeftZip(a: Adapter, run?: TrainingRun): Promise<NamedZip> {
-	const folderName = safeFileName(a.name);
-	const files: ExportFile[] = [
-		{ name: ADAPTER_CONFIG_FILE, data: text(a.configJson) },
-		{ name: ADAPTER_WEIGHTS_FILE, data: new Uint8Array(await a.weights.arrayBuffer()) },
-		{ name: README_FILE, data: text(peftReadme(describeAdapterRecord(a, run), folderName)) }
-	];
-	return { fileName: `${folderName}.zip`, bytes: zipFiles(files) };
+	const weights = new Uint8Array(await a.weights.arrayBuffer());
+	return peftZip(safeFileName(a.name), a.configJson, weights, describeAdapterRecord(a, run));
+}
+
+/** `<run>-step<N>.zip` of a training checkpoint's adapter, + README.md with the run's arguments. */
+export function checkpointPeftZip(
+	c: Gemma2Config,
+	adapter: LoraAdapter,
+	run: TrainingRun,
+	step: number
+): NamedZip {
+	const files = exportPeftFiles(c, adapter, { baseModel: run.base.model });
+	const configJson = new TextDecoder().decode(files[ADAPTER_CONFIG_FILE]);
+	const d: AdapterDescription = {
+		...describePeftConfig(`${run.name} (step ${step})`, configJson, run.base.model),
+		origin: 'trained',
+		trainingArgs: run.trainingArgs,
+		runName: run.name
+	};
+	return peftZip(
+		`${safeFileName(run.name)}-step${step}`,
+		configJson,
+		files[ADAPTER_WEIGHTS_FILE],
+		d
+	);
 }
 
 /** `<name>.zip` of a dataset: train.jsonl (+ eval.jsonl) in TRL's conversational format, + README.md. */

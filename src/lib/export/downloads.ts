@@ -2,10 +2,18 @@
  * Browser downloads of the export bundles (bundles.ts): look up what the README needs (the run that
  * trained an adapter), build the zip, hand it to the browser. The pages only call these.
  */
-import type { Adapter, Dataset } from '../data/types';
+import type { Adapter, Checkpoint, Dataset, TrainingRun } from '../data/types';
+import type { Gemma2Config } from '../model/config';
+import type { TrainerState } from '../training/trainer';
 import type { StudioDatabase } from '../data/db';
 import { downloadBlob } from '../ui/download';
-import { adapterGgufZip, adapterPeftZip, datasetZip, type NamedZip } from './bundles';
+import {
+	adapterGgufZip,
+	adapterPeftZip,
+	checkpointPeftZip,
+	datasetZip,
+	type NamedZip
+} from './bundles';
 import type { GgufDtype } from './gguf-lora';
 
 const save = (z: NamedZip) =>
@@ -35,4 +43,9 @@ export async function downloadAdapterGgufZip(
 /** `<name>.zip`: train.jsonl, eval.jsonl, README.md. */
 export function downloadDatasetZip(ds: Dataset): void {
 	save(datasetZip(ds));
+}
+
+/** `<run>-step<N>.zip`: a checkpoint's adapter as a PEFT folder + README.md. */
+export function downloadCheckpointPeftZip(c: Gemma2Config, run: TrainingRun, ck: Checkpoint): void {
+	save(checkpointPeftZip(c, (ck.state as TrainerState).adapter, run, ck.step));
 }
