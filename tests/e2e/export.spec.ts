@@ -56,6 +56,7 @@ test('an adapter trained by the engine exports to a GGUF LoRA that @huggingface/
 		'--out',
 		trained
 	]);
+	expect(readdirSync(trained)).toContain('README.md'); // every exported folder says what it is
 	const out = join(tmp, 'gguf', 'tiny-socrates.gguf');
 	cli(['export-gguf', '--adapter', trained, '--out', out, '--dtype', 'f32']);
 	expect(readdirSync(join(tmp, 'gguf')).sort()).toEqual([
