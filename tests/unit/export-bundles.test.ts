@@ -89,7 +89,7 @@ describe('base model and Ollama FROM', () => {
 	});
 });
 
-describe('adapter zips', () => {
+describe('adapter zips', { timeout: 60_000 }, () => {
 	it('PEFT zip: the two PEFT files + a README, and it still imports', async () => {
 		const z = await adapterPeftZip(record(), RUN);
 		expect(z.fileName).toBe('Socrates-問答.zip');

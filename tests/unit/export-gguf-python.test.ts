@@ -95,58 +95,62 @@ print(json.dumps({'fields': fields, 'tensors': tensors, 'alignment': r.alignment
 
 describe('gguf-py GGUFReader reads our file', () => {
 	for (const dtype of ['f32', 'f16'] as GgufDtype[])
-		it.skipIf(!hasGguf)(`${dtype}: keys, types, names, shapes, values${ggufSkip}`, () => {
-			const { adapter } = peftFolder(`plain-${dtype}`, PATTERNED);
-			const path = join(dir, `ours-${dtype}.gguf`);
-			writeFileSync(path, ggufLoraFile(adapter, { dtype, folderName: 'gemma-2-2b-socrates-v2' }));
-			const r = spawnSync(PYTHON, ['-c', READER, path], {
-				encoding: 'utf8',
-				maxBuffer: 1 << 28
-			});
-			expect(r.stderr).toBe('');
-			const got = JSON.parse(r.stdout) as {
-				fields: [string, number[], unknown][];
-				tensors: { name: string; shape: number[]; type: string; values: number[] }[];
-				alignment: number;
-			};
-			const STRING = 8;
-			expect(got.alignment).toBe(32);
-			expect(got.fields).toEqual([
-				['general.architecture', [STRING], 'gemma2'],
-				['general.type', [STRING], 'adapter'],
-				['adapter.type', [STRING], 'lora'],
-				['general.name', [STRING], 'Gemma 2 2b Socrates v2'],
-				['general.version', [STRING], 'v2'],
-				['general.finetune', [STRING], 'socrates'],
-				['general.basename', [STRING], 'gemma-2'],
-				['general.size_label', [STRING], '2B'],
-				['adapter.lora.alpha', [6], 8],
-				['general.quantization_version', [4], 2]
-			]);
-			const mods = [...adapter.modules.values()];
-			expect(got.tensors.map((t) => t.name)).toEqual(
-				mods.flatMap((m) => {
-					const b = ggufBaseTensorName(m.layer, m.proj);
-					return [`${b}.lora_a`, `${b}.lora_b`];
-				})
-			);
-			mods.forEach((m, i) => {
-				const [a, b] = [got.tensors[2 * i], got.tensors[2 * i + 1]];
-				expect([a.shape, b.shape, a.type, b.type]).toEqual([
-					[m.in, m.r],
-					[m.r, m.out],
-					dtype.toUpperCase(),
-					dtype.toUpperCase()
-				]);
-				const k = ggufBFactor(m, adapter.config.lora_alpha);
-				const tol = (v: number) => (dtype === 'f32' ? 0 : Math.abs(v) * 2 ** -11 + 2 ** -25);
-				a.values.forEach((v, j) => expect(Math.abs(v - m.A[j])).toBeLessThanOrEqual(tol(m.A[j])));
-				b.values.forEach((v, j) => {
-					const want = Math.fround(m.B[j] * k);
-					expect(Math.abs(v - want)).toBeLessThanOrEqual(tol(want));
+		it.skipIf(!hasGguf)(
+			`${dtype}: keys, types, names, shapes, values${ggufSkip}`,
+			() => {
+				const { adapter } = peftFolder(`plain-${dtype}`, PATTERNED);
+				const path = join(dir, `ours-${dtype}.gguf`);
+				writeFileSync(path, ggufLoraFile(adapter, { dtype, folderName: 'gemma-2-2b-socrates-v2' }));
+				const r = spawnSync(PYTHON, ['-c', READER, path], {
+					encoding: 'utf8',
+					maxBuffer: 1 << 28
 				});
-			});
-		});
+				expect(r.stderr).toBe('');
+				const got = JSON.parse(r.stdout) as {
+					fields: [string, number[], unknown][];
+					tensors: { name: string; shape: number[]; type: string; values: number[] }[];
+					alignment: number;
+				};
+				const STRING = 8;
+				expect(got.alignment).toBe(32);
+				expect(got.fields).toEqual([
+					['general.architecture', [STRING], 'gemma2'],
+					['general.type', [STRING], 'adapter'],
+					['adapter.type', [STRING], 'lora'],
+					['general.name', [STRING], 'Gemma 2 2b Socrates v2'],
+					['general.version', [STRING], 'v2'],
+					['general.finetune', [STRING], 'socrates'],
+					['general.basename', [STRING], 'gemma-2'],
+					['general.size_label', [STRING], '2B'],
+					['adapter.lora.alpha', [6], 8],
+					['general.quantization_version', [4], 2]
+				]);
+				const mods = [...adapter.modules.values()];
+				expect(got.tensors.map((t) => t.name)).toEqual(
+					mods.flatMap((m) => {
+						const b = ggufBaseTensorName(m.layer, m.proj);
+						return [`${b}.lora_a`, `${b}.lora_b`];
+					})
+				);
+				mods.forEach((m, i) => {
+					const [a, b] = [got.tensors[2 * i], got.tensors[2 * i + 1]];
+					expect([a.shape, b.shape, a.type, b.type]).toEqual([
+						[m.in, m.r],
+						[m.r, m.out],
+						dtype.toUpperCase(),
+						dtype.toUpperCase()
+					]);
+					const k = ggufBFactor(m, adapter.config.lora_alpha);
+					const tol = (v: number) => (dtype === 'f32' ? 0 : Math.abs(v) * 2 ** -11 + 2 ** -25);
+					a.values.forEach((v, j) => expect(Math.abs(v - m.A[j])).toBeLessThanOrEqual(tol(m.A[j])));
+					b.values.forEach((v, j) => {
+						const want = Math.fround(m.B[j] * k);
+						expect(Math.abs(v - want)).toBeLessThanOrEqual(tol(want));
+					});
+				});
+			},
+			120_000
+		);
 });
 
 describe("llama.cpp's convert_lora_to_gguf.py on the same PEFT folder", () => {

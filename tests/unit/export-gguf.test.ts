@@ -82,7 +82,7 @@ const GGUF_NAMES: Record<string, string> = {
 	down_proj: 'ffn_down'
 };
 
-describe('GGUF LoRA read back by @huggingface/gguf', () => {
+describe('GGUF LoRA read back by @huggingface/gguf', { timeout: 60_000 }, () => {
 	for (const dtype of ['f32', 'f16'] as GgufDtype[])
 		it(`${dtype}: header, every key, every tensor`, async () => {
 			const adapter = viaPeft(trained(PLAIN));
