@@ -29,13 +29,8 @@
 import { parseSafetensors, tensorToF32 } from '../model/safetensors';
 import { f32ToF16 } from '../model/weights';
 import type { ProjectionName } from '../model/weights';
-import {
-	loraModuleName,
-	loraScale,
-	patternKeyFor,
-	type LoraAdapter,
-	type LoraModule
-} from '../lora/adapter';
+import { loraScale, patternKeyFor, type LoraAdapter, type LoraModule } from '../lora/adapter';
+import { loraModuleName } from '../lora/tensor-names';
 import {
 	ADAPTER_CONFIG_FILE,
 	ADAPTER_WEIGHTS_FILE,
