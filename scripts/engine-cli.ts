@@ -12,10 +12,13 @@
  *        FILE = {"tokens": [new token ids]}   greedy; stops after 1 or 107 (included)
  *   npm run engine -- train    --model DIR --data FILE.jsonl --config FILE.json --out ADAPTER_DIR
  *                              [--init-adapter DIR] [--base-model NAME]
+ *   npm run engine -- export-gguf --adapter DIR|ZIP --out FILE.gguf [--dtype f32|f16]
+ *        FILE.gguf ← the adapter as a GGUF LoRA (llama.cpp / Ollama), and beside it Modelfile + README.md;
+ *        runs in Node only (no browser, no model): scripts/export-gguf.ts
  *        data: JSONL of {"messages": [...]} (uses the model folder's tokenizer) or pre-tokenized
  *        {"input_ids": [...], "labels": [...]}; config: TrainingArguments / LoraConfig names as JSON
- *        ADAPTER_DIR ← adapter_config.json + adapter_model.safetensors, as PEFT writes them, and
- *        trainer_state.json with the Hugging Face Trainer's log_history (lora/trainer-state.ts)
+ *        ADAPTER_DIR ← adapter_config.json + adapter_model.safetensors, as PEFT writes them,
+ *        README.md, and trainer_state.json with the Hugging Face Trainer's log_history (lora/trainer-state.ts)
  *
  *   npm run engine -- export-run --data FILE.jsonl --config FILE.json [--eval FILE.jsonl]
  *                              [--base-model HF_ID] [--model DIR] --out DIR
@@ -33,6 +36,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { startHarness, type Harness } from './engine-harness/launch';
+import { exportGguf } from './export-gguf';
+import { describePeftConfig, peftReadme } from '../src/lib/export/readme';
 import type { HarnessCommand, HarnessResult } from './engine-harness/harness';
 import { exportRun, ExportRunUsageError } from './export-run';
 
@@ -41,7 +46,8 @@ const USAGE = `usage:
   npm run engine -- loss     --model DIR --tokens 2,651,1024 --labels -100,651,1024 --adapter DIR --out FILE
   npm run engine -- generate --model DIR --tokens 2,651 --max-new-tokens N [--adapter DIR] [--weights f32|q4] --out FILE
   npm run engine -- train    --model DIR --data FILE.jsonl --config FILE.json [--init-adapter DIR] --out ADAPTER_DIR
-  npm run engine -- export-run --data FILE.jsonl --config FILE.json [--eval FILE.jsonl] [--base-model HF_ID] [--model DIR] --out DIR`;
+  npm run engine -- export-run --data FILE.jsonl --config FILE.json [--eval FILE.jsonl] [--base-model HF_ID] [--model DIR] --out DIR
+  npm run engine -- export-gguf --adapter DIR|ZIP --out FILE.gguf [--dtype f32|f16]   (default f16; no browser)`;
 
 class UsageError extends Error {}
 
@@ -115,9 +121,29 @@ function f32(b64: string): Float32Array {
 	return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 }
 
+/** export-gguf: Node only, before anything that launches a browser. */
+function exportGgufCommand(flags: Map<string, string>) {
+	const adapter = flags.get('adapter');
+	if (!adapter) throw new UsageError('export-gguf: --adapter DIR|ZIP is required');
+	const out = flags.get('out');
+	if (!out || !out.endsWith('.gguf'))
+		throw new UsageError('export-gguf: --out FILE.gguf is required');
+	const dtype = flags.get('dtype') ?? 'f16';
+	if (dtype !== 'f32' && dtype !== 'f16')
+		throw new UsageError(`--dtype: expected f32 or f16, got ${JSON.stringify(dtype)}`);
+	for (const k of flags.keys())
+		if (!['adapter', 'out', 'dtype'].includes(k))
+			throw new UsageError(`export-gguf: unknown option --${k}`);
+	const r = exportGguf({ source: adapterSource('adapter', adapter), out, dtype });
+	console.error(
+		`export-gguf: ${r.modules} modules, ${dtype.toUpperCase()}${r.foldedModules.length ? `, PEFT scale folded into lora_b of ${r.foldedModules.length}` : ''} → ${r.written.join(', ')}`
+	);
+}
+
 async function main() {
 	const { command, flags } = parseArgs(process.argv.slice(2));
 	if (command === 'export-run') return exportRun(flags); // Node only: no browser
+	if (command === 'export-gguf') return exportGgufCommand(flags);
 	if (!['forward', 'generate', 'loss', 'train'].includes(command))
 		throw new UsageError(`unknown command ${JSON.stringify(command)}`);
 	const modelDir = flags.get('model');
@@ -216,6 +242,14 @@ async function main() {
 				Buffer.from(result.adapterWeights!, 'base64')
 			);
 			writeFileSync(join(out, 'trainer_state.json'), result.trainerState!);
+			// what the folder is, the base model, the arguments, how to load it
+			const folder = basename(resolve(out));
+			const description = describePeftConfig(folder, result.adapterConfig!, cmd.baseModel!);
+			const trainingArgs = JSON.parse(cmd.config!) as Record<string, unknown>;
+			writeFileSync(
+				join(out, 'README.md'),
+				peftReadme({ ...description, origin: 'trained', trainingArgs }, folder)
+			);
 			for (const w of result.warnings ?? []) console.error(`config: ${w}`);
 			const last = result.log!.at(-1);
 			console.error(

@@ -4,6 +4,9 @@
  * chat; a damaged adapter is refused with a message that names what is wrong.
  */
 import { expect, test, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { unzipSync } from 'fflate';
+import { ggufLoraFile, readPeftFilesForGguf } from '../../src/lib/export/gguf-lora';
 import { createLoraAdapter } from '../../src/lib/lora/adapter';
 import { LORA_DEFAULTS } from '../../src/lib/lora/config';
 import { exportPeftFiles, exportPeftZip } from '../../src/lib/lora/peft';
@@ -122,4 +125,51 @@ test('an adapter imports from a hub reference on the mirror', async ({ page, bas
 	await page.getByTestId('adapter-url').fill('http://example.com/lora');
 	await page.getByTestId('adapter-url-import').click();
 	await expect(page.getByTestId('adapter-import-error')).toContainText('adapter');
+});
+
+test('the Adapters page exports a GGUF bundle and a PEFT zip with a README', async ({ page }) => {
+	test.setTimeout(200_000);
+	const adapter = createLoraAdapter(
+		TINY_CONFIG,
+		{ ...LORA_DEFAULTS, r: 2, lora_alpha: 4, target_modules: ['q_proj', 'v_proj'] },
+		5
+	);
+	for (const m of adapter.modules.values()) m.B.forEach((_, i) => (m.B[i] = Math.sin(i) / 3));
+	const zip = exportPeftZip(TINY_CONFIG, adapter, { baseModel: 'test-org/tiny-gemma2' });
+	await page.goto('/adapters');
+	await loadTinyModel(page);
+	await page.getByTestId('adapter-import').setInputFiles({
+		name: 'socratic-lora.zip',
+		mimeType: 'application/zip',
+		buffer: Buffer.from(zip)
+	});
+	await expect(page.getByTestId('adapter-row')).toHaveCount(1);
+
+	await page.getByTestId('gguf-dtype').selectOption('f32');
+	const [download] = await Promise.all([
+		page.waitForEvent('download'),
+		page.getByTestId('export-gguf').click()
+	]);
+	expect(download.suggestedFilename()).toBe('socratic-lora-gguf.zip');
+	const bundle = unzipSync(new Uint8Array(readFileSync(await download.path())));
+	expect(Object.keys(bundle).sort()).toEqual(['Modelfile', 'README.md', 'adapter.gguf']);
+	const expected = ggufLoraFile(readPeftFilesForGguf(new Map(Object.entries(unzipSync(zip)))), {
+		dtype: 'f32',
+		folderName: 'socratic-lora'
+	});
+	expect(Buffer.from(bundle['adapter.gguf']).equals(Buffer.from(expected))).toBe(true);
+	expect(new TextDecoder().decode(bundle['Modelfile'])).toContain('ADAPTER ./adapter.gguf');
+	expect(new TextDecoder().decode(bundle['README.md'])).toContain('ollama create');
+
+	const [peft] = await Promise.all([
+		page.waitForEvent('download'),
+		page.getByRole('button', { name: 'Export zip' }).click()
+	]);
+	const peftFiles = unzipSync(new Uint8Array(readFileSync(await peft.path())));
+	expect(Object.keys(peftFiles).sort()).toEqual([
+		'README.md',
+		'adapter_config.json',
+		'adapter_model.safetensors'
+	]);
+	expect(new TextDecoder().decode(peftFiles['README.md'])).toContain('PeftModel.from_pretrained');
 });

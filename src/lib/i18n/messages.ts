@@ -8,6 +8,7 @@ import { hubEn, hubJa } from './hub-messages';
 import { shellEn, shellJa } from './shell-messages';
 import { hostileEn, hostileJa } from './hostile-messages';
 import { trlEn, trlJa } from './trl-messages';
+import { exportEn, exportJa } from './export-messages';
 
 export const en = {
 	...studioEn,
@@ -16,6 +17,7 @@ export const en = {
 	...shellEn,
 	...hostileEn,
 	...trlEn,
+	...exportEn,
 	'app.name': 'Mondō Studio',
 	'app.tagline':
 		'Chat with Gemma-2, grow a character dataset, and train a LoRA adapter on your own GPU — in this tab.',
@@ -254,6 +256,7 @@ export const ja: Record<MessageKey, string> = {
 	...shellJa,
 	...hostileJa,
 	...trlJa,
+	...exportJa,
 	'app.name': 'Mondō Studio（問答スタジオ）',
 	'app.tagline':
 		'Gemma-2 と話し、キャラクターのデータセットを育て、自分の GPU で LoRA アダプターを学習する——すべてこのタブの中で。',

@@ -94,12 +94,13 @@ export function f16ToF32(h: number): number {
 	return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
-/** float → IEEE half bits, round to nearest even. */
+const F16_SCRATCH = new Float32Array(1);
+const F16_SCRATCH_BITS = new Uint32Array(F16_SCRATCH.buffer);
+
+/** float → IEEE half bits, round to nearest even. (One scratch buffer: no allocation per call.) */
 export function f32ToF16(v: number): number {
-	const f32 = new Float32Array(1);
-	const u32 = new Uint32Array(f32.buffer);
-	f32[0] = v;
-	const x = u32[0];
+	F16_SCRATCH[0] = v;
+	const x = F16_SCRATCH_BITS[0];
 	const sign = (x >>> 16) & 0x8000;
 	let exp = ((x >>> 23) & 0xff) - 127 + 15;
 	let mant = x & 0x7fffff;

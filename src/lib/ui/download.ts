@@ -16,6 +16,11 @@ export function downloadBlob(fileName: string, blob: Blob): void {
 	setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/** Saves text as a file (UTF-8). */
+export function downloadText(fileName: string, text: string, type = 'text/plain'): void {
+	downloadBlob(fileName, new Blob([text], { type: `${type};charset=utf-8` }));
+}
+
 /** A file name from free text: keeps letters of any script, digits, dashes; the rest become '-'. */
 export function safeFileName(name: string): string {
 	const cleaned = name
