@@ -93,10 +93,7 @@ export const studioEn = {
 	'generate.characterSide': 'Character',
 	'generate.userSide': 'User persona',
 	'generate.fromList': 'from the list above',
-	'generate.plan':
-		'{personas} personas × {questions} questions × {temperatures} temperatures = {total} dialogues',
 	'generate.start': 'Generate',
-	'generate.progress': '{done} / {total} dialogues',
 	'generate.tokensPerSecond': 'tokens/s',
 	'generate.eta': 'Time left',
 	'generate.pause': 'Pause after this dialogue',
@@ -245,7 +242,6 @@ export const studioEn = {
 	'datasets.tokenizerReady': 'Tokens are counted with the tokenizer of {name}.',
 	'datasets.noTokenizer': 'No model loaded: token statistics are left out until one is.',
 	'datasets.emptyBuild': 'These sources give no examples: nothing was saved.',
-	'datasets.leftOut': '{count} dialogues were left out',
 	'datasets.import': 'Import JSONL or CSV',
 	'datasets.importHelp':
 		'JSONL: one {"messages": [{"role": "user", …}, {"role": "assistant", …}]} per line. CSV: a header user,assistant and one exchange per row.',
@@ -254,7 +250,6 @@ export const studioEn = {
 	'datasets.line': 'line {line}',
 	'datasets.importSkip': 'Import the {count} valid rows, skip {skipped}',
 	'datasets.importEmpty': 'The file has no valid examples.',
-	'datasets.imported': 'Imported {count} examples as “{name}” ({skipped} rows skipped).',
 	'datasets.list': 'Datasets',
 	'datasets.trainEval': 'Train / eval',
 	'datasets.tokens': 'Tokens',
@@ -365,9 +360,7 @@ export const studioJa: Record<keyof typeof studioEn, string> = {
 	'generate.characterSide': 'キャラクター',
 	'generate.userSide': 'ユーザー役のペルソナ',
 	'generate.fromList': '上のリストの値',
-	'generate.plan': 'ペルソナ {personas} × 問い {questions} × 温度 {temperatures} = 対話 {total} 件',
 	'generate.start': '生成する',
-	'generate.progress': '{done} / {total} 件の対話',
 	'generate.tokensPerSecond': 'トークン/秒',
 	'generate.eta': '残り時間',
 	'generate.pause': 'この対話のあとで一時停止',
@@ -517,7 +510,6 @@ export const studioJa: Record<keyof typeof studioEn, string> = {
 	'datasets.noTokenizer':
 		'モデルが読み込まれていないため、トークン統計はモデルを読み込むまで省略します。',
 	'datasets.emptyBuild': 'この元データからは例が作れません。何も保存していません。',
-	'datasets.leftOut': '{count} 件の対話を除外しました',
 	'datasets.import': 'JSONL・CSV を読み込む',
 	'datasets.importHelp':
 		'JSONL：1 行に 1 つの {"messages": [{"role": "user", …}, {"role": "assistant", …}]}。CSV：見出し行 user,assistant と、1 行に 1 往復。',
@@ -526,8 +518,6 @@ export const studioJa: Record<keyof typeof studioEn, string> = {
 	'datasets.line': '{line} 行目',
 	'datasets.importSkip': '正しい {count} 行を読み込み、{skipped} 行を飛ばす',
 	'datasets.importEmpty': 'このファイルには正しい例がありません。',
-	'datasets.imported':
-		'{count} 件の例を「{name}」として読み込みました（{skipped} 行を飛ばしました）。',
 	'datasets.list': 'データセット一覧',
 	'datasets.trainEval': '学習 / 評価',
 	'datasets.tokens': 'トークン数',

@@ -68,7 +68,21 @@ export const studioPagesEn = {
 	'review.bulkApplyCount.one': 'Reject {count} dialogue',
 	'review.bulkApplyCount.other': 'Reject {count} dialogues',
 	'review.bulkDoneCount.one': 'Rejected {count} dialogue.',
-	'review.bulkDoneCount.other': 'Rejected {count} dialogues.'
+	'review.bulkDoneCount.other': 'Rejected {count} dialogues.',
+	'generate.planPersonas.one': '{count} persona',
+	'generate.planPersonas.other': '{count} personas',
+	'generate.planQuestions.one': '{count} question',
+	'generate.planQuestions.other': '{count} questions',
+	'generate.planTemperatures.one': '{count} temperature',
+	'generate.planTemperatures.other': '{count} temperatures',
+	'generate.planDialogues.one': '{count} dialogue',
+	'generate.planDialogues.other': '{count} dialogues',
+	'generate.progressCount.one': '{done} / {count} dialogue',
+	'generate.progressCount.other': '{done} / {count} dialogues',
+	'datasets.leftOutCount.one': '{count} dialogue was left out',
+	'datasets.leftOutCount.other': '{count} dialogues were left out',
+	'datasets.importedCount.one': 'Imported {count} example as “{name}” ({skipped} skipped).',
+	'datasets.importedCount.other': 'Imported {count} examples as “{name}” ({skipped} skipped).'
 };
 
 export const studioPagesJa: Record<keyof typeof studioPagesEn, string> = {
@@ -136,5 +150,21 @@ export const studioPagesJa: Record<keyof typeof studioPagesEn, string> = {
 	'review.bulkApplyCount.one': '{count} 件を不採用にする',
 	'review.bulkApplyCount.other': '{count} 件を不採用にする',
 	'review.bulkDoneCount.one': '{count} 件を不採用にしました。',
-	'review.bulkDoneCount.other': '{count} 件を不採用にしました。'
+	'review.bulkDoneCount.other': '{count} 件を不採用にしました。',
+	'generate.planPersonas.one': 'ペルソナ {count}',
+	'generate.planPersonas.other': 'ペルソナ {count}',
+	'generate.planQuestions.one': '問い {count}',
+	'generate.planQuestions.other': '問い {count}',
+	'generate.planTemperatures.one': '温度 {count}',
+	'generate.planTemperatures.other': '温度 {count}',
+	'generate.planDialogues.one': '対話 {count} 件',
+	'generate.planDialogues.other': '対話 {count} 件',
+	'generate.progressCount.one': '{done} / {count} 件の対話',
+	'generate.progressCount.other': '{done} / {count} 件の対話',
+	'datasets.leftOutCount.one': '{count} 件の対話を除外しました',
+	'datasets.leftOutCount.other': '{count} 件の対話を除外しました',
+	'datasets.importedCount.one':
+		'{count} 件の例を「{name}」として読み込みました（{skipped} 行をスキップ）。',
+	'datasets.importedCount.other':
+		'{count} 件の例を「{name}」として読み込みました（{skipped} 行をスキップ）。'
 };
