@@ -311,6 +311,11 @@ describe('a dialogue that outgrows the context', () => {
 	it('reads the limit from a typed ContextOverflow error too', () => {
 		const typed = Object.assign(new Error('too long'), { name: 'ContextOverflow', limit: 512 });
 		expect(contextOverflowLimit(typed)).toBe(512);
+		const coded = Object.assign(new Error('The prompt is 300 tokens long.'), {
+			code: 'context-overflow',
+			params: { tokens: 300, limit: 256 }
+		});
+		expect(contextOverflowLimit(coded)).toBe(256);
 		expect(contextOverflowLimit(new Error('network down'))).toBeNull();
 	});
 });

@@ -268,14 +268,24 @@ export async function generateDialogue(input: {
 
 /**
  * The context size (tokens) when `error` says a prompt does not fit the model's context, else null
- * (0 when the size is not given). The worker's error is matched by name and, for workers that send
- * only a message, by its wording.
+ * (0 when the size is not given). The worker's typed error is matched by its code
+ * ('context-overflow', params.limit) or name, and an error that is only a message by its wording.
  */
 export function contextOverflowLimit(error: unknown): number | null {
-	const e = error as { name?: string; message?: string; limit?: number } | undefined;
+	const e = error as
+		| {
+				name?: string;
+				code?: string;
+				message?: string;
+				limit?: number;
+				params?: { limit?: number };
+		  }
+		| undefined;
 	const fromMessage = /context holds (\d+)/.exec(e?.message ?? '');
-	if (e?.name !== 'ContextOverflow' && !fromMessage) return null;
-	return typeof e?.limit === 'number' ? e.limit : fromMessage ? Number(fromMessage[1]) : 0;
+	const typed = e?.code === 'context-overflow' || e?.name === 'ContextOverflow';
+	if (!typed && !fromMessage) return null;
+	const limit = e?.params?.limit ?? e?.limit;
+	return typeof limit === 'number' ? limit : fromMessage ? Number(fromMessage[1]) : 0;
 }
 
 /** A generation job that stopped on an error, with what the page needs to word it. */
