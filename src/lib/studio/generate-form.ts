@@ -5,7 +5,7 @@
 import { newId, getSetting, putSetting, type StudioDatabase } from '../data/db';
 import type { Character, OpeningQuestion, Persona, SamplingSettings } from '../data/types';
 import { planGenerationJob, type GenerationJobSpec } from './generate';
-import { samplingProblems, type SamplingField } from './sampling';
+import { samplingProblems, type FieldLimit, type SamplingField } from './sampling';
 
 export const GENERATION_FORM_SETTING = 'studio.generate.form';
 
@@ -19,7 +19,7 @@ export interface GenerationForm {
 	userSampling: SamplingSettings;
 }
 
-export const EXCHANGES_LIMIT = { min: 1, max: 50 };
+export const EXCHANGES_LIMIT: FieldLimit = { min: 1, max: 50, step: 1, integer: true };
 
 export function defaultGenerationForm(): GenerationForm {
 	const sampling = { temperature: 0.7, topK: 40, topP: 0.95, repetitionPenalty: 1.1 };

@@ -4,10 +4,11 @@
  */
 import { getSetting, putSetting, type StudioDatabase } from '../data/db';
 import { DEFAULT_JUDGE_SAMPLING } from './judge';
+import type { FieldLimit } from './sampling';
 
 export const JUDGE_SETTING = 'studio.judge.remote';
 
-export const JUDGE_MAX_TOKENS_LIMIT = { min: 1, max: 2048 };
+export const JUDGE_MAX_TOKENS_LIMIT: FieldLimit = { min: 1, max: 2048, step: 1, integer: true };
 
 export interface JudgeSettings {
 	kind: 'local' | 'remote';
