@@ -3,13 +3,18 @@ import { describe, expect, it } from 'vitest';
 import { StudioDatabase, newId } from '../../src/lib/data/db';
 import {
 	CharactersFileError,
+	characterDraft,
+	characterFieldsFromDraft,
 	createCharacter,
 	createPersona,
 	deleteCharacter,
+	dialoguesOfCharacter,
 	duplicateCharacter,
 	duplicatePersona,
 	exportCharactersFile,
 	importCharactersFile,
+	saveCharacterDraft,
+	savePersonaFields,
 	parseCharactersFile,
 	serializeCharactersFile,
 	updateCharacter,
@@ -123,6 +128,39 @@ describe('characters file', () => {
 		await expect(
 			createPersona(db, { name: '', kind: 'ordinary', language: 'ja', description: 'x' })
 		).rejects.toThrow(/persona\.name: expected a non-empty string/);
+		db.close();
+	});
+});
+
+describe('the character form', () => {
+	it('turns a draft into trimmed fields and saves new or edited characters and personas', async () => {
+		const db = new StudioDatabase(`test-${newId()}`);
+		const draft = {
+			...characterDraft(),
+			name: ' Sage ',
+			profile: 'Wise.',
+			prompt: 'Be Sage.',
+			exampleLines: ' one \n\n two ',
+			shortPrefix: '  '
+		};
+		expect(characterFieldsFromDraft(draft)).toMatchObject({
+			name: 'Sage',
+			exampleLines: ['one', 'two'],
+			shortPrefix: undefined
+		});
+		const created = await saveCharacterDraft(db, 'new', draft);
+		expect(characterDraft(created).exampleLines).toBe('one\ntwo');
+		const edited = await saveCharacterDraft(db, created.id, { ...draft, name: 'Sage II' });
+		expect(edited.id).toBe(created.id);
+		expect(await db.characters.count()).toBe(1);
+		expect(await dialoguesOfCharacter(db, created.id)).toBe(0);
+		const persona = await savePersonaFields(db, 'new', {
+			name: ' Ann ',
+			kind: 'ordinary',
+			language: 'en',
+			description: ' A student '
+		});
+		expect(persona).toMatchObject({ name: 'Ann', description: 'A student' });
 		db.close();
 	});
 });

@@ -6,8 +6,10 @@ import { curatedId, seedCuratedContent } from '../../src/lib/studio/curated';
 import {
 	PROMPT_VERSION,
 	SCENE_LINE,
+	GenerationJobError,
 	characterSideMessages,
 	cleanGeneratedTurn,
+	contextOverflowLimit,
 	dialogueIdFor,
 	planGenerationJob,
 	runGenerationJob,
@@ -221,5 +223,99 @@ describe('runGenerationJob', () => {
 			skipped: 3
 		});
 		db.close();
+	});
+});
+
+describe('a dialogue that outgrows the context', () => {
+	/** The fake engine's reply to a prompt of more than `maxMessages` messages is the worker's overflow error. */
+	function overflowingEngine(maxMessages: number): TextEngine {
+		const inner = fakeEngine();
+		return {
+			async generate(prompt, s, signal) {
+				if (prompt.messages.length > maxMessages)
+					throw new Error(
+						`The conversation is 300 tokens long; the context holds 256. Start a new chat or shorten it.`
+					);
+				return inner.generate(prompt, s, signal);
+			}
+		};
+	}
+
+	async function setupOne(exchanges: number) {
+		const db = new StudioDatabase(`test-${newId()}`);
+		await seedCuratedContent(db);
+		const spec: GenerationJobSpec = {
+			jobId: 'job-ctx',
+			seed: 1,
+			dialogues: planGenerationJob({
+				characters: [{ id: curatedId('socrates-en'), language: 'en' }],
+				personas: [{ id: curatedId('persona-office-worker-en'), language: 'en' }],
+				questions: [
+					{
+						id: curatedId('question-socrates-justice-en'),
+						language: 'en',
+						characterId: curatedId('socrates-en')
+					}
+				],
+				userTemperatures: [0.3, 0.7],
+				seed: 1
+			}),
+			model: { model: 'm' },
+			characterSampling: sampling,
+			userSampling: sampling,
+			exchanges
+		};
+		return { db, spec };
+	}
+
+	it('keeps the exchanges written before the overflow and records where it stopped', async () => {
+		const { db, spec } = await setupOne(5);
+		// Prompts grow by two messages per exchange: the third exchange's character prompt (7 messages) overflows.
+		const result = await runGenerationJob(spec, overflowingEngine(6), db);
+		expect(result.generated).toBe(2);
+		const d = (await db.dialogues.get(dialogueIdFor('job-ctx', 0)))!;
+		expect(d.turns.map((t) => t.role)).toEqual(['model', 'user', 'model', 'user', 'model']);
+		expect(d.generation?.stoppedEarly).toEqual({
+			reason: 'context',
+			exchanges: 2,
+			contextTokens: 256
+		});
+		expect((await db.jobs.get('job-ctx'))?.status).toBe('done');
+		db.close();
+	});
+
+	it('fails the job with a context code when not even the first exchange fits, keeping earlier dialogues', async () => {
+		const { db, spec } = await setupOne(1);
+		let calls = 0;
+		const engine: TextEngine = {
+			async generate(prompt, s, signal) {
+				// The first dialogue fits; every prompt after it overflows.
+				if (++calls > 2) throw new Error('The conversation is 9 tokens long; the context holds 8.');
+				return fakeEngine().generate(prompt, s, signal);
+			}
+		};
+		const error = await runGenerationJob(spec, engine, db).catch((e) => e);
+		expect(error).toBeInstanceOf(GenerationJobError);
+		expect(error.failure).toEqual({
+			code: 'context',
+			params: expect.objectContaining({ index: 2, total: 2, done: 1, limit: 8 })
+		});
+		expect(await db.dialogues.count()).toBe(1);
+		expect(await db.jobs.get('job-ctx')).toMatchObject({
+			status: 'failed',
+			failure: { code: 'context' }
+		});
+		db.close();
+	});
+
+	it('reads the limit from a typed ContextOverflow error too', () => {
+		const typed = Object.assign(new Error('too long'), { name: 'ContextOverflow', limit: 512 });
+		expect(contextOverflowLimit(typed)).toBe(512);
+		const coded = Object.assign(new Error('The prompt is 300 tokens long.'), {
+			code: 'context-overflow',
+			params: { tokens: 300, limit: 256 }
+		});
+		expect(contextOverflowLimit(coded)).toBe(256);
+		expect(contextOverflowLimit(new Error('network down'))).toBeNull();
 	});
 });

@@ -4,12 +4,16 @@ import { StudioDatabase, newId } from '../../src/lib/data/db';
 import type { Dialogue, Judgment } from '../../src/lib/data/types';
 import {
 	applyBulkReject,
+	deleteDialogue,
 	editTurn,
 	filterDialogues,
 	funnelCounts,
+	mostJudgedRubric,
 	planBulkReject,
+	reviewQueue,
 	revertTurn,
 	setDialogueStatus,
+	setJudgmentDecision,
 	setTurnRejected,
 	sortDialoguesByScore
 } from '../../src/lib/studio/review';
@@ -183,5 +187,40 @@ describe('funnel', () => {
 			pending: 3
 		});
 		expect(funnelCounts(dialogues, judgments, 'personality-en').judged).toBe(0);
+	});
+});
+
+describe('the review page', () => {
+	it('queues the pending dialogues worst first, unjudged last, best first on request', () => {
+		const ids = (direction?: 'ascending' | 'descending') =>
+			reviewQueue(dialogues, judgments, {
+				rubricKey: 'tone-flow-en',
+				status: ['pending'],
+				direction
+			}).map((q) => q.dialogue.id);
+		expect(ids()).toEqual(['b', 'a', 'd']);
+		expect(ids('descending')).toEqual(['a', 'b', 'd']);
+	});
+
+	it('opens on the rubric with the most judgments', () => {
+		expect(mostJudgedRubric([...judgments, judgment('a', 1, 1, 5, 'other')])).toBe('tone-flow-en');
+		expect(mostJudgedRubric([])).toBeUndefined();
+	});
+
+	it('records agree/disagree (again: cleared) and deletes a dialogue with its judgments only', async () => {
+		const db = new StudioDatabase(`test-${newId()}`);
+		await db.dialogues.bulkAdd([dialogue('a'), dialogue('b')]);
+		const [ja, jb] = [judgment('a', 1, 1), judgment('b', 2, 2)];
+		await db.judgments.bulkAdd([ja, jb]);
+		await setJudgmentDecision(db, ja, 'agree');
+		expect((await db.judgments.get(ja.id))?.reviewerDecision).toBe('agree');
+		await setJudgmentDecision(db, { id: ja.id, reviewerDecision: 'agree' }, 'agree');
+		expect((await db.judgments.get(ja.id))?.reviewerDecision).toBeUndefined();
+		await deleteDialogue(db, 'a');
+		expect(await db.dialogues.get('a')).toBeUndefined();
+		expect(await db.judgments.get(ja.id)).toBeUndefined();
+		expect(await db.dialogues.get('b')).toBeDefined();
+		expect(await db.judgments.get(jb.id)).toBeDefined();
+		db.close();
 	});
 });

@@ -117,3 +117,21 @@ describe('prepareTokenizer', () => {
 		expect(() => tokenizer.encode('never prepared')).toThrow(/not prepared/);
 	});
 });
+
+describe('prepareTokenizer in batches', () => {
+	it('encodes a long list batch by batch, reporting progress after each', async () => {
+		worker.encoded = [];
+		const progress: [number, number][] = [];
+		const tokenizer = await prepareTokenizer(['a', 'b', 'c', 'd', 'e'], {
+			batch: 2,
+			onProgress: (done, total) => progress.push([done, total])
+		});
+		expect(worker.encoded).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+		expect(progress).toEqual([
+			[2, 5],
+			[4, 5],
+			[5, 5]
+		]);
+		expect(tokenizer.encode('e')).toEqual([101]);
+	});
+});

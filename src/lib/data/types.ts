@@ -81,6 +81,8 @@ export interface DialogueGeneration extends ModelRef {
 	seed: number;
 	promptVersion: string;
 	jobId?: string;
+	/** Set when the dialogue outgrew the model's context: the exchanges written before it are kept. */
+	stoppedEarly?: { reason: 'context'; exchanges: number; contextTokens: number };
 }
 
 export type ReviewStatus = 'pending' | 'accepted' | 'rejected';
@@ -294,6 +296,12 @@ export interface ChatSession {
 	updatedAt: number;
 }
 
+export interface JobFailure {
+	/** 'context': a prompt did not fit the model's context; 'stopped': any other error. */
+	code: 'context' | 'stopped';
+	params: Record<string, string | number>;
+}
+
 /** A pausable background job of the engine worker (generation, judging, training). */
 export interface Job {
 	id: string;
@@ -303,6 +311,8 @@ export interface Job {
 	spec: Record<string, unknown>;
 	progress: { done: number; total: number };
 	error?: string;
+	/** Why the job stopped, as a code and parameters the page words in the UI language. */
+	failure?: JobFailure;
 	createdAt: number;
 	updatedAt: number;
 }

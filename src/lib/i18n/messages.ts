@@ -9,6 +9,7 @@ import { shellEn, shellJa } from './shell-messages';
 import { hostileEn, hostileJa } from './hostile-messages';
 import { trlEn, trlJa } from './trl-messages';
 import { exportEn, exportJa } from './export-messages';
+import { studioPagesEn, studioPagesJa } from './studio-pages-messages';
 
 export const en = {
 	...studioEn,
@@ -18,6 +19,7 @@ export const en = {
 	...hostileEn,
 	...trlEn,
 	...exportEn,
+	...studioPagesEn,
 	'app.name': 'Mondō Studio',
 	'app.tagline':
 		'Chat with Gemma-2, grow a character dataset, and train a LoRA adapter on your own GPU — in this tab.',
@@ -257,6 +259,7 @@ export const ja: Record<MessageKey, string> = {
 	...hostileJa,
 	...trlJa,
 	...exportJa,
+	...studioPagesJa,
 	'app.name': 'Mondō Studio（問答スタジオ）',
 	'app.tagline':
 		'Gemma-2 と話し、キャラクターのデータセットを育て、自分の GPU で LoRA アダプターを学習する——すべてこのタブの中で。',

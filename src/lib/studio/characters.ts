@@ -323,3 +323,71 @@ export async function importCharactersFile(
 	});
 	return { characters, personas };
 }
+
+/** A character as its editing form holds it (example lines as one text, one per line). */
+export interface CharacterDraft {
+	name: string;
+	language: Language;
+	profile: string;
+	styleNotes: string;
+	exampleLines: string;
+	prompt: string;
+	shortPrefix: string;
+	longPrefix: string;
+}
+
+export function characterDraft(c?: Character): CharacterDraft {
+	return {
+		name: c?.name ?? '',
+		language: c?.language ?? 'en',
+		profile: c?.profile ?? '',
+		styleNotes: c?.styleNotes ?? '',
+		exampleLines: c?.exampleLines.join('\n') ?? '',
+		prompt: c?.prompt ?? '',
+		shortPrefix: c?.shortPrefix ?? '',
+		longPrefix: c?.longPrefix ?? ''
+	};
+}
+
+/** The fields a draft describes: trimmed, empty example lines dropped, empty prefixes unset. */
+export function characterFieldsFromDraft(draft: CharacterDraft): CharacterFields {
+	return {
+		name: draft.name.trim(),
+		language: draft.language,
+		profile: draft.profile.trim(),
+		styleNotes: draft.styleNotes.trim(),
+		exampleLines: draft.exampleLines
+			.split('\n')
+			.map((l) => l.trim())
+			.filter(Boolean),
+		prompt: draft.prompt.trim(),
+		// Empty prefixes fall back to the defaults built from the name (dataset.ts).
+		shortPrefix: draft.shortPrefix.trim() || undefined,
+		longPrefix: draft.longPrefix.trim() || undefined
+	};
+}
+
+/** Creates (id 'new') or updates a character from its draft; returns the saved record. */
+export async function saveCharacterDraft(
+	db: StudioDatabase,
+	id: string,
+	draft: CharacterDraft
+): Promise<Character> {
+	const fields = characterFieldsFromDraft(draft);
+	return id === 'new' ? createCharacter(db, fields) : updateCharacter(db, id, fields);
+}
+
+/** Creates (id 'new') or updates a persona; returns the saved record. */
+export async function savePersonaFields(
+	db: StudioDatabase,
+	id: string,
+	fields: PersonaFields
+): Promise<Persona> {
+	const trimmed = { ...fields, name: fields.name.trim(), description: fields.description.trim() };
+	return id === 'new' ? createPersona(db, trimmed) : updatePersona(db, id, trimmed);
+}
+
+/** How many dialogues a character appears in (said in the delete confirmation: they stay). */
+export async function dialoguesOfCharacter(db: StudioDatabase, id: string): Promise<number> {
+	return db.dialogues.where('characterId').equals(id).count();
+}

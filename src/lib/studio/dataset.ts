@@ -19,7 +19,7 @@
  * shuffled examples become eval, the rest train.
  */
 import type { StudioDatabase } from '../data/db';
-import { newId } from '../data/db';
+import { createDataset } from './dataset-store';
 import type {
 	ChatMessage,
 	Character,
@@ -238,6 +238,14 @@ export function defaultRecipe(
  * examples passed by the caller. `recipe.endWithEndOfTurn` is kept in the recipe for the trainer:
  * the dataset stores messages, and the Gemma rendering always closes a turn with <end_of_turn>.
  */
+/** A recipe whose sources give no example: nothing is saved. */
+export class EmptyDatasetError extends Error {
+	constructor(readonly leftOut: DatasetBuild['leftOut']) {
+		super('these sources give no examples: nothing was saved');
+		this.name = 'EmptyDatasetError';
+	}
+}
+
 export async function buildDatasetFromDb(
 	db: StudioDatabase,
 	options: {
@@ -286,18 +294,14 @@ export async function buildDatasetFromDb(
 		tokenizer: options.tokenizer,
 		tokenizerName: options.tokenizerName
 	});
-	const now = Date.now();
-	const dataset: Dataset = {
-		id: newId(),
+	if (built.train.length + built.eval.length === 0) throw new EmptyDatasetError(built.leftOut);
+	const dataset = await createDataset(db, {
 		name: options.name,
 		origin: 'user',
 		recipe,
 		train: built.train,
 		eval: built.eval,
-		statistics: built.statistics,
-		createdAt: now,
-		updatedAt: now
-	};
-	await db.datasets.add(dataset);
+		...(built.statistics ? { statistics: built.statistics } : {})
+	});
 	return { dataset, leftOut: built.leftOut };
 }

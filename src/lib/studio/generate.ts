@@ -35,8 +35,10 @@ import type {
 	Character,
 	ChatMessage,
 	Dialogue,
+	DialogueGeneration,
 	DialogueTurn,
 	Job,
+	JobFailure,
 	Language,
 	ModelRef,
 	OpeningQuestion,
@@ -212,21 +214,32 @@ export async function generateDialogue(input: {
 		temperature: input.userTemperature
 	};
 	const turns: DialogueTurn[] = [{ role: 'model', content: question.text }];
+	let stoppedEarly: DialogueGeneration['stoppedEarly'];
 	for (let exchange = 0; exchange < settings.exchanges; exchange++) {
 		signal?.throwIfAborted();
-		const userReply = await engine.generate(
-			{ messages: userSideMessages(persona, character, turns) },
-			{ ...userSampling, seed: deriveSeed(input.seed, turns.length) },
-			signal
-		);
-		turns.push({ role: 'user', content: cleanGeneratedTurn(userReply.text) });
-		signal?.throwIfAborted();
-		const characterReply = await engine.generate(
-			{ messages: characterSideMessages(character, turns), characterPrompt: character.prompt },
-			{ ...settings.characterSampling, seed: deriveSeed(input.seed, turns.length) },
-			signal
-		);
-		turns.push({ role: 'model', content: cleanGeneratedTurn(characterReply.text) });
+		try {
+			const userReply = await engine.generate(
+				{ messages: userSideMessages(persona, character, turns) },
+				{ ...userSampling, seed: deriveSeed(input.seed, turns.length) },
+				signal
+			);
+			turns.push({ role: 'user', content: cleanGeneratedTurn(userReply.text) });
+			signal?.throwIfAborted();
+			const characterReply = await engine.generate(
+				{ messages: characterSideMessages(character, turns), characterPrompt: character.prompt },
+				{ ...settings.characterSampling, seed: deriveSeed(input.seed, turns.length) },
+				signal
+			);
+			turns.push({ role: 'model', content: cleanGeneratedTurn(characterReply.text) });
+		} catch (error) {
+			const limit = contextOverflowLimit(error);
+			// The dialogue outgrew the context: keep the exchanges already written (a dialogue ends
+			// on the character's turn); with none written there is nothing to keep.
+			if (limit === null || exchange === 0) throw error;
+			turns.length = 1 + 2 * exchange;
+			stoppedEarly = { reason: 'context', exchanges: exchange, contextTokens: limit };
+			break;
+		}
 	}
 	const now = Date.now();
 	return {
@@ -244,12 +257,47 @@ export async function generateDialogue(input: {
 			exchanges: settings.exchanges,
 			seed: input.seed,
 			promptVersion: PROMPT_VERSION,
-			jobId: input.jobId
+			jobId: input.jobId,
+			...(stoppedEarly ? { stoppedEarly } : {})
 		},
 		status: 'pending',
 		createdAt: now,
 		updatedAt: now
 	};
+}
+
+/**
+ * The context size (tokens) when `error` says a prompt does not fit the model's context, else null
+ * (0 when the size is not given). The worker's typed error is matched by its code
+ * ('context-overflow', params.limit) or name, and an error that is only a message by its wording.
+ */
+export function contextOverflowLimit(error: unknown): number | null {
+	const e = error as
+		| {
+				name?: string;
+				code?: string;
+				message?: string;
+				limit?: number;
+				params?: { limit?: number };
+		  }
+		| undefined;
+	const fromMessage = /context holds (\d+)/.exec(e?.message ?? '');
+	const typed = e?.code === 'context-overflow' || e?.name === 'ContextOverflow';
+	if (!typed && !fromMessage) return null;
+	const limit = e?.params?.limit ?? e?.limit;
+	return typeof limit === 'number' ? limit : fromMessage ? Number(fromMessage[1]) : 0;
+}
+
+/** A generation job that stopped on an error, with what the page needs to word it. */
+export class GenerationJobError extends Error {
+	constructor(
+		readonly failure: JobFailure,
+		/** The error that stopped the job (a typed session error keeps its code and parameters). */
+		readonly original: unknown
+	) {
+		super((original as Error)?.message ?? String(original));
+		this.name = 'GenerationJobError';
+	}
 }
 
 export interface GenerationProgress {
@@ -319,7 +367,8 @@ export async function runGenerationJob(
 		job.status = status;
 		job.progress = { done, total };
 		job.updatedAt = Date.now();
-		if (error) job.error = error;
+		job.error = error;
+		if (status !== 'failed') delete job.failure;
 		await db.jobs.put(job);
 	};
 	let done = await db.dialogues.where('generation.jobId').equals(spec.jobId).count();
@@ -327,8 +376,9 @@ export async function runGenerationJob(
 	options.onProgress?.({ done, total });
 	let generated = 0;
 	let skipped = 0;
+	let i = start;
 	try {
-		for (let i = start; i < total; i++) {
+		for (; i < total; i++) {
 			const d = spec.dialogues[i];
 			const id = dialogueIdFor(spec.jobId, d.index);
 			if (await db.dialogues.get(id)) {
@@ -361,12 +411,18 @@ export async function runGenerationJob(
 		}
 	} catch (error) {
 		const aborted = (error as Error).name === 'AbortError' || options.signal?.aborted;
-		await saveJob(
-			aborted ? 'paused' : 'failed',
-			done,
-			aborted ? undefined : (error as Error).message
-		);
-		throw error;
+		if (aborted) {
+			await saveJob('paused', done);
+			throw error;
+		}
+		const limit = contextOverflowLimit(error);
+		const failure: JobFailure = {
+			code: limit === null ? 'stopped' : 'context',
+			params: { index: i + 1, total, done, limit: limit ?? 0, message: (error as Error).message }
+		};
+		job.failure = failure;
+		await saveJob('failed', done, (error as Error).message);
+		throw new GenerationJobError(failure, error);
 	}
 	await saveJob(done >= total ? 'done' : 'paused', done);
 	return { generated, skipped };

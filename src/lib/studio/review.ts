@@ -72,14 +72,19 @@ export function sortDialoguesByScore(
 	judgments: Judgment[],
 	selector: ScoreSelector & { direction?: 'ascending' | 'descending' }
 ): ScoredDialogue[] {
-	const sign = selector.direction === 'descending' ? -1 : 1;
-	return scoreDialogues(dialogues, judgments, selector).sort((a, b) => {
+	return scoreDialogues(dialogues, judgments, selector).sort(byScore(selector.direction));
+}
+
+/** Worst (or best) score first; unjudged dialogues last; ties by creation time. */
+function byScore(direction: 'ascending' | 'descending' = 'ascending') {
+	const sign = direction === 'descending' ? -1 : 1;
+	return (a: ScoredDialogue, b: ScoredDialogue): number => {
 		if (a.score === undefined && b.score === undefined)
 			return a.dialogue.createdAt - b.dialogue.createdAt;
 		if (a.score === undefined) return 1;
 		if (b.score === undefined) return -1;
 		return sign * (a.score - b.score) || a.dialogue.createdAt - b.dialogue.createdAt;
-	});
+	};
 }
 
 export interface DialogueFilter extends ScoreSelector {
@@ -256,4 +261,42 @@ export function funnelCounts(
 		counts[d.status]++;
 	}
 	return counts;
+}
+
+/** The review queue: the dialogues the filter keeps, sorted by score like sortDialoguesByScore. */
+export function reviewQueue(
+	dialogues: Dialogue[],
+	judgments: Judgment[],
+	filter: DialogueFilter & { direction?: 'ascending' | 'descending' }
+): ScoredDialogue[] {
+	return filterDialogues(dialogues, judgments, filter).sort(byScore(filter.direction));
+}
+
+/** The rubric key with the most judgments (the one being reviewed, usually). */
+export function mostJudgedRubric(judgments: Judgment[]): string | undefined {
+	const counts = new Map<string, number>();
+	for (const j of judgments) counts.set(j.rubricKey, (counts.get(j.rubricKey) ?? 0) + 1);
+	return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+}
+
+/** The reviewer agrees or disagrees with a judgment; choosing the same answer again clears it. */
+export async function setJudgmentDecision(
+	db: StudioDatabase,
+	judgment: Pick<Judgment, 'id' | 'reviewerDecision'>,
+	decision: 'agree' | 'disagree'
+): Promise<void> {
+	await db.judgments.update(judgment.id, {
+		reviewerDecision: judgment.reviewerDecision === decision ? undefined : decision
+	});
+}
+
+/**
+ * Deletes a dialogue and its judgments (they describe only it). Datasets built from it keep their
+ * examples (a dataset holds copies), and its generation job keeps its record.
+ */
+export async function deleteDialogue(db: StudioDatabase, id: string): Promise<void> {
+	await db.transaction('rw', db.dialogues, db.judgments, async () => {
+		await db.judgments.where('dialogueId').equals(id).delete();
+		await db.dialogues.delete(id);
+	});
 }

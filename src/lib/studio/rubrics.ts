@@ -191,3 +191,87 @@ export async function createRubric(
 	await db.rubrics.add(rubric);
 	return rubric;
 }
+
+/** A criterion's anchors as editable text, one "score: meaning" line per score. */
+export function anchorsText(criterion: Pick<RubricCriterion, 'anchors'>): string {
+	return Object.entries(criterion.anchors)
+		.sort((a, b) => Number(a[0]) - Number(b[0]))
+		.map(([score, meaning]) => `${score}: ${meaning}`)
+		.join('\n');
+}
+
+/** Reads "score: meaning" lines (full-width ： too); other lines and empty meanings are skipped. */
+export function parseAnchors(text: string): Record<number, string> {
+	const anchors: Record<number, string> = {};
+	for (const line of text.split('\n')) {
+		const m = line.match(/^\s*(\d+)\s*[:：]\s*(.*)$/);
+		if (m && m[2].trim()) anchors[Number(m[1])] = m[2].trim();
+	}
+	return anchors;
+}
+
+/** A rubric being edited in a form: 'edit' saves a new version, 'copy' a new rubric (new key). */
+export interface RubricDraft {
+	mode: 'edit' | 'copy';
+	key: string;
+	name: string;
+	template: string;
+	min: number;
+	max: number;
+	criteria: { key: string; label: string; anchors: string }[];
+}
+
+export function rubricDraft(rubric: Rubric, mode: RubricDraft['mode']): RubricDraft {
+	const copy = mode === 'copy';
+	return {
+		mode,
+		key: copy ? `${rubric.key}-copy` : rubric.key,
+		name: copy ? `${rubric.name} (copy)` : rubric.name,
+		template: rubric.template,
+		min: rubric.scale.min,
+		max: rubric.scale.max,
+		criteria: rubric.criteria.map((c) => ({ key: c.key, label: c.label, anchors: anchorsText(c) }))
+	};
+}
+
+/**
+ * Saves a draft of `rubric` (a new version, or a new rubric for a copy). Returns the saved rubric,
+ * or the problems that kept it from being saved.
+ */
+export async function saveRubricDraft(
+	db: StudioDatabase,
+	rubric: Rubric,
+	draft: RubricDraft
+): Promise<{ saved: Rubric } | { problems: string[] }> {
+	const changes = {
+		name: draft.name.trim(),
+		template: draft.template,
+		scale: { min: Number(draft.min), max: Number(draft.max) },
+		criteria: draft.criteria.map((c) => ({
+			key: c.key.trim(),
+			label: c.label.trim(),
+			anchors: parseAnchors(c.anchors)
+		}))
+	};
+	const problems = validateRubric(changes);
+	if (!changes.name) problems.unshift('name: empty');
+	if (problems.length) return { problems };
+	try {
+		const saved =
+			draft.mode === 'edit'
+				? await saveRubricVersion(db, rubric.key, changes)
+				: await createRubric(db, { ...changes, key: draft.key.trim(), language: rubric.language });
+		return { saved };
+	} catch (error) {
+		return { problems: [(error as Error).message] };
+	}
+}
+
+/** The rubric a page opens with: a built-in one in the UI language, else the first. */
+export function defaultRubric(latest: Rubric[], language: Language): Rubric | undefined {
+	return (
+		latest.find((r) => r.language === language && r.origin === 'curated') ??
+		latest.find((r) => r.language === language) ??
+		latest[0]
+	);
+}

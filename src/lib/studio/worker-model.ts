@@ -8,7 +8,8 @@
  *   half-written turn is never mistaken for a finished one.
  * - Token throughput over every call is kept (`tokens`, `seconds`) so a page can show tokens/s.
  * - The worker's tokenizer is asynchronous; `prepareTokenizer(texts)` encodes a known set of texts
- *   in one round trip and returns a synchronous tokenizer over them.
+ *   in a few round trips (batches of 512, with progress) and returns a synchronous tokenizer over
+ *   them.
  */
 import * as Comlink from 'comlink';
 import { worker } from '../worker/client';
@@ -85,15 +86,23 @@ export class WorkerModel implements TextEngine, NextTokenProbabilityEngine {
 }
 
 /**
- * Encodes `texts` with the loaded model's tokenizer (one worker call) and returns a synchronous
+ * Encodes `texts` with the loaded model's tokenizer (one worker call per batch) and returns a synchronous
  * tokenizer that answers for exactly those texts; any other text is an error, never a guess.
  */
 export async function prepareTokenizer(
-	texts: Iterable<string>
+	texts: Iterable<string>,
+	options: { batch?: number; onProgress?: (done: number, total: number) => void } = {}
 ): Promise<{ encode(text: string): number[] }> {
 	const unique = [...new Set(texts)];
-	const encoded = unique.length ? await worker().encode(unique) : [];
-	const table = new Map(unique.map((text, i) => [text, encoded[i]]));
+	const batch = options.batch ?? 512;
+	const table = new Map<string, number[]>();
+	// In batches, so a long list reports progress between worker calls.
+	for (let start = 0; start < unique.length; start += batch) {
+		const part = unique.slice(start, start + batch);
+		const encoded = await worker().encode(part);
+		part.forEach((text, i) => table.set(text, encoded[i]));
+		options.onProgress?.(Math.min(start + batch, unique.length), unique.length);
+	}
 	return {
 		encode(text: string): number[] {
 			const ids = table.get(text);

@@ -1,10 +1,10 @@
-/** Saves text as a file through a temporary object URL and link (works offline, no server). */
-export function downloadText(fileName: string, text: string, type = 'text/plain'): void {
-	downloadBlob(fileName, new Blob([text], { type: `${type};charset=utf-8` }));
-}
-
-/** Saves bytes (a zip…) as a file the same way. */
-export function downloadBlob(fileName: string, blob: Blob): void {
+/** Saves data as a file through a temporary object URL and link (works offline, no server). */
+export function downloadBlob(
+	fileName: string,
+	data: Blob | Uint8Array,
+	type = 'application/octet-stream'
+): void {
+	const blob = data instanceof Blob ? data : new Blob([data as Uint8Array<ArrayBuffer>], { type });
 	const url = URL.createObjectURL(blob);
 	const link = document.createElement('a');
 	link.href = url;
