@@ -266,6 +266,8 @@ export interface Adapter {
 	targetModules: string[];
 	runId?: string;
 	checkpointId?: string;
+	/** data/adapter-records.ts adapterFingerprint: one entry per distinct adapter. */
+	fingerprint?: string;
 	scores?: Record<string, number>;
 	createdAt: number;
 	updatedAt: number;

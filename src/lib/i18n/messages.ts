@@ -4,10 +4,12 @@
  */
 import { studioEn, studioJa } from './studio-messages';
 import { sessionEn, sessionJa } from './session-messages';
+import { trainEn, trainJa } from './train-messages';
 
 export const en = {
 	...studioEn,
 	...sessionEn,
+	...trainEn,
 	'app.name': 'Mondō Studio',
 	'app.tagline':
 		'Chat with Gemma-2, grow a character dataset, and train a LoRA adapter on your own GPU — in this tab.',
@@ -242,6 +244,7 @@ export type MessageKey = keyof typeof en;
 export const ja: Record<MessageKey, string> = {
 	...studioJa,
 	...sessionJa,
+	...trainJa,
 	'app.name': 'Mondō Studio（問答スタジオ）',
 	'app.tagline':
 		'Gemma-2 と話し、キャラクターのデータセットを育て、自分の GPU で LoRA アダプターを学習する——すべてこのタブの中で。',
