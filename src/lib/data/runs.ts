@@ -54,3 +54,36 @@ export function lastLoss(run: TrainingRun): { step: number; loss: number } | nul
 	const m = run.metrics.filter((x) => x.loss !== undefined).at(-1);
 	return m ? { step: m.step, loss: m.loss! } : null;
 }
+
+/** The curves of a run as the Train page draws them, and the best checkpoint to mark. */
+export interface RunCurves {
+	loss: { x: number; y: number }[];
+	evalLoss: { x: number; y: number }[];
+	learningRate: { x: number; y: number }[];
+	/** The newest checkpoint marked best, at its eval loss (null: no evaluation yet). */
+	best: { step: number; evalLoss: number } | null;
+	/** The fractional epoch logged at a step. */
+	epochAt: (step: number) => number | undefined;
+}
+
+export function runCurves(
+	run: TrainingRun,
+	checkpoints: { step: number; best?: boolean }[]
+): RunCurves {
+	const series = (pick: (m: TrainingRun['metrics'][number]) => number | undefined) =>
+		run.metrics.flatMap((m) => {
+			const y = pick(m);
+			return y !== undefined && Number.isFinite(y) ? [{ x: m.step, y }] : [];
+		});
+	const evalLoss = series((m) => m.evalLoss);
+	const bestStep = Math.max(-1, ...checkpoints.filter((c) => c.best).map((c) => c.step));
+	const bestEval = evalLoss.findLast((p) => p.x === bestStep);
+	const epochs = new Map(run.metrics.map((m) => [m.step, m.epoch]));
+	return {
+		loss: series((m) => m.loss),
+		evalLoss,
+		learningRate: series((m) => m.learningRate),
+		best: bestEval ? { step: bestStep, evalLoss: bestEval.y } : null,
+		epochAt: (step) => epochs.get(step)
+	};
+}

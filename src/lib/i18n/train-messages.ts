@@ -30,6 +30,7 @@ export const trainEn = {
 	'trainArg.safe': 'usual: {min} – {max}',
 	'trainArg.unusual': 'Outside the usual range: allowed, but check it is what you want.',
 	'trainArg.empty': '(empty)',
+	'trainArg.allProjections': 'all seven',
 	// validation rules (TrainingConfigError.rule)
 	'rule.object': 'Must be an object.',
 	'rule.positive': 'Must be a number greater than 0.',
@@ -128,6 +129,7 @@ export const trainJa: Record<keyof typeof trainEn, string> = {
 	'trainArg.safe': '目安: {min} – {max}',
 	'trainArg.unusual': '通常の範囲外です。使えますが、意図した値か確認してください。',
 	'trainArg.empty': '（空欄）',
+	'trainArg.allProjections': '7 つすべて',
 	'rule.object': 'オブジェクトである必要があります。',
 	'rule.positive': '0 より大きい数にしてください。',
 	'rule.positiveInteger': '1 以上の整数にしてください。',

@@ -1,6 +1,11 @@
-/** Saves text as a file through a temporary object URL and link (works offline, no server). */
-export function downloadText(fileName: string, text: string, type = 'text/plain'): void {
-	const url = URL.createObjectURL(new Blob([text], { type: `${type};charset=utf-8` }));
+/** Saves data as a file through a temporary object URL and link (works offline, no server). */
+export function downloadBlob(
+	fileName: string,
+	data: Blob | Uint8Array,
+	type = 'application/octet-stream'
+): void {
+	const blob = data instanceof Blob ? data : new Blob([data as Uint8Array<ArrayBuffer>], { type });
+	const url = URL.createObjectURL(blob);
 	const link = document.createElement('a');
 	link.href = url;
 	link.download = fileName;
@@ -9,6 +14,11 @@ export function downloadText(fileName: string, text: string, type = 'text/plain'
 	link.click();
 	link.remove();
 	setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** Saves text as a UTF-8 file. */
+export function downloadText(fileName: string, text: string, type = 'text/plain'): void {
+	downloadBlob(fileName, new Blob([text], { type: `${type};charset=utf-8` }));
 }
 
 /** A file name from free text: keeps letters of any script, digits, dashes; the rest become '-'. */
