@@ -49,6 +49,14 @@ test('a PEFT zip imports, compares against the base model and opens in chat', as
 	await expect(page.getByTestId('adapter-row')).toHaveCount(1);
 	await expect(page.getByTestId('adapter-list')).toContainText('socratic-lora');
 	await expect(page.getByTestId('adapter-list')).toContainText('4 / 64');
+	// the same zip again is found, not added twice
+	await page
+		.getByTestId('adapter-import')
+		.setInputFiles({ name: 'socratic-lora copy.zip', mimeType: 'application/zip', buffer: ZIP });
+	await expect(page.getByTestId('adapter-import-note')).toContainText(
+		'Already in your list as “socratic-lora”'
+	);
+	await expect(page.getByTestId('adapter-row')).toHaveCount(1);
 
 	// base vs adapter on the same prompt, greedy: the adapter changes the reply
 	await page.getByTestId('compare-b').selectOption({ label: 'socratic-lora' });
@@ -59,6 +67,12 @@ test('a PEFT zip imports, compares against the base model and opens in chat', as
 	await expect(cells.nth(1)).not.toHaveText('…', { timeout: 120_000 });
 	const [base, lora] = [await cells.nth(0).textContent(), await cells.nth(1).textContent()];
 	expect(base).not.toBe(lora);
+	// the base model's reply is four newlines: shown as such, never as a blank cell
+	await expect(cells.nth(0)).toHaveText('(only whitespace: "\\n\\n\\n\\n")');
+	// the columns say which side is which
+	await expect(page.getByTestId('compare-table').locator('thead')).toContainText(
+		'B · socratic-lora'
+	);
 
 	await page.getByRole('button', { name: 'Open in chat' }).click();
 	await expect(page).toHaveURL(/\/chat$/);
@@ -122,4 +136,36 @@ test('an adapter imports from a hub reference on the mirror', async ({ page, bas
 	await page.getByTestId('adapter-url').fill('http://example.com/lora');
 	await page.getByTestId('adapter-url-import').click();
 	await expect(page.getByTestId('adapter-import-error')).toContainText('adapter');
+});
+
+test('adapters rename in place and delete with confirmation; origins in Japanese', async ({
+	page
+}) => {
+	test.setTimeout(180_000);
+	await page.goto('/adapters');
+	await loadTinyModel(page);
+	await page
+		.getByTestId('adapter-import')
+		.setInputFiles({ name: 'socratic-lora.zip', mimeType: 'application/zip', buffer: ZIP });
+	await expect(page.getByTestId('adapter-row')).toHaveCount(1);
+	await page.getByTestId('adapter-rename').click();
+	await page.getByTestId('adapter-name-input').fill('ソクラテス風');
+	await page.getByTestId('adapter-name-input').press('Enter');
+	await expect(page.getByTestId('adapter-name')).toHaveText('ソクラテス風');
+
+	await page.evaluate(() => localStorage.setItem('mondo.locale', 'ja'));
+	await page.reload();
+	await expect(page.getByTestId('adapter-origin')).toHaveText('読み込み');
+	// Japanese action buttons keep their words on one line (no one-character columns)
+	for (const button of await page.getByTestId('adapter-row').getByRole('button').all()) {
+		const box = (await button.boundingBox())!;
+		expect(box.width).toBeGreaterThan(box.height);
+	}
+
+	page.once('dialog', (d) => d.dismiss());
+	await page.getByTestId('adapter-delete').click();
+	await expect(page.getByTestId('adapter-row')).toHaveCount(1);
+	page.once('dialog', (d) => d.accept());
+	await page.getByTestId('adapter-delete').click();
+	await expect(page.getByTestId('adapter-row')).toHaveCount(0);
 });

@@ -98,6 +98,7 @@ export const trainEn = {
 	'adapters.compareB': 'B',
 	'adapters.comparePrompt': 'Prompt',
 	'adapters.emptyOutput': '(empty reply: the model ended its turn at once)',
+	'adapters.whitespaceOutput': '(only whitespace: {text})',
 	'adapters.mixNeedsWeight': 'Give at least one adapter a non-zero weight.',
 	'adapters.importing': 'Importing…'
 };
@@ -194,6 +195,7 @@ export const trainJa: Record<keyof typeof trainEn, string> = {
 	'adapters.compareB': 'B',
 	'adapters.comparePrompt': 'プロンプト',
 	'adapters.emptyOutput': '（空の返答：モデルがすぐにターンを終えました）',
+	'adapters.whitespaceOutput': '（空白のみ: {text}）',
 	'adapters.mixNeedsWeight': '少なくとも 1 つのアダプターに 0 以外の重みを付けてください。',
 	'adapters.importing': '読み込み中…'
 };
