@@ -57,7 +57,7 @@ async function noHorizontalOverflow(page: Page) {
 test('invalid arguments are refused as typed; Start twice makes one run; runs rename and delete', async ({
 	page
 }) => {
-	test.setTimeout(240_000);
+	test.setTimeout(480_000);
 	await page.goto('/train');
 	await loadTinyModel(page);
 	await page.getByTestId('train-import').setInputFiles({
@@ -88,6 +88,7 @@ test('invalid arguments are refused as typed; Start twice makes one run; runs re
 	await page.getByLabel('gradient_accumulation_steps').fill('1');
 	await page.getByTestId('arg-max_steps').fill('2');
 	await page.getByTestId('arg-save_steps').fill('1');
+	await page.getByTestId('arg-eval_steps').fill('1');
 	await expect(page.getByTestId('train-estimate')).toContainText('2 optimizer steps');
 
 	// a double click (and a third click while it runs) starts one run
@@ -96,7 +97,7 @@ test('invalid arguments are refused as typed; Start twice makes one run; runs re
 		.getByTestId('train-start')
 		.click({ force: true })
 		.catch(() => undefined);
-	await expect(page.getByTestId('run-status')).toHaveText('completed', { timeout: 120_000 });
+	await expect(page.getByTestId('run-status')).toHaveText('completed', { timeout: 300_000 });
 	await expect(page.getByTestId('run-row')).toHaveCount(1);
 	expect(await storedCount(page, 'runs')).toBe(1);
 	// one checkpoint per step: steps 1 and 2 (save_total_limit 1 keeps the newest and the best)
@@ -104,6 +105,9 @@ test('invalid arguments are refused as typed; Start twice makes one run; runs re
 	expect(new Set(steps).size).toBe(steps.length);
 	await expect(page.getByTestId('chart-loss')).toBeVisible();
 	await expect(page.getByTestId('chart-lr')).toBeVisible();
+	// the best checkpoint is one, marked and explained
+	await expect(page.getByTestId('train-checkpoints').getByText('★ best')).toHaveCount(1);
+	await expect(page.getByTestId('best-explained')).toContainText('lowest eval loss');
 
 	// rename in place
 	await page.getByTestId('run-rename').click();
@@ -130,6 +134,37 @@ test('invalid arguments are refused as typed; Start twice makes one run; runs re
 	expect(await storedCount(page, 'runs')).toBe(0);
 	expect(await storedCount(page, 'checkpoints')).toBe(0);
 	expect(await storedCount(page, 'adapters')).toBe(1);
+});
+
+test('leaving the page mid-run and coming back finds it running; Pause says it is pausing', async ({
+	page
+}) => {
+	test.setTimeout(480_000);
+	await page.goto('/train');
+	await loadTinyModel(page);
+	await page.getByTestId('train-import').setInputFiles({
+		name: 'socrates.jsonl',
+		mimeType: 'application/jsonl',
+		buffer: Buffer.from(EXAMPLES)
+	});
+	await expect(page.getByTestId('train-dataset')).not.toHaveValue('');
+	await page.getByTestId('arg-max_steps').fill('400');
+	await page.getByTestId('arg-save_steps').fill('50');
+	await page.getByTestId('train-start').click();
+	await expect(page.getByTestId('train-live')).toBeVisible({ timeout: 240_000 });
+
+	await page.getByTestId('nav-adapters').click();
+	await expect(page).toHaveURL(/\/adapters$/);
+	await page.getByTestId('nav-train').click();
+	await expect(page.getByTestId('train-pause')).toBeVisible();
+	await expect(page.getByTestId('run-status')).not.toContainText('interrupted');
+	await expect(page.getByTestId('train-resume')).toHaveCount(0);
+	await expect(page.getByTestId('train-start')).toBeDisabled();
+
+	await page.getByTestId('train-pause').click();
+	await expect(page.getByTestId('train-phase')).toHaveAttribute('data-phase', 'pausing');
+	await expect(page.getByTestId('run-status')).toHaveText('paused', { timeout: 240_000 });
+	await expect(page.getByTestId('run-row')).toHaveCount(1);
 });
 
 for (const locale of ['en', 'ja'])

@@ -140,10 +140,12 @@ export class TrainingJob {
 				best,
 				createdAt: Date.now()
 			});
-			// keep the newest save_total_limit checkpoints and the best one
+			// keep the newest save_total_limit checkpoints and the best one (the newest marked best:
+			// an earlier best was beaten by it)
 			const limit = training.save_total_limit ?? Infinity;
 			const all = await db.checkpoints.where('runId').equals(this.runId).sortBy('step');
-			const removable = all.filter((c) => !c.best);
+			const bestStep = all.findLast((c) => c.best)?.step;
+			const removable = all.filter((c) => c.step !== bestStep);
 			const excess = removable.slice(0, Math.max(0, removable.length - Math.max(1, limit)));
 			await db.checkpoints.bulkDelete(excess.map((c) => c.id));
 			onEvent({ kind: 'checkpoint', step: state.step });

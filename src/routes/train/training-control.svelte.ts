@@ -2,6 +2,8 @@
  * The run this page drives in the engine worker, as state the page renders: at most one at a time
  * (a second Start while one is starting or running does nothing — no twin runs), what it is doing
  * (preparing, a step, evaluating n/N with an ETA, checkpointing, pausing), and the last error.
+ * One instance for the app (`trainingControl`): leaving the page and coming back finds the run
+ * still driven, not "interrupted" with a Resume that would queue a twin behind it.
  */
 import * as Comlink from 'comlink';
 import { engine } from '$lib/engine/client';
@@ -104,3 +106,5 @@ export class TrainingControl {
 			this.phase = { kind: 'training' };
 	}
 }
+
+export const trainingControl = new TrainingControl();
