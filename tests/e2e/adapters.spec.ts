@@ -4,6 +4,7 @@
  * chat; a damaged adapter is refused with a message that names what is wrong.
  */
 import { expect, test, type Page } from '@playwright/test';
+import { loadTinyModel } from './studio-fixtures';
 import { createLoraAdapter } from '../../src/lib/lora/adapter';
 import { LORA_DEFAULTS } from '../../src/lib/lora/config';
 import { exportPeftFiles, exportPeftZip } from '../../src/lib/lora/peft';
@@ -26,27 +27,22 @@ const adapter = createLoraAdapter(
 for (const m of adapter.modules.values()) m.B.forEach((_, i) => (m.B[i] = Math.sin(7 * i + 1) * 4));
 const ZIP = Buffer.from(exportPeftZip(TINY_CONFIG, adapter, { baseModel: 'test-org/tiny-gemma2' }));
 
-// Requests faked with page.route must reach the page, not a service worker.
-test.use({ serviceWorkers: 'block' });
-
-async function loadTinyModel(page: Page) {
-	// the picker starts folded on pages that also work without a model
-	if (!(await page.getByTestId('source-url').isVisible()))
-		await page.getByTestId('model-picker').locator('summary').click();
-	await page.getByTestId('source-url').check();
-	await page.getByTestId('model-url').fill('/models/tiny-mlc/');
-	await page.getByTestId('load-model').click();
-	await expect(page.getByTestId('model-ready')).toContainText('q4f16_1', { timeout: 90_000 });
-}
-
-test('a PEFT zip imports, compares against the base model and opens in chat', async ({ page }) => {
-	test.setTimeout(240_000);
+/** The Adapters page with the tiny model loaded and the zip imported as "socratic-lora". */
+async function adaptersPageWithZip(page: Page) {
 	await page.goto('/adapters');
 	await loadTinyModel(page);
 	await page
 		.getByTestId('adapter-import')
 		.setInputFiles({ name: 'socratic-lora.zip', mimeType: 'application/zip', buffer: ZIP });
 	await expect(page.getByTestId('adapter-row')).toHaveCount(1);
+}
+
+// Requests faked with page.route must reach the page, not a service worker.
+test.use({ serviceWorkers: 'block' });
+
+test('a PEFT zip imports, compares against the base model and opens in chat', async ({ page }) => {
+	test.setTimeout(240_000);
+	await adaptersPageWithZip(page);
 	await expect(page.getByTestId('adapter-list')).toContainText('socratic-lora');
 	await expect(page.getByTestId('adapter-list')).toContainText('4 / 64');
 	// the same zip again is found, not added twice
@@ -142,12 +138,7 @@ test('adapters rename in place and delete with confirmation; origins in Japanese
 	page
 }) => {
 	test.setTimeout(180_000);
-	await page.goto('/adapters');
-	await loadTinyModel(page);
-	await page
-		.getByTestId('adapter-import')
-		.setInputFiles({ name: 'socratic-lora.zip', mimeType: 'application/zip', buffer: ZIP });
-	await expect(page.getByTestId('adapter-row')).toHaveCount(1);
+	await adaptersPageWithZip(page);
 	await page.getByTestId('adapter-rename').click();
 	await page.getByTestId('adapter-name-input').fill('ソクラテス風');
 	await page.getByTestId('adapter-name-input').press('Enter');

@@ -4,46 +4,23 @@
  * deleted, statuses in Japanese, and no horizontal overflow at a phone's width.
  */
 import { expect, test, type Page } from '@playwright/test';
+import { chatJsonl, loadTinyModel, storedCount } from './studio-fixtures';
 
-const EXAMPLES = [
+const EXAMPLES = chatJsonl([
 	['What is justice?', 'What do you think it is?'],
 	['I am tired.', 'Why are you tired, friend?'],
 	['Is money good?', 'Good for what, do you think?'],
 	['Hello.', 'Hello. What brings you here?']
-]
-	.map(([u, m]) =>
-		JSON.stringify({
-			messages: [
-				{ role: 'user', content: u },
-				{ role: 'assistant', content: m }
-			]
-		})
-	)
-	.join('\n');
+]);
 
-async function loadTinyModel(page: Page) {
-	await page.getByTestId('source-url').check();
-	await page.getByTestId('model-url').fill('/models/tiny-mlc/');
-	await page.getByTestId('load-model').click();
-	await expect(page.getByTestId('model-ready')).toContainText('q4f16_1', { timeout: 90_000 });
-}
-
-async function storedCount(page: Page, store: string): Promise<number> {
-	return page.evaluate(
-		(name) =>
-			new Promise<number>((resolve, reject) => {
-				const open = indexedDB.open('mondo-studio');
-				open.onerror = () => reject(open.error);
-				open.onsuccess = () => {
-					const req = open.result.transaction(name).objectStore(name).count();
-					req.onsuccess = () => {
-						resolve(req.result);
-						open.result.close();
-					};
-				};
-			}),
-		store
-	);
+/** The Train page with the tiny model loaded and the examples imported as the dataset. */
+async function trainPageWithDataset(page: Page) {
+	await page.goto('/train');
+	await loadTinyModel(page);
+	await page
+		.getByTestId('train-import')
+		.setInputFiles({ name: 'socrates.jsonl', mimeType: 'application/jsonl', buffer: EXAMPLES });
+	await expect(page.getByTestId('train-dataset')).not.toHaveValue('');
 }
 
 async function noHorizontalOverflow(page: Page) {
@@ -58,14 +35,7 @@ test('invalid arguments are refused as typed; Start twice makes one run; runs re
 	page
 }) => {
 	test.setTimeout(480_000);
-	await page.goto('/train');
-	await loadTinyModel(page);
-	await page.getByTestId('train-import').setInputFiles({
-		name: 'socrates.jsonl',
-		mimeType: 'application/jsonl',
-		buffer: Buffer.from(EXAMPLES)
-	});
-	await expect(page.getByTestId('train-dataset')).not.toHaveValue('');
+	await trainPageWithDataset(page);
 
 	// every argument explains itself, with the seeds' value
 	await expect(page.getByText('How far each step moves the adapter')).toBeVisible();
@@ -140,14 +110,7 @@ test('leaving the page mid-run and coming back finds it running; Pause says it i
 	page
 }) => {
 	test.setTimeout(480_000);
-	await page.goto('/train');
-	await loadTinyModel(page);
-	await page.getByTestId('train-import').setInputFiles({
-		name: 'socrates.jsonl',
-		mimeType: 'application/jsonl',
-		buffer: Buffer.from(EXAMPLES)
-	});
-	await expect(page.getByTestId('train-dataset')).not.toHaveValue('');
+	await trainPageWithDataset(page);
 	await page.getByTestId('arg-max_steps').fill('400');
 	await page.getByTestId('arg-save_steps').fill('50');
 	await page.getByTestId('train-start').click();

@@ -4,31 +4,16 @@
  * loss curve, and finishes.
  */
 import { expect, test, type Page } from '@playwright/test';
+import { chatJsonl, loadTinyModel } from './studio-fixtures';
 
-const EXAMPLES = [
+const EXAMPLES = chatJsonl([
 	['What is justice?', 'What do you think it is?'],
 	['I am tired.', 'Why are you tired, friend?'],
 	['Is money good?', 'Good for what, do you think?'],
 	['Teach me.', 'What would you like to know?'],
 	['Hello.', 'Hello. What brings you here?'],
 	['I know everything.', 'Do you? What is knowing?']
-]
-	.map(([u, m]) =>
-		JSON.stringify({
-			messages: [
-				{ role: 'user', content: u },
-				{ role: 'assistant', content: m }
-			]
-		})
-	)
-	.join('\n');
-
-async function loadTinyModel(page: Page) {
-	await page.getByTestId('source-url').check();
-	await page.getByTestId('model-url').fill('/models/tiny-mlc/');
-	await page.getByTestId('load-model').click();
-	await expect(page.getByTestId('model-ready')).toContainText('q4f16_1', { timeout: 90_000 });
-}
+]);
 
 /** The run's metric steps, read straight from IndexedDB (what the chart draws). */
 async function metricSteps(page: Page): Promise<number[]> {
@@ -58,7 +43,7 @@ test('a run survives closing the page: it resumes from its checkpoint and finish
 	await page.getByTestId('train-import').setInputFiles({
 		name: 'socrates.jsonl',
 		mimeType: 'application/jsonl',
-		buffer: Buffer.from(EXAMPLES)
+		buffer: EXAMPLES
 	});
 	await expect(page.getByTestId('train-dataset')).not.toHaveValue('');
 	await page.getByLabel('gradient_accumulation_steps').fill('1');
