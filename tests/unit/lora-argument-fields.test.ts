@@ -8,7 +8,8 @@ import {
 	seedsValue,
 	TRAINING_FIELDS
 } from '../../src/lib/lora/argument-fields';
-import { QUICK_CLASSROOM_PRESET, SEED_PRESET } from '../../src/lib/lora/config';
+import { QUICK_CLASSROOM_PRESET, SEED_PRESET, type ConfigRule } from '../../src/lib/lora/config';
+import type { Adapter, RunStatus } from '../../src/lib/data/types';
 import { LORA_MAX_RANK } from '../../src/lib/webgpu/kernels/lora';
 import { en, ja } from '../../src/lib/i18n/messages';
 
@@ -67,5 +68,57 @@ describe('training argument form', () => {
 		expect(outsideSafeRange(lr, 0.01)).toBe(true);
 		expect(checkArgument('learning_rate', 0.01)).toBeNull();
 		expect(outsideSafeRange(lr, 2e-4)).toBe(false);
+	});
+});
+
+describe('training words in both languages', () => {
+	it('every validation rule, run status, run phase and adapter origin has its message', () => {
+		const rules: Record<ConfigRule | 'maxRank', true> = {
+			object: true,
+			positive: true,
+			positiveInteger: true,
+			nonNegative: true,
+			nonNegativeInteger: true,
+			maxSteps: true,
+			warmupSteps: true,
+			interval: true,
+			range: true,
+			oneOf: true,
+			number: true,
+			boolean: true,
+			nullableBoolean: true,
+			nullableString: true,
+			unsupported: true,
+			regex: true,
+			modules: true,
+			layers: true,
+			maxRank: true
+		};
+		const statuses: Record<RunStatus, true> = {
+			queued: true,
+			running: true,
+			paused: true,
+			completed: true,
+			stopped: true,
+			failed: true
+		};
+		const origins: Record<Adapter['origin'], true> = {
+			trained: true,
+			imported: true,
+			curated: true,
+			mixed: true
+		};
+		const keys = [
+			...Object.keys(rules).map((r) => `rule.${r}`),
+			...Object.keys(statuses).map((s) => `runStatus.${s}`),
+			...Object.keys(origins).map((o) => `adapterOrigin.${o}`),
+			...['preparing', 'training', 'evaluating', 'checkpointing', 'pausing', 'stopping'].map(
+				(p) => `runPhase.${p}`
+			)
+		];
+		for (const k of keys) {
+			expect(en[k as keyof typeof en], k).toBeTruthy();
+			expect(ja[k as keyof typeof ja], k).toBeTruthy();
+		}
 	});
 });
