@@ -6,9 +6,9 @@
  * still driven, not "interrupted" with a Resume that would queue a twin behind it.
  */
 import * as Comlink from 'comlink';
-import { engine } from '$lib/engine/client';
-import type { TrainingEvent } from '$lib/lora/training-job';
-import type { StepReport } from '$lib/lora/trainer';
+import { worker } from '$lib/worker/client';
+import type { TrainingEvent } from '$lib/worker/api';
+import type { StepReport } from '$lib/training/trainer';
 
 export type RunPhase =
 	| { kind: 'preparing' }
@@ -57,7 +57,7 @@ export class TrainingControl {
 		this.stopping = null;
 		this.phase = { kind: 'preparing' };
 		try {
-			await engine().train(
+			await worker().train(
 				runId,
 				Comlink.proxy((e: TrainingEvent) => this.onEvent(e))
 			);
@@ -73,13 +73,13 @@ export class TrainingControl {
 	pause(): void {
 		this.stopping = 'pausing';
 		this.phase = { kind: 'pausing' };
-		void engine().pauseTraining();
+		void worker().pauseTraining();
 	}
 
 	stop(): void {
 		this.stopping = 'stopping';
 		this.phase = { kind: 'stopping' };
-		void engine().stopTraining();
+		void worker().stopTraining();
 	}
 
 	private onEvent(e: TrainingEvent): void {
