@@ -8,7 +8,14 @@
 //   node scripts/serve.mjs [--port 4173] [--host 127.0.0.1] [--root build] [--models DIR]
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createReadStream, existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import {
+	createReadStream,
+	existsSync,
+	readFileSync,
+	readdirSync,
+	realpathSync,
+	statSync
+} from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';

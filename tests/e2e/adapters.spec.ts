@@ -7,6 +7,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { unzipSync } from 'fflate';
 import { ggufLoraFile, readPeftFilesForGguf } from '../../src/lib/export/gguf-lora';
+import { loadTinyModel } from './studio-fixtures';
 import { createLoraAdapter } from '../../src/lib/lora/adapter';
 import { LORA_DEFAULTS } from '../../src/lib/lora/config';
 import { exportPeftFiles, exportPeftZip } from '../../src/lib/lora/peft';
@@ -29,29 +30,32 @@ const adapter = createLoraAdapter(
 for (const m of adapter.modules.values()) m.B.forEach((_, i) => (m.B[i] = Math.sin(7 * i + 1) * 4));
 const ZIP = Buffer.from(exportPeftZip(TINY_CONFIG, adapter, { baseModel: 'test-org/tiny-gemma2' }));
 
-// Requests faked with page.route must reach the page, not a service worker.
-test.use({ serviceWorkers: 'block' });
-
-async function loadTinyModel(page: Page) {
-	// the picker starts folded on pages that also work without a model
-	if (!(await page.getByTestId('source-url').isVisible()))
-		await page.getByTestId('model-picker').locator('summary').click();
-	await page.getByTestId('source-url').check();
-	await page.getByTestId('model-url').fill('/models/tiny-mlc/');
-	await page.getByTestId('load-model').click();
-	await expect(page.getByTestId('model-ready')).toContainText('q4f16_1', { timeout: 90_000 });
-}
-
-test('a PEFT zip imports, compares against the base model and opens in chat', async ({ page }) => {
-	test.setTimeout(240_000);
+/** The Adapters page with the tiny model loaded and the zip imported as "socratic-lora". */
+async function adaptersPageWithZip(page: Page) {
 	await page.goto('/adapters');
 	await loadTinyModel(page);
 	await page
 		.getByTestId('adapter-import')
 		.setInputFiles({ name: 'socratic-lora.zip', mimeType: 'application/zip', buffer: ZIP });
 	await expect(page.getByTestId('adapter-row')).toHaveCount(1);
+}
+
+// Requests faked with page.route must reach the page, not a service worker.
+test.use({ serviceWorkers: 'block' });
+
+test('a PEFT zip imports, compares against the base model and opens in chat', async ({ page }) => {
+	test.setTimeout(240_000);
+	await adaptersPageWithZip(page);
 	await expect(page.getByTestId('adapter-list')).toContainText('socratic-lora');
 	await expect(page.getByTestId('adapter-list')).toContainText('4 / 64');
+	// the same zip again is found, not added twice
+	await page
+		.getByTestId('adapter-import')
+		.setInputFiles({ name: 'socratic-lora copy.zip', mimeType: 'application/zip', buffer: ZIP });
+	await expect(page.getByTestId('adapter-import-note')).toContainText(
+		'Already in your list as “socratic-lora”'
+	);
+	await expect(page.getByTestId('adapter-row')).toHaveCount(1);
 
 	// base vs adapter on the same prompt, greedy: the adapter changes the reply
 	await page.getByTestId('compare-b').selectOption({ label: 'socratic-lora' });
@@ -62,6 +66,12 @@ test('a PEFT zip imports, compares against the base model and opens in chat', as
 	await expect(cells.nth(1)).not.toHaveText('…', { timeout: 120_000 });
 	const [base, lora] = [await cells.nth(0).textContent(), await cells.nth(1).textContent()];
 	expect(base).not.toBe(lora);
+	// the base model's reply is four newlines: shown as such, never as a blank cell
+	await expect(cells.nth(0)).toHaveText('(only whitespace: "\\n\\n\\n\\n")');
+	// the columns say which side is which
+	await expect(page.getByTestId('compare-table').locator('thead')).toContainText(
+		'B · socratic-lora'
+	);
 
 	await page.getByRole('button', { name: 'Open in chat' }).click();
 	await expect(page).toHaveURL(/\/chat$/);
@@ -172,4 +182,31 @@ test('the Adapters page exports a GGUF bundle and a PEFT zip with a README', asy
 		'adapter_model.safetensors'
 	]);
 	expect(new TextDecoder().decode(peftFiles['README.md'])).toContain('PeftModel.from_pretrained');
+});
+
+test('adapters rename in place and delete with confirmation; origins in Japanese', async ({
+	page
+}) => {
+	test.setTimeout(180_000);
+	await adaptersPageWithZip(page);
+	await page.getByTestId('adapter-rename').click();
+	await page.getByTestId('adapter-name-input').fill('ソクラテス風');
+	await page.getByTestId('adapter-name-input').press('Enter');
+	await expect(page.getByTestId('adapter-name')).toHaveText('ソクラテス風');
+
+	await page.evaluate(() => localStorage.setItem('mondo.locale', 'ja'));
+	await page.reload();
+	await expect(page.getByTestId('adapter-origin')).toHaveText('読み込み');
+	// Japanese action buttons keep their words on one line (no one-character columns)
+	for (const button of await page.getByTestId('adapter-row').getByRole('button').all()) {
+		const box = (await button.boundingBox())!;
+		expect(box.width).toBeGreaterThan(box.height);
+	}
+
+	page.once('dialog', (d) => d.dismiss());
+	await page.getByTestId('adapter-delete').click();
+	await expect(page.getByTestId('adapter-row')).toHaveCount(1);
+	page.once('dialog', (d) => d.accept());
+	await page.getByTestId('adapter-delete').click();
+	await expect(page.getByTestId('adapter-row')).toHaveCount(0);
 });

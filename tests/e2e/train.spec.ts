@@ -4,31 +4,16 @@
  * loss curve, and finishes.
  */
 import { expect, test, type Page } from '@playwright/test';
+import { chatJsonl, loadTinyModel } from './studio-fixtures';
 
-const EXAMPLES = [
+const EXAMPLES = chatJsonl([
 	['What is justice?', 'What do you think it is?'],
 	['I am tired.', 'Why are you tired, friend?'],
 	['Is money good?', 'Good for what, do you think?'],
 	['Teach me.', 'What would you like to know?'],
 	['Hello.', 'Hello. What brings you here?'],
 	['I know everything.', 'Do you? What is knowing?']
-]
-	.map(([u, m]) =>
-		JSON.stringify({
-			messages: [
-				{ role: 'user', content: u },
-				{ role: 'assistant', content: m }
-			]
-		})
-	)
-	.join('\n');
-
-async function loadTinyModel(page: Page) {
-	await page.getByTestId('source-url').check();
-	await page.getByTestId('model-url').fill('/models/tiny-mlc/');
-	await page.getByTestId('load-model').click();
-	await expect(page.getByTestId('model-ready')).toContainText('q4f16_1', { timeout: 90_000 });
-}
+]);
 
 /** The run's metric steps, read straight from IndexedDB (what the chart draws). */
 async function metricSteps(page: Page): Promise<number[]> {
@@ -58,12 +43,12 @@ test('a run survives closing the page: it resumes from its checkpoint and finish
 	await page.getByTestId('train-import').setInputFiles({
 		name: 'socrates.jsonl',
 		mimeType: 'application/jsonl',
-		buffer: Buffer.from(EXAMPLES)
+		buffer: EXAMPLES
 	});
 	await expect(page.getByTestId('train-dataset')).not.toHaveValue('');
 	await page.getByLabel('gradient_accumulation_steps').fill('1');
-	await page.getByTestId('max-steps').fill('8');
-	await page.getByTestId('save-steps').fill('2');
+	await page.getByTestId('arg-max_steps').fill('8');
+	await page.getByTestId('arg-save_steps').fill('2');
 	await page.getByLabel('learning_rate').fill('0.01');
 	await expect(page.getByTestId('train-estimate')).toContainText('8 optimizer steps');
 	await page.getByTestId('train-start').click();
@@ -83,6 +68,10 @@ test('a run survives closing the page: it resumes from its checkpoint and finish
 	await expect(page.getByTestId('run-step')).toHaveText('8');
 	// one loss per optimizer step, 1..8, no step twice: the curve continued where the checkpoint was
 	expect(await metricSteps(page)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+	// one checkpoint per step (the end of the run right after a save replaces it, not a twin)
+	const steps = await page.getByTestId('train-checkpoints').locator('li .step').allTextContents();
+	expect(new Set(steps).size).toBe(steps.length);
+	await expect(page.getByTestId('chart-loss')).toBeVisible();
 
 	// chat with the last checkpoint: the KV cache the run freed is back, with the adapter on
 	await page

@@ -2,11 +2,22 @@
  * The adapter store: every adapter the studio keeps (trained, imported, shared, mixed) is a record
  * in `db.adapters` holding the two PEFT files Python loads (adapter_config.json +
  * adapter_model.safetensors). Saving, reading the files back, an adapter from a training
- * checkpoint, and a shared adapter's import all go through here.
+ * checkpoint, imports (picked files, a shared reference), mixes, rename and delete all go
+ * through here.
+ *
+ * One entry per distinct adapter: importing the same files twice, or chatting with the same
+ * checkpoint twice, finds the entry already there. Two adapters are the same when their
+ * adapter_config.json and their tensors (names, shapes, bytes; the safetensors `__metadata__`
+ * aside) are the same: `adapterFingerprint`.
  */
 import type { Gemma2Config } from '../model/config';
-import type { LoraAdapter } from '../lora/adapter';
-import { exportPeftFiles, importPeftFolder, type ImportedAdapter } from '../lora/peft';
+import { mixAdapters, type LoraAdapter } from '../lora/adapter';
+import {
+	exportPeftFiles,
+	importPeftFolder,
+	importPeftZip,
+	type ImportedAdapter
+} from '../lora/peft';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from '../lora/tensor-names';
 import { downloadSharedAdapter, inspectSharedAdapter } from '../share/adapter-check';
 import type { AdapterRef } from '../share/sources';
@@ -22,7 +33,62 @@ export interface AdapterBase {
 	modelId: string;
 }
 
-/** Stores an adapter as the PEFT files Python loads (adapter_config.json + safetensors). */
+const hex = (bytes: ArrayBuffer) =>
+	[...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, '0')).join('');
+
+/**
+ * SHA-256 over the config text, the safetensors header without `__metadata__` (keys sorted) and
+ * the tensor bytes. Throws on a file too short to be safetensors.
+ */
+export async function adapterFingerprint(configJson: string, weights: Uint8Array): Promise<string> {
+	if (weights.length < 8)
+		throw new Error('adapter_model.safetensors: shorter than its header size');
+	const headerLength = Number(
+		new DataView(weights.buffer, weights.byteOffset, 8).getBigUint64(0, true)
+	);
+	if (8 + headerLength > weights.length)
+		throw new Error('adapter_model.safetensors: header longer than the file');
+	const header = JSON.parse(
+		new TextDecoder().decode(weights.subarray(8, 8 + headerLength))
+	) as Record<string, unknown>;
+	delete header.__metadata__;
+	const tensors = JSON.stringify(
+		Object.keys(header)
+			.sort()
+			.map((k) => [k, header[k]])
+	);
+	const prefix = new TextEncoder().encode(`${configJson}\u0000${tensors}\u0000`);
+	const data = weights.subarray(8 + headerLength);
+	const all = new Uint8Array(prefix.length + data.length);
+	all.set(prefix);
+	all.set(data, prefix.length);
+	return hex(await crypto.subtle.digest('SHA-256', all));
+}
+
+/** The stored adapter with this fingerprint, if any (older entries without one are fingerprinted on the way). */
+export async function findSameAdapter(
+	db: StudioDatabase,
+	fingerprint: string,
+	configJson: string,
+	weightsSize: number
+): Promise<Adapter | undefined> {
+	for (const a of await db.adapters.toArray()) {
+		if (a.fingerprint === fingerprint) return a;
+		if (a.fingerprint || a.configJson !== configJson || a.weights.size !== weightsSize) continue;
+		const fp = await adapterFingerprint(
+			a.configJson,
+			new Uint8Array(await a.weights.arrayBuffer())
+		);
+		await db.adapters.update(a.id, { fingerprint: fp });
+		if (fp === fingerprint) return a;
+	}
+	return undefined;
+}
+
+/**
+ * Stores an adapter as the PEFT files Python loads (adapter_config.json + safetensors); returns
+ * the id of an identical stored adapter instead of adding a second entry.
+ */
 export async function saveAdapterRecord(
 	base: AdapterBase,
 	adapter: LoraAdapter,
@@ -39,6 +105,10 @@ export async function saveAdapterRecord(
 		metadata: info.metadata
 	});
 	const configJson = new TextDecoder().decode(files[ADAPTER_CONFIG_FILE]);
+	const weights = files[ADAPTER_WEIGHTS_FILE];
+	const fingerprint = await adapterFingerprint(configJson, weights);
+	const same = await findSameAdapter(base.db, fingerprint, configJson, weights.length);
+	if (same) return same.id;
 	const parsed = JSON.parse(configJson) as {
 		r: number;
 		lora_alpha: number;
@@ -54,7 +124,7 @@ export async function saveAdapterRecord(
 			base: { model: base.modelId },
 			origin: info.origin,
 			configJson,
-			weights: new Blob([files[ADAPTER_WEIGHTS_FILE] as Uint8Array<ArrayBuffer>]),
+			weights: new Blob([weights as Uint8Array<ArrayBuffer>]),
 			r: parsed.r,
 			loraAlpha: parsed.lora_alpha,
 			targetModules: Array.isArray(parsed.target_modules)
@@ -62,6 +132,7 @@ export async function saveAdapterRecord(
 				: [parsed.target_modules],
 			runId: info.runId,
 			checkpointId: info.checkpointId,
+			fingerprint,
 			createdAt: now,
 			updatedAt: now
 		})
@@ -100,6 +171,45 @@ export function saveCheckpointAdapter(
 	});
 }
 
+/** What an import did: the stored entry, the entry it turned out to be already, PEFT's warnings. */
+export interface AdapterImport {
+	id: string;
+	existing?: Adapter;
+	warnings: string[];
+}
+
+async function storeImported(
+	base: AdapterBase,
+	imported: ImportedAdapter,
+	name: string
+): Promise<AdapterImport> {
+	const before = new Set(await base.db.adapters.toCollection().primaryKeys());
+	const id = await saveAdapterRecord(
+		{ ...base, modelId: imported.baseModel ?? base.modelId },
+		imported.adapter,
+		{ name, origin: 'imported', metadata: imported.metadata }
+	);
+	const existing = before.has(id) ? await base.db.adapters.get(id) : undefined;
+	return { id, existing, warnings: imported.warnings };
+}
+
+/** A picked PEFT zip, or the files of a picked PEFT folder; validated against the loaded model. */
+export async function importAdapterFiles(
+	base: AdapterBase,
+	picked: File[]
+): Promise<AdapterImport> {
+	if (picked.length === 1 && /\.zip$/i.test(picked[0].name)) {
+		// streamed: sizes are checked as bytes arrive (zip.ts), the file is never held inflated whole
+		const imported = await importPeftZip(base.config, picked[0].stream());
+		return storeImported(base, imported, picked[0].name.replace(/\.zip$/i, ''));
+	}
+	const files = new Map<string, Uint8Array>();
+	for (const f of picked)
+		files.set(f.webkitRelativePath || f.name, new Uint8Array(await f.arrayBuffer()));
+	const name = picked[0]?.webkitRelativePath.split('/')[0] || 'imported adapter';
+	return storeImported(base, importPeftFolder(base.config, files), name);
+}
+
 /**
  * A shared adapter (hub repo or https folder): declared sizes checked, downloaded size-capped and
  * time-limited, validated like any PEFT
@@ -111,22 +221,50 @@ export async function importSharedAdapter(
 	model: { config: Gemma2Config; id: string },
 	ref: AdapterRef,
 	opts: { name: string; hubBaseUrl?: string; reuse?: boolean }
-): Promise<{ id: string; warnings: string[] }> {
+): Promise<AdapterImport> {
 	if (opts.reuse) {
 		const stored = (await db.adapters.where('name').equals(opts.name).toArray()).find(
 			(a) => a.origin === 'imported'
 		);
-		if (stored) return { id: stored.id, warnings: [] };
+		if (stored) return { id: stored.id, existing: stored, warnings: [] };
 	}
 	// Only ever called once the user asked for it (a share link's "Load it", an import): the
 	// declared sizes are checked first, then the files are read with a cap and a deadline.
 	const source = { hubBaseUrl: opts.hubBaseUrl };
 	await inspectSharedAdapter(ref, source);
 	const imported = importPeftFolder(model.config, await downloadSharedAdapter(ref, source));
-	const id = await saveAdapterRecord(
-		{ db, config: model.config, modelId: imported.baseModel ?? model.id },
-		imported.adapter,
-		{ name: opts.name, origin: 'imported', metadata: imported.metadata }
-	);
-	return { id, warnings: imported.warnings };
+	return storeImported({ db, config: model.config, modelId: model.id }, imported, opts.name);
+}
+
+/** Stores Σ weight·adapter (lora/adapter.ts mixAdapters) of the stored adapters with a non-zero weight. */
+export async function saveAdapterMix(
+	base: AdapterBase,
+	parts: { adapter: Adapter; weight: number }[],
+	name: string
+): Promise<string> {
+	const used = parts.filter((p) => p.weight !== 0 && Number.isFinite(p.weight));
+	if (used.length === 0) throw new Error('a mix needs at least one adapter with a non-zero weight');
+	const loaded: { adapter: LoraAdapter; weight: number }[] = [];
+	for (const p of used)
+		loaded.push({
+			adapter: (await loadStoredAdapter(base.config, p.adapter)).adapter,
+			weight: p.weight
+		});
+	const label = used.map((p) => `${p.weight}×${p.adapter.name}`).join(' + ');
+	return saveAdapterRecord(base, mixAdapters(loaded), {
+		name: name.trim() || label,
+		origin: 'mixed',
+		metadata: { mix: label }
+	});
+}
+
+export async function renameAdapter(db: StudioDatabase, id: string, name: string): Promise<void> {
+	const trimmed = name.trim();
+	if (!trimmed) throw new Error('an adapter name cannot be empty');
+	await db.adapters.update(id, { name: trimmed, updatedAt: Date.now() });
+}
+
+/** Deletes one adapter (its run and checkpoints stay: it can be saved again from them). */
+export async function deleteAdapter(db: StudioDatabase, id: string): Promise<void> {
+	await db.adapters.delete(id);
 }

@@ -268,6 +268,8 @@ export interface Adapter {
 	targetModules: string[];
 	runId?: string;
 	checkpointId?: string;
+	/** data/adapter-records.ts adapterFingerprint: one entry per distinct adapter. */
+	fingerprint?: string;
 	scores?: Record<string, number>;
 	/** Copies published to a hub (newest last): what a share link can name instead of local files. */
 	published?: PublishedCopy[];

@@ -10,6 +10,7 @@ import { hostileEn, hostileJa } from './hostile-messages';
 import { trlEn, trlJa } from './trl-messages';
 import { exportEn, exportJa } from './export-messages';
 import { studioPagesEn, studioPagesJa } from './studio-pages-messages';
+import { trainEn, trainJa } from './train-messages';
 
 export const en = {
 	...studioEn,
@@ -20,6 +21,7 @@ export const en = {
 	...trlEn,
 	...exportEn,
 	...studioPagesEn,
+	...trainEn,
 	'app.name': 'Mondō Studio',
 	'app.tagline':
 		'Chat with Gemma-2, grow a character dataset, and train a LoRA adapter on your own GPU — in this tab.',
@@ -190,7 +192,6 @@ export const en = {
 	'train.preset.custom': 'Custom',
 	'train.lora': 'LoRA',
 	'train.training': 'Training',
-	'train.targets': 'Target modules',
 	'train.estimate': 'Estimate',
 	'train.estimate.memory': 'GPU memory',
 	'train.estimate.steps': 'optimizer steps',
@@ -208,14 +209,12 @@ export const en = {
 	'train.loss': 'Loss',
 	'train.evalLoss': 'Eval loss',
 	'train.lr': 'Learning rate',
-	'train.gradNorm': 'Grad norm',
 	'train.eta': 'ETA',
 	'train.checkpoints': 'Checkpoints',
 	'train.chatWith': 'Chat with this checkpoint',
 	'train.export': 'Export as PEFT (zip)',
 	'train.needModel': 'Load the base model to train.',
 	'train.needDataset': 'Choose or import a dataset.',
-	'train.examples': 'examples',
 	'adapters.title': 'Adapters',
 	'adapters.intro':
 		'Every LoRA adapter in this browser: trained here, imported from PEFT, or mixed. The files are exactly what Python’s PEFT loads.',
@@ -260,6 +259,7 @@ export const ja: Record<MessageKey, string> = {
 	...trlJa,
 	...exportJa,
 	...studioPagesJa,
+	...trainJa,
 	'app.name': 'Mondō Studio（問答スタジオ）',
 	'app.tagline':
 		'Gemma-2 と話し、キャラクターのデータセットを育て、自分の GPU で LoRA アダプターを学習する——すべてこのタブの中で。',
@@ -431,7 +431,6 @@ export const ja: Record<MessageKey, string> = {
 	'train.preset.custom': 'カスタム',
 	'train.lora': 'LoRA',
 	'train.training': '学習',
-	'train.targets': '対象モジュール',
 	'train.estimate': '見積もり',
 	'train.estimate.memory': 'GPU メモリ',
 	'train.estimate.steps': 'オプティマイザーのステップ',
@@ -449,14 +448,12 @@ export const ja: Record<MessageKey, string> = {
 	'train.loss': '損失',
 	'train.evalLoss': '評価損失',
 	'train.lr': '学習率',
-	'train.gradNorm': '勾配ノルム',
 	'train.eta': '残り時間',
 	'train.checkpoints': 'チェックポイント',
 	'train.chatWith': 'このチェックポイントとチャット',
 	'train.export': 'PEFT 形式で書き出す（zip）',
 	'train.needModel': '学習するにはベースモデルを読み込んでください。',
 	'train.needDataset': 'データセットを選ぶか読み込んでください。',
-	'train.examples': '件',
 	'adapters.title': 'アダプター',
 	'adapters.intro':
 		'このブラウザにあるすべての LoRA アダプター：ここで学習したもの、PEFT から読み込んだもの、混ぜたもの。ファイルは Python の PEFT がそのまま読み込める形式です。',

@@ -128,12 +128,38 @@ export const ALL_PROJECTIONS: ProjectionName[] = [
 	'down_proj'
 ];
 
+/**
+ * What a value broke, for the UI to word in its language (the English message stays for the CLI).
+ * `params` fill the message: { min, max } bounds, { allowed } choices.
+ */
+export type ConfigRule =
+	| 'object'
+	| 'positive'
+	| 'positiveInteger'
+	| 'nonNegative'
+	| 'nonNegativeInteger'
+	| 'maxSteps'
+	| 'warmupSteps'
+	| 'interval'
+	| 'range'
+	| 'oneOf'
+	| 'number'
+	| 'boolean'
+	| 'nullableBoolean'
+	| 'nullableString'
+	| 'unsupported'
+	| 'regex'
+	| 'modules'
+	| 'layers';
+
 /** A configuration error that names the field and the value. */
 export class TrainingConfigError extends Error {
 	constructor(
 		readonly field: string,
 		readonly value: unknown,
-		message: string
+		message: string,
+		readonly rule: ConfigRule = 'unsupported',
+		readonly params: Record<string, string | number> = {}
 	) {
 		super(`${field} = ${JSON.stringify(value)}: ${message}`);
 		this.name = 'TrainingConfigError';
@@ -215,8 +241,15 @@ function checkLoraValue(
 	v: unknown
 ): number {
 	const problem = loraValueProblem(kind, v);
-	if (problem) throw new TrainingConfigError(field, v, problem);
-	return v as number;
+	if (!problem) return v as number;
+	// the rule and its bounds let the UI word the error in the user's language
+	if (kind === 'r')
+		throw new TrainingConfigError(field, v, problem, 'range', { min: 1, max: LORA_LIMITS.maxRank });
+	if (kind === 'lora_alpha')
+		throw isNum(v) && v > LORA_LIMITS.maxAlpha
+			? new TrainingConfigError(field, v, problem, 'range', { min: 0, max: LORA_LIMITS.maxAlpha })
+			: new TrainingConfigError(field, v, problem, 'positive');
+	throw new TrainingConfigError(field, v, problem, 'range', { min: 0, max: 1 });
 }
 
 /**
@@ -227,7 +260,7 @@ function checkLoraValue(
  */
 export function parseTrainingConfig(json: unknown): ParsedTrainingConfig {
 	if (json === null || typeof json !== 'object' || Array.isArray(json))
-		throw new TrainingConfigError('(root)', json, 'expected a JSON object');
+		throw new TrainingConfigError('(root)', json, 'expected a JSON object', 'object');
 	const root = json as Json;
 	const warnings: string[] = [];
 	let entries: [string, unknown][];
@@ -270,38 +303,53 @@ export function parseTrainingConfig(json: unknown): ParsedTrainingConfig {
 
 function positiveInt(field: string, v: unknown): number {
 	if (!isNum(v) || !Number.isInteger(v) || v <= 0)
-		throw new TrainingConfigError(field, v, 'must be a positive integer');
+		throw new TrainingConfigError(field, v, 'must be a positive integer', 'positiveInteger');
 	return v;
 }
 function nonNegative(field: string, v: unknown): number {
-	if (!isNum(v) || v < 0) throw new TrainingConfigError(field, v, 'must be a number ≥ 0');
+	if (!isNum(v) || v < 0)
+		throw new TrainingConfigError(field, v, 'must be a number ≥ 0', 'nonNegative');
 	return v;
 }
 /** Logging/eval/save intervals: a positive integer, or a ratio in (0, 1) of the total steps. */
 function interval(field: string, v: unknown): number {
 	if (!isNum(v) || v <= 0 || (v > 1 && !Number.isInteger(v)))
-		throw new TrainingConfigError(field, v, 'must be a positive integer, or a ratio in (0, 1]');
+		throw new TrainingConfigError(
+			field,
+			v,
+			'must be a positive integer, or a ratio in (0, 1]',
+			'interval'
+		);
 	return v;
 }
 function oneOf<T extends string>(field: string, v: unknown, allowed: readonly T[]): T {
 	if (typeof v !== 'string' || !allowed.includes(v as T))
-		throw new TrainingConfigError(field, v, `must be one of ${allowed.join(', ')}`);
+		throw new TrainingConfigError(field, v, `must be one of ${allowed.join(', ')}`, 'oneOf', {
+			allowed: allowed.join(', ')
+		});
 	return v as T;
 }
 
 function setTraining(t: TrainingArguments, key: keyof TrainingArguments, v: unknown): void {
 	switch (key) {
 		case 'learning_rate':
-			if (!isNum(v) || v <= 0) throw new TrainingConfigError(key, v, 'must be a number > 0');
+			if (!isNum(v) || v <= 0)
+				throw new TrainingConfigError(key, v, 'must be a number > 0', 'positive');
 			t.learning_rate = v;
 			return;
 		case 'num_train_epochs':
-			if (!isNum(v) || v <= 0) throw new TrainingConfigError(key, v, 'must be a number > 0');
+			if (!isNum(v) || v <= 0)
+				throw new TrainingConfigError(key, v, 'must be a number > 0', 'positive');
 			t.num_train_epochs = v;
 			return;
 		case 'max_steps':
 			if (!isNum(v) || !Number.isInteger(v) || (v <= 0 && v !== -1))
-				throw new TrainingConfigError(key, v, 'must be a positive integer or -1 (use epochs)');
+				throw new TrainingConfigError(
+					key,
+					v,
+					'must be a positive integer or -1 (use epochs)',
+					'maxSteps'
+				);
 			t.max_steps = v;
 			return;
 		case 'per_device_train_batch_size':
@@ -310,17 +358,23 @@ function setTraining(t: TrainingArguments, key: keyof TrainingArguments, v: unkn
 		case 'seed':
 			if (key === 'seed') {
 				if (!isNum(v) || !Number.isInteger(v) || v < 0)
-					throw new TrainingConfigError(key, v, 'must be an integer ≥ 0');
+					throw new TrainingConfigError(key, v, 'must be an integer ≥ 0', 'nonNegativeInteger');
 				t.seed = v;
 			} else t[key] = positiveInt(key, v);
 			return;
 		case 'warmup_ratio':
-			if (!isNum(v) || v < 0 || v > 1) throw new TrainingConfigError(key, v, 'must be in [0, 1]');
+			if (!isNum(v) || v < 0 || v > 1)
+				throw new TrainingConfigError(key, v, 'must be in [0, 1]', 'range', { min: 0, max: 1 });
 			t.warmup_ratio = v;
 			return;
 		case 'warmup_steps':
 			if (!isNum(v) || v < 0 || (v >= 1 && !Number.isInteger(v)))
-				throw new TrainingConfigError(key, v, 'must be an integer ≥ 0, or a ratio in (0, 1)');
+				throw new TrainingConfigError(
+					key,
+					v,
+					'must be an integer ≥ 0, or a ratio in (0, 1)',
+					'warmupSteps'
+				);
 			t.warmup_steps = v;
 			return;
 		case 'lr_scheduler_type':
@@ -328,7 +382,7 @@ function setTraining(t: TrainingArguments, key: keyof TrainingArguments, v: unkn
 			return;
 		case 'lr_scheduler_kwargs': {
 			if (!v || typeof v !== 'object' || Array.isArray(v))
-				throw new TrainingConfigError(key, v, 'must be an object');
+				throw new TrainingConfigError(key, v, 'must be an object', 'object');
 			const out: Record<string, number> = {};
 			for (const [k, x] of Object.entries(v as Json)) {
 				if (!['num_cycles', 'lr_end', 'power'].includes(k))
@@ -338,7 +392,7 @@ function setTraining(t: TrainingArguments, key: keyof TrainingArguments, v: unkn
 						'unknown scheduler argument (num_cycles, lr_end, power)'
 					);
 				if (!isNum(x) || x < 0)
-					throw new TrainingConfigError(`${key}.${k}`, x, 'must be a number ≥ 0');
+					throw new TrainingConfigError(`${key}.${k}`, x, 'must be a number ≥ 0', 'nonNegative');
 				out[k] = x;
 			}
 			t.lr_scheduler_kwargs = out;
@@ -349,12 +403,13 @@ function setTraining(t: TrainingArguments, key: keyof TrainingArguments, v: unkn
 			return;
 		case 'max_grad_norm':
 			if (!isNum(v))
-				throw new TrainingConfigError(key, v, 'must be a number (≤ 0 disables clipping)');
+				throw new TrainingConfigError(key, v, 'must be a number (≤ 0 disables clipping)', 'number');
 			t.max_grad_norm = v;
 			return;
 		case 'adam_beta1':
 		case 'adam_beta2':
-			if (!isNum(v) || v < 0 || v >= 1) throw new TrainingConfigError(key, v, 'must be in [0, 1)');
+			if (!isNum(v) || v < 0 || v >= 1)
+				throw new TrainingConfigError(key, v, 'must be in [0, 1)', 'range', { min: 0, max: 1 });
 			t[key] = v;
 			return;
 		case 'adam_epsilon':
@@ -378,17 +433,18 @@ function setTraining(t: TrainingArguments, key: keyof TrainingArguments, v: unkn
 			return;
 		case 'load_best_model_at_end':
 		case 'shuffle':
-			if (typeof v !== 'boolean') throw new TrainingConfigError(key, v, 'must be true or false');
+			if (typeof v !== 'boolean')
+				throw new TrainingConfigError(key, v, 'must be true or false', 'boolean');
 			t[key] = v;
 			return;
 		case 'greater_is_better':
 			if (v !== null && typeof v !== 'boolean')
-				throw new TrainingConfigError(key, v, 'must be true, false or null');
+				throw new TrainingConfigError(key, v, 'must be true, false or null', 'nullableBoolean');
 			t.greater_is_better = v;
 			return;
 		case 'metric_for_best_model':
 			if (v !== null && typeof v !== 'string')
-				throw new TrainingConfigError(key, v, 'must be a string or null');
+				throw new TrainingConfigError(key, v, 'must be a string or null', 'nullableString');
 			t.metric_for_best_model = v;
 			return;
 	}
@@ -410,7 +466,8 @@ function setLora(l: LoraConfig, key: keyof LoraConfig, v: unknown): void {
 					throw new TrainingConfigError(
 						key,
 						v,
-						`is not a usable regular expression: ${(e as Error).message}`
+						`is not a usable regular expression: ${(e as Error).message}`,
+						'regex'
 					);
 				}
 				l.target_modules = v;
@@ -420,11 +477,13 @@ function setLora(l: LoraConfig, key: keyof LoraConfig, v: unknown): void {
 				throw new TrainingConfigError(
 					key,
 					v,
-					'must be a non-empty list of module names or a regex string'
+					'must be a non-empty list of module names or a regex string',
+					'modules'
 				);
 			return;
 		case 'use_rslora':
-			if (typeof v !== 'boolean') throw new TrainingConfigError(key, v, 'must be true or false');
+			if (typeof v !== 'boolean')
+				throw new TrainingConfigError(key, v, 'must be true or false', 'boolean');
 			l.use_rslora = v;
 			return;
 		case 'layers_to_transform':
@@ -432,12 +491,18 @@ function setLora(l: LoraConfig, key: keyof LoraConfig, v: unknown): void {
 			else if (isNum(v) && Number.isInteger(v) && v >= 0) l.layers_to_transform = [v];
 			else if (Array.isArray(v) && v.every((x) => isNum(x) && Number.isInteger(x) && x >= 0))
 				l.layers_to_transform = [...(v as number[])];
-			else throw new TrainingConfigError(key, v, 'must be a layer index, a list of them, or null');
+			else
+				throw new TrainingConfigError(
+					key,
+					v,
+					'must be a layer index, a list of them, or null',
+					'layers'
+				);
 			return;
 		case 'rank_pattern':
 		case 'alpha_pattern': {
 			if (!v || typeof v !== 'object' || Array.isArray(v))
-				throw new TrainingConfigError(key, v, 'must be an object of pattern → number');
+				throw new TrainingConfigError(key, v, 'must be an object of pattern → number', 'object');
 			const out: Record<string, number> = {};
 			for (const [k, x] of Object.entries(v as Json)) {
 				out[k] = checkLoraValue(`${key}.${k}`, key === 'rank_pattern' ? 'r' : 'lora_alpha', x);

@@ -100,6 +100,8 @@ export interface TrainerOptions {
 	metric?: (step: number) => Promise<Record<string, number>>;
 	onStep?: (r: StepReport) => void;
 	onEval?: (r: EvalReport) => void;
+	/** Evaluation progress: examples done of the eval set (0 when it starts), for a UI that waits. */
+	onEvalProgress?: (done: number, total: number) => void;
 	/**
 	 * Called with a checkpoint when save_strategy says so: every save_steps ('steps'), at each
 	 * epoch's end ('epoch'), or when the evaluation metric improves ('best'). Keeping only
@@ -284,12 +286,14 @@ export class LoraTrainer {
 		const { backward, eval: data = [] } = this.o;
 		let lossSum = 0;
 		let count = 0;
-		for (const e of data) {
+		this.o.onEvalProgress?.(0, data.length);
+		for (const [i, e] of data.entries()) {
 			const r = backward.loss
 				? await backward.loss(e.input_ids, e.labels)
 				: await backward.lossAndGrads(e.input_ids, e.labels, { gradScale: 0 });
 			lossSum += r.lossSum;
 			count += r.count;
+			this.o.onEvalProgress?.(i + 1, data.length);
 		}
 		const metrics = (await this.o.metric?.(this.step)) ?? {};
 		const evalLoss = lossSum / count;

@@ -31,6 +31,13 @@ export type TrainingEvent =
 	| { kind: 'step'; report: StepReport }
 	| { kind: 'eval'; report: EvalReport }
 	| { kind: 'checkpoint'; step: number }
+	/** What the run is doing between steps (done / total: examples of the eval set). */
+	| {
+			kind: 'phase';
+			phase: 'preparing' | 'evaluating' | 'checkpointing';
+			done?: number;
+			total?: number;
+	  }
 	| { kind: 'adapter'; adapterId: string };
 
 /** The newest checkpoint of a run (the one a resume starts from). */
@@ -69,6 +76,7 @@ export class TrainingJob {
 		if (!run.datasetId) throw new Error(`training run "${run.name}" has no dataset`);
 		const dataset = await db.datasets.get(run.datasetId);
 		if (!dataset) throw new Error(`dataset ${run.datasetId} of run "${run.name}" not found`);
+		onEvent({ kind: 'phase', phase: 'preparing' });
 		const { training, lora: loraConfig } = parseTrainingConfig({
 			training: run.trainingArgs,
 			lora: run.loraConfig
@@ -115,8 +123,16 @@ export class TrainingJob {
 				});
 		const saveCheckpoint = async (state: TrainerState, best = false) => {
 			const last = state.log.filter((r): r is StepReport => 'loss' in r).at(-1);
+			onEvent({ kind: 'phase', phase: 'checkpointing' });
 			// the new checkpoint and the pruning of old ones land together or not at all
 			await writeWhole(db, [db.checkpoints], `checkpoint at step ${state.step}`, async () => {
+				// one checkpoint per step: the end of a run (or a pause) right after a save replaces it
+				const sameStep = await db.checkpoints
+					.where('[runId+step]')
+					.equals([this.runId, state.step])
+					.toArray();
+				await db.checkpoints.bulkDelete(sameStep.map((c) => c.id));
+				best ||= sameStep.some((c) => c.best);
 				await db.checkpoints.put({
 					id: newId(),
 					runId: this.runId,
@@ -127,10 +143,12 @@ export class TrainingJob {
 					best,
 					createdAt: Date.now()
 				});
-				// keep the newest save_total_limit checkpoints and the best one
+				// keep the newest save_total_limit checkpoints and the best one (the newest marked best:
+				// an earlier best was beaten by it)
 				const limit = training.save_total_limit ?? Infinity;
 				const all = await db.checkpoints.where('runId').equals(this.runId).sortBy('step');
-				const removable = all.filter((c) => !c.best);
+				const bestStep = all.findLast((c) => c.best)?.step;
+				const removable = all.filter((c) => c.step !== bestStep);
 				const excess = removable.slice(0, Math.max(0, removable.length - Math.max(1, limit)));
 				await db.checkpoints.bulkDelete(excess.map((c) => c.id));
 			});
@@ -175,6 +193,8 @@ export class TrainingJob {
 					});
 					onEvent({ kind: 'eval', report });
 				},
+				onEvalProgress: (done, total) =>
+					onEvent({ kind: 'phase', phase: 'evaluating', done, total }),
 				onSave: (state) => saveCheckpoint(state, state.best?.step === state.step)
 			});
 			this.trainer = stack.trainer;
