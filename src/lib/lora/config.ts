@@ -244,7 +244,9 @@ function checkLoraValue(
 	if (!problem) return v as number;
 	// the rule and its bounds let the UI word the error in the user's language
 	if (kind === 'r')
-		throw new TrainingConfigError(field, v, problem, 'range', { min: 1, max: LORA_LIMITS.maxRank });
+		throw isNum(v) && Number.isInteger(v) && v > LORA_LIMITS.maxRank
+			? new TrainingConfigError(field, v, problem, 'range', { min: 1, max: LORA_LIMITS.maxRank })
+			: new TrainingConfigError(field, v, problem, 'positiveInteger');
 	if (kind === 'lora_alpha')
 		throw isNum(v) && v > LORA_LIMITS.maxAlpha
 			? new TrainingConfigError(field, v, problem, 'range', { min: 0, max: LORA_LIMITS.maxAlpha })
