@@ -60,9 +60,12 @@ test('a big JSONL imports off the main thread: the page keeps answering while it
 			})
 	);
 	expect(ticks).toBeGreaterThan(5);
-	await expect(page.getByTestId('import-notice')).toContainText(`Imported ${N} examples`, {
-		timeout: 60_000
-	});
+	await expect(page.getByTestId('import-notice')).toContainText(
+		`Imported ${N.toLocaleString('en-US')} examples`,
+		{
+			timeout: 60_000
+		}
+	);
 	expect(await datasetsNamed(page, 'big-import')).toEqual([N]);
 });
 

@@ -26,7 +26,7 @@ test('exports the TRL project of the selected dataset and the form’s settings'
 		mimeType: 'application/jsonl',
 		buffer: Buffer.from(ROWS)
 	});
-	await page.getByTestId('max-steps').fill('7');
+	await page.getByTestId('arg-max_steps').fill('7');
 	const [download] = await Promise.all([
 		page.waitForEvent('download'),
 		page.getByTestId('train-export-gpu').click()
