@@ -19,9 +19,15 @@ export function chatJsonl(pairs: [user: string, model: string][]): Buffer {
 
 /** Loads the tiny MLC fixture through the page's model picker (unfolding it where it starts folded). */
 export async function loadTinyModel(page: Page): Promise<void> {
-	if (!(await page.getByTestId('source-url').isVisible()))
-		await page.getByTestId('model-picker').locator('summary').click();
-	await page.getByTestId('source-url').check();
+	// The picker unfolds itself once it has read the saved source and asked the worker for a model;
+	// a click on its summary in that moment would fold it again, so open it until it stays open.
+	const source = page.getByTestId('source-url');
+	await expect(async () => {
+		if (!(await source.isVisible()))
+			await page.getByTestId('model-picker').locator('summary').click();
+		await expect(source).toBeVisible({ timeout: 2_000 });
+	}).toPass({ timeout: 30_000 });
+	await source.check();
 	await page.getByTestId('model-url').fill('/models/tiny-mlc/');
 	await page.getByTestId('load-model').click();
 	await expect(page.getByTestId('model-ready')).toContainText('q4f16_1', { timeout: 90_000 });
