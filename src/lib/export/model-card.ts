@@ -7,6 +7,7 @@
  * YAML scalars are written as JSON strings/numbers: every JSON scalar is a valid YAML flow scalar,
  * so a character name with a colon or quotes cannot break the front matter.
  */
+import { huggingFaceBaseModel } from './base-model';
 import type { DatasetRecipe, DatasetStatistics, TrainingMetric } from '../data/types';
 
 type Yaml = string | number | boolean | null | Yaml[] | { [key: string]: Yaml | undefined };
@@ -36,11 +37,8 @@ export function frontMatter(meta: { [key: string]: Yaml | undefined }): string {
 	return `---\n${yamlLines(meta, '').join('\n')}\n---\n`;
 }
 
-/** The Hugging Face original of an MLC build (`mlc-ai/gemma-2-2b-jpn-it-q4f16_1-MLC` → `google/gemma-2-2b-jpn-it`). */
-export function hubBaseModelOf(model: string): string {
-	const mlc = /^mlc-ai\/(gemma-[\w.-]+?)-q\d+f\d+(?:_\d+)?-MLC$/.exec(model);
-	return mlc ? `google/${mlc[1]}` : model;
-}
+/** The Hugging Face original of an MLC build (one mapping: base-model.ts). */
+export const hubBaseModelOf = huggingFaceBaseModel;
 
 /** A tag the Hub accepts: lower case letters, digits and dashes. */
 export function tagOf(text: string): string {

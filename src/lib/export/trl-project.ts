@@ -41,25 +41,7 @@ export interface TrlProjectInput {
 	runName?: string;
 }
 
-/**
- * The Hugging Face original of a model the studio loaded: an MLC conversion
- * (`mlc-ai/gemma-2-2b-jpn-it-q4f16_1-MLC`, `…@main`, a served `/models/…-MLC/` folder,
- * `local:gemma-2-9b-it-q4f32_1-MLC`) maps to `google/<name>`; a plain Hugging Face id stays as it
- * is; anything else is null (the caller asks for `--base-model`).
- */
-export function hfBaseModelFor(modelId: string): string | null {
-	const id = modelId.trim().replace(/@[^/]*$/, '');
-	const name =
-		id
-			.replace(/^local:/, '')
-			.replace(/\/+$/, '')
-			.split('/')
-			.at(-1) ?? '';
-	const mlc = /^(gemma-2-[a-z0-9.-]+?)-q\d+f\d+(_\d+)?-MLC$/i.exec(name);
-	if (mlc) return `google/${mlc[1]}`;
-	if (/^[\w.-]+\/[\w.-]+$/.test(id) && !/-MLC$/i.test(id)) return id;
-	return null;
-}
+export { hfBaseModelFor } from './base-model';
 
 /** A judge score (e.g. combined_score) does not exist in TRL: the best checkpoint is by eval_loss. */
 function bestMetric(t: TrainingArguments): { metric: string | null; greater: boolean | null } {
