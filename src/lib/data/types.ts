@@ -126,6 +126,8 @@ export interface Rubric {
 	template: string;
 	criteria: RubricCriterion[];
 	scale: { min: number; max: number };
+	/** Weights of `combined_score` by criterion key (absent: the plain mean of the criteria). */
+	combined?: Record<string, number>;
 	origin: Origin;
 	createdAt: number;
 }

@@ -150,7 +150,9 @@ export type ConfigRule =
 	| 'unsupported'
 	| 'regex'
 	| 'modules'
-	| 'layers';
+	| 'layers'
+	/** metric_for_best_model names a metric no configured evaluation produces (best-metric.ts). */
+	| 'bestMetric';
 
 /** A configuration error that names the field and the value. */
 export class TrainingConfigError extends Error {

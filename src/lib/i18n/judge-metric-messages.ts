@@ -1,0 +1,8 @@
+/** Training by the judge (issue 14): best-metric validation, scores, overfitting notice. */
+export const judgeMetricEn = {
+	'rule.bestMetric': 'No evaluation of this run produces {metric} (produced: {available}).'
+};
+
+export const judgeMetricJa: Record<keyof typeof judgeMetricEn, string> = {
+	'rule.bestMetric': 'この実行の評価は {metric} を出しません（出るもの: {available}）。'
+};
