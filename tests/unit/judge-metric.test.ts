@@ -14,6 +14,11 @@ import {
 	TrainingConfigError,
 	type TrainingArguments
 } from '../../src/lib/lora/config';
+import {
+	evaluationCost,
+	evaluationsInRun,
+	pickEvalPrompts
+} from '../../src/lib/studio/eval-prompts';
 import { scoreMetricNames, scoreMetrics, summarizeScores } from '../../src/lib/studio/judge-scores';
 
 const args = (over: Partial<TrainingArguments>): TrainingArguments => ({
@@ -215,5 +220,67 @@ describe('overfitting', () => {
 		expect(
 			detectOverfitting({ key: 'eval_loss', greater: false }, evalLoss, losses(50))?.bestStep
 		).toBe(20);
+	});
+});
+
+describe('load_best_model_at_end needs a checkpoint at every evaluation', () => {
+	const plan = { evalSet: true };
+	it('save_steps a multiple of eval_steps, same strategy, or save_strategy "best"', () => {
+		const a = args({ load_best_model_at_end: true, eval_steps: 20, save_steps: 20 });
+		expect(() => checkBestMetric(a, plan)).not.toThrow();
+		expect(() => checkBestMetric({ ...a, save_steps: 40 }, plan)).not.toThrow();
+		expect(() => checkBestMetric({ ...a, save_steps: 30 }, plan)).toThrow(
+			/save_steps 30 must be a multiple of eval_steps 20/
+		);
+		expect(() => checkBestMetric({ ...a, save_strategy: 'epoch' }, plan)).toThrow(
+			/save_strategy "epoch"/
+		);
+		expect(() =>
+			checkBestMetric({ ...a, save_strategy: 'best', save_steps: 7 }, plan)
+		).not.toThrow();
+	});
+});
+
+describe('the fixed prompt set and the cost of evaluating', () => {
+	const ex = (i: number) => ({
+		messages: [
+			{ role: 'user' as const, content: `q${i}` },
+			{ role: 'model' as const, content: `a${i}` }
+		]
+	});
+	it('a seeded pick of eval examples, each cut before its last model turn', () => {
+		const split = Array.from({ length: 10 }, (_, i) => ex(i));
+		const a = pickEvalPrompts(split, 4, 7);
+		expect(a).toHaveLength(4);
+		expect(pickEvalPrompts(split, 4, 7)).toEqual(a);
+		expect(pickEvalPrompts(split, 4, 8)).not.toEqual(a);
+		for (const p of a) {
+			expect(p.messages).toHaveLength(1);
+			expect(p.reference).toBe(p.messages[0].content.replace('q', 'a'));
+		}
+		expect(pickEvalPrompts(split, 50, 7)).toHaveLength(10);
+		expect(() => pickEvalPrompts([], 2, 1)).toThrow(/no eval example/);
+		expect(() => pickEvalPrompts(split, 0, 1)).toThrow(/prompts = 0/);
+	});
+
+	it('evaluations in a run and the tokens they add', () => {
+		const a = args({ max_steps: 100, eval_steps: 20 });
+		expect(evaluationsInRun(a, 10)).toBe(5);
+		expect(evaluationsInRun({ ...a, eval_strategy: 'no' }, 10)).toBe(0);
+		const cost = evaluationCost({
+			prompts: 4,
+			maxNewTokens: 64,
+			criteria: 2,
+			judgeTokens: 100,
+			evaluations: 5,
+			tokensPerSecond: 100
+		});
+		expect(cost).toEqual({ tokensGenerated: 1280, tokensJudged: 4000, seconds: 52.8 });
+		expect(
+			evaluationCost({
+				...{ prompts: 1, maxNewTokens: 1, criteria: 1, judgeTokens: 1, evaluations: 1 },
+				tokensPerSecond: 0
+			}).seconds
+		).toBeNull();
 	});
 });

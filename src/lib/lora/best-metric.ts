@@ -78,6 +78,7 @@ export function producedMetrics(args: TrainingArguments, plan: EvaluationPlan): 
 export function checkBestMetric(args: TrainingArguments, plan: EvaluationPlan): void {
 	const rule = bestMetricRule(args);
 	if (!rule) return;
+	checkLoadBest(args);
 	const produced = producedMetrics(args, plan);
 	if (produced.includes(rule.key)) return;
 	const field =
@@ -93,6 +94,30 @@ export function checkBestMetric(args: TrainingArguments, plan: EvaluationPlan): 
 		'bestMetric',
 		{ metric: rule.key, available }
 	);
+}
+
+/**
+ * The Trainer's own check: with load_best_model_at_end a checkpoint must be saved at every
+ * evaluation (save_strategy "best", or the eval strategy with save_steps a multiple of eval_steps),
+ * else the best evaluation may have no checkpoint to load.
+ */
+function checkLoadBest(args: TrainingArguments): void {
+	if (!args.load_best_model_at_end || args.save_strategy === 'best') return;
+	const evalSteps = args.eval_steps ?? args.logging_steps;
+	const problem =
+		args.save_strategy !== args.eval_strategy
+			? `save_strategy "${args.save_strategy}" must be eval_strategy's "${args.eval_strategy}" or "best"`
+			: args.save_strategy === 'steps' && args.save_steps % evalSteps !== 0
+				? `save_steps ${args.save_steps} must be a multiple of eval_steps ${evalSteps}`
+				: null;
+	if (problem)
+		throw new TrainingConfigError(
+			'load_best_model_at_end',
+			true,
+			`${problem}, so that every evaluation has a checkpoint`,
+			'loadBest',
+			{ problem }
+		);
 }
 
 /**

@@ -152,7 +152,9 @@ export type ConfigRule =
 	| 'modules'
 	| 'layers'
 	/** metric_for_best_model names a metric no configured evaluation produces (best-metric.ts). */
-	| 'bestMetric';
+	| 'bestMetric'
+	/** load_best_model_at_end with checkpoints that miss evaluations (the Trainer refuses it too). */
+	| 'loadBest';
 
 /** A configuration error that names the field and the value. */
 export class TrainingConfigError extends Error {
