@@ -97,6 +97,7 @@ async function setup(db: StudioDatabase) {
 					characterId,
 					prompts: 2,
 					seed: 3,
+					judgeTokens: 6,
 					sampling: { temperature: 0, topK: 1, topP: 1, repetitionPenalty: 1, maxNewTokens: 4 }
 				}
 			: undefined,
@@ -141,7 +142,7 @@ describe('training by the judge (tiny model)', () => {
 		// every evaluation's replies and judgments are kept
 		const replies = await db.evalReplies.where('runId').equals(run.id).toArray();
 		expect(replies).toHaveLength(8);
-		for (const r of replies) expect(r.scores ?? r.error).toBeDefined();
+		for (const r of replies) expect(r.judgment ?? r.error).toBeDefined();
 
 		// the best is the combined score's (the first of equal values), kept under save_total_limit 1
 		let best = series[0];

@@ -19,6 +19,7 @@ import {
 	evaluationsInRun,
 	pickEvalPrompts
 } from '../../src/lib/studio/eval-prompts';
+import { runScores } from '../../src/lib/data/run-scores';
 import { scoreMetricNames, scoreMetrics, summarizeScores } from '../../src/lib/studio/judge-scores';
 
 const args = (over: Partial<TrainingArguments>): TrainingArguments => ({
@@ -282,5 +283,36 @@ describe('the fixed prompt set and the cost of evaluating', () => {
 				tokensPerSecond: 0
 			}).seconds
 		).toBeNull();
+	});
+});
+
+describe("a run's scores for the Train page", () => {
+	it('series per score, the best by the run rule, the overfitting notice', () => {
+		const combined = [2.0, 2.8, 2.6, 2.4, 2.1];
+		const metrics = [
+			...Array.from({ length: 100 }, (_, i) => ({
+				step: i + 1,
+				epoch: 0,
+				loss: 3 - i * 0.01,
+				time: 0
+			})),
+			...combined.map((c, i) => ({
+				step: (i + 1) * 20,
+				epoch: 0,
+				evalLoss: 1,
+				scores: { eval_tone_score: c + 0.5, eval_flow_score: c - 0.5, eval_combined_score: c },
+				time: 0
+			}))
+		].sort((a, b) => a.step - b.step);
+		const s = runScores({ metrics, trainingArgs: { ...SEED_PRESET.training } as never });
+		expect(s.rule).toEqual({ key: 'eval_combined_score', greater: true });
+		expect(s.steps).toEqual([20, 40, 60, 80, 100]);
+		expect(s.series.get('eval_combined_score')?.map((p) => p.y)).toEqual(combined);
+		expect(s.best).toEqual({ step: 40, value: 2.8 });
+		expect(s.overfitting?.bestStep).toBe(40);
+		// the loss rule on the same run: no scores needed
+		const byLoss = runScores({ metrics, trainingArgs: {} });
+		expect(byLoss.rule.key).toBe('eval_loss');
+		expect(byLoss.best?.step).toBe(20);
 	});
 });

@@ -251,6 +251,8 @@ export interface JudgeEvaluationSettings {
 	seed: number;
 	/** Sampling of the replies; its maxNewTokens is each reply's token budget (the judge is greedy). */
 	sampling: SamplingSettings;
+	/** Token budget of the judge's comment per criterion (default DEFAULT_JUDGE_SAMPLING's 384). */
+	judgeTokens?: number;
 }
 
 /** One reply generated at an evaluation of a run, and its judgment (or why judging failed). */
@@ -265,8 +267,8 @@ export interface EvalReply {
 	reply: string;
 	/** The expected reply from the dataset. */
 	reference?: string;
-	scores?: Record<string, CriterionScore>;
-	comment?: string;
+	/** The base model's judgment of the reply (its dialogueId is this record's id). */
+	judgment?: Judgment;
 	/** Judging failed (counted as failed, not as a zero). */
 	error?: string;
 	createdAt: number;

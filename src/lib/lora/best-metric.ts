@@ -12,7 +12,7 @@
  * - Overfitting: the chosen score got worse for `patience` evaluations in a row while the training
  *   loss kept falling; names the best step.
  */
-import { TrainingConfigError, type TrainingArguments } from './config';
+import { TrainingConfigError, type ConfigRule, type TrainingArguments } from './config';
 
 export interface BestMetricRule {
 	/** The logged name, `eval_`-prefixed (e.g. `eval_combined_score`). */
@@ -94,6 +94,20 @@ export function checkBestMetric(args: TrainingArguments, plan: EvaluationPlan): 
 		'bestMetric',
 		{ metric: rule.key, available }
 	);
+}
+
+/** checkBestMetric's problem by field, as the training form shows problems (empty: none). */
+export function bestMetricProblems(
+	args: TrainingArguments,
+	plan: EvaluationPlan
+): Record<string, { rule: ConfigRule; params: Record<string, string | number> }> {
+	try {
+		checkBestMetric(args, plan);
+		return {};
+	} catch (e) {
+		if (!(e instanceof TrainingConfigError)) throw e;
+		return { [e.field]: { rule: e.rule, params: e.params } };
+	}
 }
 
 /**

@@ -17,10 +17,11 @@ import type { Character, EvalReply, Rubric, SamplingSettings } from '../data/typ
 import type { Tokenizer } from '../model/tokenizer';
 import type { Gemma2Engine } from '../webgpu/gemma2/forward';
 import { nextTokenProbabilities } from '../session/next-token';
-import { judgeDialogueLocally, type LocalJudgeEngine } from '../studio/judge';
+import type { LocalJudgeEngine } from '../studio/judge';
 import type { GenerateRequest } from '../studio/generate';
 import type { EvalPrompt } from '../studio/eval-prompts';
-import { scoreMetrics, summarizeScores, type JudgedReply } from '../studio/judge-scores';
+import { scoreMetrics, summarizeScores } from '../studio/judge-scores';
+import { judgedReply, judgeReplies, type JudgedPrompt } from '../studio/judge-replies';
 import { newId } from '../data/db';
 
 type EngineTokenizer = Pick<Tokenizer, 'encode' | 'encodeChat' | 'renderChat' | 'decode'>;
@@ -90,13 +91,15 @@ export interface JudgeMetricOptions {
 	character: Pick<Character, 'name' | 'profile' | 'styleNotes'>;
 	prompts: EvalPrompt[];
 	sampling: SamplingSettings;
+	/** Token budget of the judge's comment per criterion. */
+	judgeTokens: number;
 	seed: number;
 	runId: string;
 	/** The base model (the judge: the adapter is off while it judges). */
 	modelId: string;
 	/** Stores the evaluation's replies and judgments (before the metrics are recorded). */
 	onReplies?: (replies: EvalReply[]) => Promise<void>;
-	/** Progress: replies done of the prompt set. */
+	/** Progress: replies generated, then judged, of twice the prompt set. */
 	onProgress?: (done: number, total: number) => void;
 }
 
@@ -109,53 +112,34 @@ export function judgeMetric(
 		const { engine } = o;
 		const adapter = engine.lora;
 		const released = engine.kvCacheReleased;
+		const ids = o.prompts.map(() => newId());
 		engine.restoreKvCache();
-		const replies: EvalReply[] = [];
-		const judged: JudgedReply[] = [];
+		let judged: JudgedPrompt[];
 		try {
-			o.onProgress?.(0, o.prompts.length);
-			for (const [index, p] of o.prompts.entries()) {
-				engine.lora = adapter;
-				const { text } = await model.generate(
-					{ messages: p.messages },
-					{ ...o.sampling, seed: (o.seed + index) >>> 0 }
-				);
-				engine.lora = null;
-				const record: EvalReply = {
-					id: newId(),
-					runId: o.runId,
-					step,
-					index,
-					prompt: p.messages,
-					reply: text,
-					reference: p.reference,
-					createdAt: Date.now()
-				};
-				try {
-					const judgment = await judgeDialogueLocally({
-						rubric: o.rubric,
-						character: o.character,
-						dialogue: { id: record.id, turns: [...p.messages, { role: 'model', content: text }] },
-						engine: model,
-						tokenizer: { encode: (t) => o.tokenizer.encode(t) },
-						judge: { model: o.modelId },
-						seed: o.seed
-					});
-					record.scores = judgment.scores;
-					record.comment = judgment.comment;
-					judged.push(judgment);
-				} catch (e) {
-					record.error = e instanceof Error ? e.message : String(e);
-					judged.push({ error: record.error });
-				}
-				replies.push(record);
-				o.onProgress?.(index + 1, o.prompts.length);
-			}
+			judged = await judgeReplies({
+				...o,
+				engine: model,
+				tokenizer: { encode: (t) => o.tokenizer.encode(t) },
+				judge: { model: o.modelId },
+				generateWith: () => void (engine.lora = adapter),
+				judgeWith: () => void (engine.lora = null),
+				replyId: (i) => ids[i]
+			});
 		} finally {
 			engine.lora = adapter;
 			if (released) engine.releaseKvCache();
 		}
-		await o.onReplies?.(replies);
-		return scoreMetrics(summarizeScores(o.rubric, judged));
+		const now = Date.now();
+		await o.onReplies?.(
+			judged.map((r, index) => ({
+				...r,
+				id: ids[index],
+				runId: o.runId,
+				step,
+				index,
+				createdAt: now
+			}))
+		);
+		return scoreMetrics(summarizeScores(o.rubric, judged.map(judgedReply)));
 	};
 }

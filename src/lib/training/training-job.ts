@@ -26,6 +26,7 @@ import { checkBestMetric, checkpointsToDelete } from '../lora/best-metric';
 import type { Tokenizer } from '../model/tokenizer';
 import { pickEvalPrompts } from '../studio/eval-prompts';
 import { scoreMetricNames } from '../studio/judge-scores';
+import { DEFAULT_JUDGE_SAMPLING } from '../studio/judge';
 import { judgeMetric } from './judge-evaluation';
 
 export interface TrainingJobContext {
@@ -311,6 +312,13 @@ export class TrainingJob {
 		if (!character)
 			throw new Error(`judge evaluation: character ${settings.characterId} not found`);
 		const prompts = pickEvalPrompts(dataset.eval, settings.prompts, settings.seed);
-		return { rubric, character, prompts, sampling: settings.sampling, seed: settings.seed };
+		return {
+			rubric,
+			character,
+			prompts,
+			sampling: settings.sampling,
+			judgeTokens: settings.judgeTokens ?? DEFAULT_JUDGE_SAMPLING.maxNewTokens,
+			seed: settings.seed
+		};
 	}
 }
