@@ -92,6 +92,8 @@ describe('training words in both languages', () => {
 			regex: true,
 			modules: true,
 			layers: true,
+			bestMetric: true,
+			loadBest: true,
 			maxRank: true
 		};
 		const statuses: Record<RunStatus, true> = {

@@ -11,6 +11,7 @@ import type {
 	Checkpoint,
 	Dataset,
 	Dialogue,
+	EvalReply,
 	Job,
 	Judgment,
 	OpeningQuestion,
@@ -36,6 +37,7 @@ export class StudioDatabase extends Dexie {
 	chats!: EntityTable<ChatSession, 'id'>;
 	jobs!: EntityTable<Job, 'id'>;
 	settings!: EntityTable<Setting, 'key'>;
+	evalReplies!: EntityTable<EvalReply, 'id'>;
 
 	constructor(name = DATABASE_NAME, options?: ConstructorParameters<typeof Dexie>[1]) {
 		super(name, options);
@@ -56,6 +58,9 @@ export class StudioDatabase extends Dexie {
 			jobs: 'id, kind, status, updatedAt',
 			settings: 'key'
 		});
+		// Version 2: the replies and judgments of every judge evaluation of a training run (issue
+		// 14). A new table; nothing earlier changes, so there is nothing to upgrade.
+		this.version(2).stores({ evalReplies: 'id, runId, [runId+step]' });
 	}
 }
 

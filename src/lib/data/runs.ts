@@ -5,7 +5,7 @@
  */
 import { parseTrainingConfig, type LoraConfig, type TrainingArguments } from '../lora/config';
 import { newId, type StudioDatabase } from './db';
-import type { TrainingRun } from './types';
+import type { JudgeEvaluationSettings, TrainingRun } from './types';
 
 export interface NewRun {
 	name: string;
@@ -13,6 +13,8 @@ export interface NewRun {
 	datasetId: string;
 	training: TrainingArguments;
 	lora: LoraConfig;
+	/** Judge scores at every evaluation (issue 14). */
+	judgeEvaluation?: JudgeEvaluationSettings;
 }
 
 /** Writes a queued run; throws TrainingConfigError (field, rule) before writing if an argument is invalid. */
@@ -29,6 +31,7 @@ export async function createRun(db: StudioDatabase, run: NewRun): Promise<string
 		loraConfig: structuredClone(run.lora) as unknown as Record<string, unknown>,
 		status: 'queued',
 		metrics: [],
+		judgeEvaluation: run.judgeEvaluation && structuredClone(run.judgeEvaluation),
 		createdAt: now,
 		updatedAt: now
 	});

@@ -126,6 +126,8 @@ export interface Rubric {
 	template: string;
 	criteria: RubricCriterion[];
 	scale: { min: number; max: number };
+	/** Weights of `combined_score` by criterion key (absent: the plain mean of the criteria). */
+	combined?: Record<string, number>;
 	origin: Origin;
 	createdAt: number;
 }
@@ -231,9 +233,45 @@ export interface TrainingRun {
 	loraConfig: Record<string, unknown>;
 	status: RunStatus;
 	metrics: TrainingMetric[];
+	/** Judge scores at every evaluation (issue 14); absent: only the eval loss is measured. */
+	judgeEvaluation?: JudgeEvaluationSettings;
 	error?: string;
 	createdAt: number;
 	updatedAt: number;
+}
+
+/** What a run's evaluations judge: replies to held-out prompts, scored with a rubric. */
+export interface JudgeEvaluationSettings {
+	rubricId: string;
+	/** The character the rubric judges the replies as. */
+	characterId: string;
+	/** Held-out prompts (from the dataset's eval split, a seeded pick) replied to at each evaluation. */
+	prompts: number;
+	/** Picks the prompts and seeds the sampling: the same prompts and draws at every evaluation. */
+	seed: number;
+	/** Sampling of the replies; its maxNewTokens is each reply's token budget (the judge is greedy). */
+	sampling: SamplingSettings;
+	/** Token budget of the judge's comment per criterion (default DEFAULT_JUDGE_SAMPLING's 384). */
+	judgeTokens?: number;
+}
+
+/** One reply generated at an evaluation of a run, and its judgment (or why judging failed). */
+export interface EvalReply {
+	id: string;
+	runId: string;
+	step: number;
+	/** Position of the prompt in the run's fixed prompt set. */
+	index: number;
+	/** The conversation up to the reply (the held-out example without its last model turn). */
+	prompt: ChatMessage[];
+	reply: string;
+	/** The expected reply from the dataset. */
+	reference?: string;
+	/** The base model's judgment of the reply (its dialogueId is this record's id). */
+	judgment?: Judgment;
+	/** Judging failed (counted as failed, not as a zero). */
+	error?: string;
+	createdAt: number;
 }
 
 export interface Checkpoint {

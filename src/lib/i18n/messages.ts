@@ -11,6 +11,7 @@ import { trlEn, trlJa } from './trl-messages';
 import { exportEn, exportJa } from './export-messages';
 import { studioPagesEn, studioPagesJa } from './studio-pages-messages';
 import { trainEn, trainJa } from './train-messages';
+import { judgeMetricEn, judgeMetricJa } from './judge-metric-messages';
 
 export const en = {
 	...studioEn,
@@ -22,6 +23,7 @@ export const en = {
 	...exportEn,
 	...studioPagesEn,
 	...trainEn,
+	...judgeMetricEn,
 	'app.name': 'Mondō Studio',
 	'app.tagline':
 		'Chat with Gemma-2, grow a character dataset, and train a LoRA adapter on your own GPU — in this tab.',
@@ -256,6 +258,7 @@ export const ja: Record<MessageKey, string> = {
 	...exportJa,
 	...studioPagesJa,
 	...trainJa,
+	...judgeMetricJa,
 	'app.name': 'Mondō Studio（問答スタジオ）',
 	'app.tagline':
 		'Gemma-2 と話し、キャラクターのデータセットを育て、自分の GPU で LoRA アダプターを学習する——すべてこのタブの中で。',

@@ -150,7 +150,11 @@ export type ConfigRule =
 	| 'unsupported'
 	| 'regex'
 	| 'modules'
-	| 'layers';
+	| 'layers'
+	/** metric_for_best_model names a metric no configured evaluation produces (best-metric.ts). */
+	| 'bestMetric'
+	/** load_best_model_at_end with checkpoints that miss evaluations (the Trainer refuses it too). */
+	| 'loadBest';
 
 /** A configuration error that names the field and the value. */
 export class TrainingConfigError extends Error {

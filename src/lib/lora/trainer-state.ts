@@ -16,6 +16,7 @@
  */
 import type { TrainingArguments } from './config';
 import { resolveInterval, trainingPlan } from './schedule';
+import { bestMetricRule, evalMetricName, improves } from './best-metric';
 
 /** One recorded step or evaluation (the studio's TrainingMetric, or the trainer's reports). */
 export interface RecordedMetric {
@@ -67,20 +68,11 @@ export interface HfTrainerState {
 	trial_params: Record<string, unknown> | null;
 }
 
-/** The Trainer's `metric_for_best_model` rule: `loss` when load_best_model_at_end, else none. */
-function bestMetricRule(args: TrainingArguments): { key: string; greater: boolean } | null {
-	const name = args.metric_for_best_model ?? (args.load_best_model_at_end ? 'loss' : null);
-	if (name === null) return null;
-	const key = name.startsWith('eval_') ? name : `eval_${name}`;
-	return { key, greater: args.greater_is_better ?? !name.endsWith('loss') };
-}
-
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 function evalEntry(m: RecordedMetric): LogEntry {
 	const entry: LogEntry = { eval_loss: m.evalLoss! };
-	for (const [name, value] of Object.entries(m.scores ?? {}))
-		entry[name.startsWith('eval_') ? name : `eval_${name}`] = value;
+	for (const [name, value] of Object.entries(m.scores ?? {})) entry[evalMetricName(name)] = value;
 	return { ...entry, epoch: m.epoch, step: m.step };
 }
 
@@ -125,9 +117,7 @@ export function hfTrainerState(input: TrainerStateInput): HfTrainerState {
 			logHistory.push(entry);
 			const value = rule ? entry[rule.key] : undefined;
 			if (rule && value !== undefined) {
-				const better =
-					bestMetric === null || (rule.greater ? value > bestMetric : value < bestMetric);
-				if (better) {
+				if (improves(rule, value, bestMetric)) {
 					bestMetric = value;
 					if (savesBest) bestStep = m.step;
 				}

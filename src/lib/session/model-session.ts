@@ -362,6 +362,7 @@ export class ModelSession {
 				{
 					engine: m.engine,
 					tokenizer: { encode: (text, o) => tokenizer.encode(text, { addBos: o.addBos }) },
+					chatTokenizer: tokenizer,
 					config: m.info.config,
 					modelId: m.info.id,
 					db: this.db()

@@ -22,6 +22,7 @@
  * Not the Trainer's: its RandomSampler draws from torch's generator; ours is a different (seeded)
  * permutation. With shuffle: false the order is the file's, as in a reference run.
  */
+import { bestMetricRuleOrLoss, improves, metricValue } from '../lora/best-metric';
 import { trainerNumItemsInBatch } from '../lora/labels';
 import { mulberry32 } from '../random';
 import { AdamWOptimizer, type AdamWHostState } from '../webgpu/kernels/adamw';
@@ -64,7 +65,7 @@ export interface EvalReport {
 	step: number;
 	epoch: number;
 	evalLoss: number;
-	/** From the metric hook, e.g. { style_score: 0.8 }. */
+	/** From the metric hook, e.g. { eval_tone_score: 3.1, eval_combined_score: 2.9 }. */
 	metrics: Record<string, number>;
 	/** metric_for_best_model (default eval_loss) improved on every earlier evaluation. */
 	isBest: boolean;
@@ -297,16 +298,14 @@ export class LoraTrainer {
 		}
 		const metrics = (await this.o.metric?.(this.step)) ?? {};
 		const evalLoss = lossSum / count;
-		// the Trainer's rule: metric_for_best_model (default "loss"); greater_is_better defaults to
-		// false for a loss and true for anything else
-		const name = this.o.args.metric_for_best_model ?? 'eval_loss';
-		const key = name.replace(/^eval_/, '');
-		const value = key === 'loss' ? evalLoss : (metrics[name] ?? metrics[key]);
-		const greater = this.o.args.greater_is_better ?? key !== 'loss';
+		// the Trainer's rule (best-metric.ts): metric_for_best_model with the eval_ prefix, default
+		// eval_loss; greater_is_better defaults to false only for a name ending in "loss"
+		const rule = bestMetricRuleOrLoss(this.o.args);
+		const value = metricValue(rule, { ...metrics, eval_loss: evalLoss });
 		let isBest = false;
-		if (value !== undefined && Number.isFinite(value)) {
-			isBest = !this.best || (greater ? value > this.best.value : value < this.best.value);
-			if (isBest) this.best = { metric: name, value, step: this.step };
+		if (value !== undefined) {
+			isBest = improves(rule, value, this.best?.value ?? null);
+			if (isBest) this.best = { metric: rule.key, value, step: this.step };
 		}
 		const r: EvalReport = {
 			step: this.step,

@@ -7,7 +7,13 @@
 import type { StudioDatabase } from '../data/db';
 import { newId } from '../data/db';
 import { saveAdapterRecord } from '../data/adapters';
-import type { Checkpoint, RunStatus, TrainingMetric } from '../data/types';
+import type {
+	Checkpoint,
+	Dataset,
+	JudgeEvaluationSettings,
+	RunStatus,
+	TrainingMetric
+} from '../data/types';
 import type { Gemma2Config } from '../model/config';
 import type { Gemma2Engine } from '../webgpu/gemma2/forward';
 import { createLoraAdapter } from '../lora/adapter';
@@ -16,10 +22,18 @@ import { chatToExample, type ChatTokenizer, type TrainingExample } from '../lora
 import { createTrainingStack, type TrainingStack } from './stack';
 import type { EvalReport, LoraTrainer, StepReport, TrainerState } from './trainer';
 import { writeWhole } from '../data/storage-write';
+import { checkBestMetric, checkpointsToDelete } from '../lora/best-metric';
+import type { Tokenizer } from '../model/tokenizer';
+import { pickEvalPrompts } from '../studio/eval-prompts';
+import { scoreMetricNames } from '../studio/judge-scores';
+import { DEFAULT_JUDGE_SAMPLING } from '../studio/judge';
+import { judgeMetric } from './judge-evaluation';
 
 export interface TrainingJobContext {
 	engine: Gemma2Engine;
 	tokenizer: ChatTokenizer;
+	/** The model's whole tokenizer: a run with a judge evaluation generates and judges replies. */
+	chatTokenizer?: Pick<Tokenizer, 'encode' | 'encodeChat' | 'renderChat' | 'decode'>;
 	config: Gemma2Config;
 	/** Recorded on the adapter (hub repo id or local folder). */
 	modelId: string;
@@ -96,6 +110,15 @@ export class TrainingJob {
 		const maxLen = Math.max(...[...train, ...evalSet].map((e) => e.input_ids.length));
 		if (maxLen > engine.maxTokens)
 			throw new Error(`an example is ${maxLen} tokens long; the engine holds ${engine.maxTokens}`);
+		// What the evaluations will record is known now: a best metric none of them produces is an
+		// error before the run starts, not a run that never picks a best checkpoint.
+		const judging = run.judgeEvaluation
+			? await this.judgeSetup(run.judgeEvaluation, dataset)
+			: null;
+		checkBestMetric(training, {
+			evalSet: evalSet.length > 0,
+			judgeMetrics: judging ? scoreMetricNames(judging.rubric) : undefined
+		});
 
 		// Resume from the newest checkpoint; the metric series keeps only what it covers.
 		const checkpoint = await latestCheckpoint(db, this.runId);
@@ -106,6 +129,10 @@ export class TrainingJob {
 			updatedAt: Date.now(),
 			metrics: run.metrics.filter((m) => m.step <= (resume?.step ?? 0))
 		});
+		await db.evalReplies
+			.where('[runId+step]')
+			.between([this.runId, (resume?.step ?? 0) + 1], [this.runId, Infinity])
+			.delete();
 		onEvent({
 			kind: 'status',
 			status: 'running',
@@ -145,12 +172,19 @@ export class TrainingJob {
 				});
 				// keep the newest save_total_limit checkpoints and the best one (the newest marked best:
 				// an earlier best was beaten by it)
-				const limit = training.save_total_limit ?? Infinity;
-				const all = await db.checkpoints.where('runId').equals(this.runId).sortBy('step');
-				const bestStep = all.findLast((c) => c.best)?.step;
-				const removable = all.filter((c) => c.step !== bestStep);
-				const excess = removable.slice(0, Math.max(0, removable.length - Math.max(1, limit)));
-				await db.checkpoints.bulkDelete(excess.map((c) => c.id));
+				const all = await db.checkpoints.where('runId').equals(this.runId).toArray();
+				const bestStep = all
+					.filter((c) => c.best)
+					.sort((a, b) => a.step - b.step)
+					.at(-1)?.step;
+				const excess = new Set(
+					checkpointsToDelete(
+						all.map((c) => c.step),
+						training.save_total_limit,
+						bestStep
+					)
+				);
+				await db.checkpoints.bulkDelete(all.filter((c) => excess.has(c.step)).map((c) => c.id));
 			});
 			onEvent({ kind: 'checkpoint', step: state.step });
 		};
@@ -195,6 +229,18 @@ export class TrainingJob {
 				},
 				onEvalProgress: (done, total) =>
 					onEvent({ kind: 'phase', phase: 'evaluating', done, total }),
+				metric: judging
+					? judgeMetric({
+							...judging,
+							engine,
+							tokenizer: this.ctx.chatTokenizer!,
+							runId: this.runId,
+							modelId: this.ctx.modelId,
+							onReplies: async (replies) => void (await db.evalReplies.bulkPut(replies)),
+							onProgress: (done, total) =>
+								onEvent({ kind: 'phase', phase: 'evaluating', done, total })
+						})
+					: undefined,
 				onSave: (state) => saveCheckpoint(state, state.best?.step === state.step)
 			});
 			this.trainer = stack.trainer;
@@ -202,7 +248,17 @@ export class TrainingJob {
 			if (this.stopKind) this.trainer.stop();
 			await this.trainer.run();
 			if (this.trainer.finished) {
-				const adapterId = await this.saveAdapter(await lora.download(), run.name, training.seed);
+				// load_best_model_at_end: the run's adapter is the best checkpoint's
+				const best = training.load_best_model_at_end ? this.trainer.bestEval : null;
+				const bestCheckpoint = best
+					? await db.checkpoints.where('[runId+step]').equals([this.runId, best.step]).first()
+					: undefined;
+				const adapterId = await this.saveAdapter(
+					bestCheckpoint ? (bestCheckpoint.state as TrainerState).adapter : await lora.download(),
+					run.name,
+					training.seed,
+					bestCheckpoint
+				);
 				await saveCheckpoint(await this.trainer.state());
 				status = 'completed';
 				onEvent({ kind: 'adapter', adapterId });
@@ -228,13 +284,41 @@ export class TrainingJob {
 	private saveAdapter(
 		adapter: Awaited<ReturnType<TrainingStack['lora']['download']>>,
 		name: string,
-		seed: number
+		seed: number,
+		/** load_best_model_at_end: the checkpoint the adapter is (its step goes into the metadata). */
+		best?: Checkpoint
 	): Promise<string> {
 		return saveAdapterRecord(this.ctx, adapter, {
 			name,
 			runId: this.runId,
+			checkpointId: best?.id,
 			origin: 'trained',
-			metadata: { run: this.runId, seed: String(seed) }
+			metadata: {
+				run: this.runId,
+				seed: String(seed),
+				...(best && { best_step: String(best.step) })
+			}
 		});
+	}
+
+	/** The rubric, character and fixed prompt set of a run's judge evaluation. */
+	private async judgeSetup(settings: JudgeEvaluationSettings, dataset: Dataset) {
+		const { db } = this.ctx;
+		if (!this.ctx.chatTokenizer)
+			throw new Error('judge evaluation: this engine was given no chat tokenizer');
+		const rubric = await db.rubrics.get(settings.rubricId);
+		if (!rubric) throw new Error(`judge evaluation: rubric ${settings.rubricId} not found`);
+		const character = await db.characters.get(settings.characterId);
+		if (!character)
+			throw new Error(`judge evaluation: character ${settings.characterId} not found`);
+		const prompts = pickEvalPrompts(dataset.eval, settings.prompts, settings.seed);
+		return {
+			rubric,
+			character,
+			prompts,
+			sampling: settings.sampling,
+			judgeTokens: settings.judgeTokens ?? DEFAULT_JUDGE_SAMPLING.maxNewTokens,
+			seed: settings.seed
+		};
 	}
 }
