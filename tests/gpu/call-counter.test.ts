@@ -49,7 +49,7 @@ it('counts the WebGPU calls of a known sequence, and restores the methods', asyn
 		writeBuffers: 1,
 		writeBufferBytes: 256,
 		dispatchesByPipeline: { 'test.add_one.main': 4 },
-		boundBytesByLabel: { x: 4 * 256 }
+		boundBytes: { 'test.add_one.main': { x: 4 * 256 } }
 	});
 });
 

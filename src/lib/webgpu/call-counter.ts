@@ -32,10 +32,11 @@ export interface GpuCallCounts {
 	/** Dispatches per compute pipeline label. */
 	dispatchesByPipeline: Record<string, number>;
 	/**
-	 * Bytes of the buffer ranges bound per dispatch, summed by the buffer's label (an upper bound
-	 * of what the dispatches touch: a kernel may read only part of a binding, e.g. the KV cache).
+	 * Bytes of the buffer ranges bound per dispatch, summed by pipeline label, then by the buffer's
+	 * label (an upper bound of what the dispatches touch: a kernel may read only part of a
+	 * binding, e.g. one row of the embedding or the filled part of the KV cache).
 	 */
-	boundBytesByLabel: Record<string, number>;
+	boundBytes: Record<string, Record<string, number>>;
 }
 
 export function emptyCounts(): GpuCallCounts {
@@ -53,7 +54,7 @@ export function emptyCounts(): GpuCallCounts {
 		writeBuffers: 0,
 		writeBufferBytes: 0,
 		dispatchesByPipeline: {},
-		boundBytesByLabel: {}
+		boundBytes: {}
 	};
 }
 
@@ -210,10 +211,10 @@ export class GpuCallCounter {
 					const label = passPipeline.get(this) ?? '(unknown)';
 					self.counts.dispatchesByPipeline[label] =
 						(self.counts.dispatchesByPipeline[label] ?? 0) + 1;
+					const bound = (self.counts.boundBytes[label] ??= {});
 					for (const g of passGroups.get(this) ?? [])
 						for (const [name, bytes] of (g && bindGroupRanges.get(g)) || [])
-							self.counts.boundBytesByLabel[name] =
-								(self.counts.boundBytesByLabel[name] ?? 0) + bytes;
+							bound[name] = (bound[name] ?? 0) + bytes;
 					if (self.dryDispatches) return;
 					return (f as (x: number, y?: number, z?: number) => void).call(this, x, y, z);
 				}
