@@ -1,6 +1,8 @@
 import { expect, it } from 'vitest';
 import { GpuCallCounter, countGpuCalls } from '../../src/lib/webgpu/call-counter';
 import { ComputeKernel, beginComputePass, endComputePass } from '../../src/lib/webgpu/kernel';
+import { Gemma2Engine } from '../../src/lib/webgpu/gemma2/forward';
+import { TINY_CONFIG, randomWeights } from '../../src/lib/reference/random-model';
 import { readF32, testDevice } from './harness';
 
 const ADD_ONE = /* wgsl */ `
@@ -80,4 +82,28 @@ it('dry dispatches are counted but not run; reset starts a new window', async ()
 		counter.uninstall();
 	}
 	expect((await readF32(device, x, 64))[0]).toBe(0);
+});
+
+it('a steady-state decode token creates no bind group and no buffer (positions in kept uniforms)', async () => {
+	const { device } = await testDevice();
+	const engine = await Gemma2Engine.create(device, randomWeights(TINY_CONFIG, 3, 'q4f16'), {
+		maxTokens: 32
+	});
+	try {
+		const params = { temperature: 0.8, topK: 20, topP: 0.9, repetitionPenalty: 1.1 };
+		const ids = [2, 17, 40];
+		await engine.prefill(ids);
+		const token = async (u: number) => {
+			const id = await engine.sample(params, ids, u);
+			ids.push(id);
+			await engine.append([id]);
+		};
+		await token(0.25); // warm-up: the slots and bind groups of a decode token
+		await token(0.5);
+		const { counts } = await countGpuCalls(() => token(0.75));
+		expect(counts).toMatchObject({ bindGroupsCreated: 0, buffersCreated: 0, readbacks: 1 });
+		expect(counts.dispatches).toBeGreaterThan(TINY_CONFIG.numLayers);
+	} finally {
+		engine.destroy();
+	}
 });

@@ -21,7 +21,7 @@
  * No DOM: runs in the engine worker, a Vitest browser test and the headless CLI.
  */
 import { isSlidingLayer, type Gemma2Config } from '../../model/config';
-import { beginComputePass, endComputePass } from '../kernel';
+import { UniformSlots, beginComputePass, endComputePass, useUniformSlots } from '../kernel';
 import type { Gemma2Weights, ProjectionName } from '../../model/weights';
 import { mulberry32 } from '../../random';
 import { AttentionKernel } from '../kernels/attention';
@@ -134,6 +134,8 @@ export class Gemma2Engine {
 	private readonly geluGate: GeluGateKernel;
 	private readonly lmHead: LmHeadKernel;
 	private readonly sampling: SamplingKernel;
+	/** Uniform buffers of the forward and sampling encoders, kept across tokens (see UniformSlots). */
+	private readonly slots: UniformSlots;
 	/** True once the last forward left the last position's logits in act.logits. */
 	private hasLogits = false;
 	private destroyed = false;
@@ -158,6 +160,7 @@ export class Gemma2Engine {
 		this.geluGate = new GeluGateKernel(device);
 		this.lmHead = new LmHeadKernel(device);
 		this.sampling = new SamplingKernel(device);
+		this.slots = new UniformSlots(device);
 		this.kvDtype = opts.kvCacheDtype ?? 'f32';
 		this.kv = new KvCache(device, memory, c, this.maxTokens, { dtype: this.kvDtype });
 
@@ -247,6 +250,7 @@ export class Gemma2Engine {
 		for (let s = 0; s < ids.length; s += this.prefillChunk) {
 			const chunk = ids.slice(s, s + this.prefillChunk);
 			const enc = this.device.createCommandEncoder({ label: 'gemma2.forward' });
+			useUniformSlots(enc, this.slots);
 			this.encodeChunk(enc, chunk);
 			if (s + this.prefillChunk >= ids.length) this.encodeLastLogits(enc, chunk.length);
 			this.device.queue.submit([enc.finish()]);
@@ -274,6 +278,7 @@ export class Gemma2Engine {
 		if (usePenalty) this.device.queue.writeBuffer(this.act.prev, 0, Uint32Array.from(distinct));
 		// The penalty edits logits in place: work on a copy so sample() can be repeated.
 		const enc = this.device.createCommandEncoder({ label: 'gemma2.sample' });
+		useUniformSlots(enc, this.slots);
 		let logits = this.act.logits;
 		if (usePenalty) {
 			enc.copyBufferToBuffer(logits, 0, this.act.penalized, 0, this.config.vocabSize * 4);
@@ -443,6 +448,7 @@ export class Gemma2Engine {
 		this.kv.destroy();
 		this.attention.destroy();
 		this.rope.destroy();
+		this.slots.destroy();
 		freeGemma2Weights(this.memory, this.weights);
 		if (this.ownsMemory) this.memory.freeAll();
 	}
