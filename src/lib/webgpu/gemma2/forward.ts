@@ -251,8 +251,7 @@ export class Gemma2Engine {
 			const chunk = ids.slice(s, s + this.prefillChunk);
 			const enc = this.device.createCommandEncoder({ label: 'gemma2.forward' });
 			useUniformSlots(enc, this.slots);
-			this.encodeChunk(enc, chunk);
-			if (s + this.prefillChunk >= ids.length) this.encodeLastLogits(enc, chunk.length);
+			this.encodeChunk(enc, chunk, s + this.prefillChunk >= ids.length);
 			this.device.queue.submit([enc.finish()]);
 			this.kv.commit(chunk.length);
 		}
@@ -328,7 +327,7 @@ export class Gemma2Engine {
 			for (let s = 0; s < ids.length; s += this.prefillChunk) {
 				const chunk = ids.slice(s, s + this.prefillChunk);
 				let enc = this.device.createCommandEncoder({ label: 'gemma2.forward' });
-				this.encodeChunk(enc, chunk);
+				this.encodeChunk(enc, chunk, false);
 				this.device.queue.submit([enc.finish()]);
 				this.kv.commit(chunk.length);
 				for (let r = 0; r < chunk.length; r += block) {
@@ -471,9 +470,11 @@ export class Gemma2Engine {
 	}
 
 	/** ids (≤ prefillChunk) at positions length.. → act.h [T, d] after the last layer; KV written. */
-	private encodeChunk(enc: GPUCommandEncoder, ids: number[]): void {
+	private encodeChunk(enc: GPUCommandEncoder, ids: number[], lastLogits: boolean): void {
 		const T = ids.length;
 		this.device.queue.writeBuffer(this.act.ids, 0, Uint32Array.from(ids));
+		// One compute pass for the whole chunk: embedding, every layer (KV appends included), LM head.
+		beginComputePass(enc, 'gemma2.forward');
 		// 1. h = E[ids] · √d  (f32-rounded normalizer, as HF casts it to the activation dtype)
 		this.embedding.encode(
 			enc,
@@ -484,17 +485,30 @@ export class Gemma2Engine {
 			Math.fround(Math.sqrt(this.config.hiddenSize))
 		);
 		for (let L = 0; L < this.config.numLayers; L++) this.layerForward(enc, L, T, this.kv.length);
+		if (lastLogits) this.encodeLastLogits(enc, T);
+		endComputePass(enc);
 	}
 
-	/** act.h row T−1 → act.logits [V] = softcap(RMSNorm_final(h) Eᵀ). */
+	/**
+	 * act.h row T−1 → act.logits [V] = softcap(RMSNorm_final(h) Eᵀ), in the open compute pass: the
+	 * row is bound in place when its offset meets the device's alignment, else copied (the pass is
+	 * split around the copy).
+	 */
 	private encodeLastLogits(enc: GPUCommandEncoder, T: number): void {
 		const c = this.config;
 		const d = c.hiddenSize;
-		enc.copyBufferToBuffer(this.act.h, (T - 1) * d * 4, this.act.lastH, 0, d * 4);
+		const offset = (T - 1) * d * 4;
+		let h: GPUBufferBinding = { buffer: this.act.h, offset, size: d * 4 };
+		if (offset % this.device.limits.minStorageBufferOffsetAlignment !== 0) {
+			endComputePass(enc);
+			enc.copyBufferToBuffer(this.act.h, offset, this.act.lastH, 0, d * 4);
+			beginComputePass(enc, 'gemma2.lm_head');
+			h = { buffer: this.act.lastH };
+		}
 		this.lmHead.encode(
 			enc,
 			{
-				h: this.act.lastH,
+				h,
 				normed: this.act.lastNormed,
 				finalNorm: this.weights.finalNorm,
 				embed: this.weights.embed,
@@ -519,15 +533,16 @@ export class Gemma2Engine {
 		this.lora?.encode(enc, layer, name, x, y, T);
 	}
 
-	/** One decoder layer on act.h [T, d] (positions pos0 .. pos0+T−1), in place. */
+	/**
+	 * One decoder layer on act.h [T, d] (positions pos0 .. pos0+T−1), in place; its k, v rows are
+	 * appended to the cache. Called inside an open compute pass (encodeChunk's).
+	 */
 	layerForward(enc: GPUCommandEncoder, L: number, T: number, pos0: number): void {
 		const c = this.config;
 		const { h, x, q, k, v, a, o, gate, up, act } = this.act;
 		const lw = this.weights.layers[L];
 		const d = c.hiddenSize;
 		const eps = c.rmsNormEps;
-		// Two compute passes per layer (split by the cache copy) instead of one per dispatch.
-		beginComputePass(enc, `layer ${L} qkv`);
 		// x = RMSNorm_input(h); q, k, v; RoPE on q and k
 		this.rmsnorm.encode(enc, h, lw.inputNorm, x, T, d, eps);
 		this.project(enc, L, 'q_proj', x, q, T);
@@ -536,9 +551,7 @@ export class Gemma2Engine {
 		this.rope.encode(enc, q, T, c.numHeads, c.headDim, c.ropeTheta, pos0);
 		this.rope.encode(enc, k, T, c.numKvHeads, c.headDim, c.ropeTheta, pos0);
 		// cache ← k, v at rows pos0..; softcapped, masked attention over rows 0 .. pos0+T−1
-		endComputePass(enc);
 		this.kv.encodeAppend(enc, L, k, v, T);
-		beginComputePass(enc, `layer ${L} attention+mlp`);
 		this.attention.encode(
 			enc,
 			{ q, k: this.kv.k(L), v: this.kv.v(L), out: a },
@@ -564,7 +577,6 @@ export class Gemma2Engine {
 		this.geluGate.encode(enc, gate, up, act, T * c.intermediateSize);
 		this.project(enc, L, 'down_proj', act, o, T);
 		this.rmsnorm.encode(enc, o, lw.postFfnNorm, h, T, d, eps, { accumulate: true });
-		endComputePass(enc);
 	}
 
 	private read(buf: GPUBuffer, floats: number): Promise<Float32Array> {
