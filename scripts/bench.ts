@@ -11,6 +11,7 @@
  *   npm run bench -- --no-write       # print only
  *   npm run bench -- --train-2b       # LoRA training of the 2B shapes even on a software adapter
  *   npm run bench -- --train-steps 3  # timed training steps per length (software 1, GPU 5)
+ *   npm run bench -- --counts-only    # only the counted WebGPU calls of the 2B shapes (seconds)
  *
  * Training: LoRA r=16 on all seven projections, batch 1, at 256 and 512 tokens (tiny model always;
  * 2B shapes on a GPU unless --skip-2b), reported against a peak-FMA probe (bench.ts fmaRate).

@@ -9,6 +9,7 @@
 import { cpus, totalmem } from 'node:os';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { BenchOptions, BenchResult } from './bench';
+import { countsLines } from './bench-counts';
 
 export interface AdapterInfoText {
 	vendor: string;
@@ -57,7 +58,8 @@ export async function benchMain(
 			trainSteps: value('train-steps', software ? 1 : 5),
 			// 2B training on SwiftShader takes far too long: only on a GPU, or when forced
 			train2b: flag('train-2b') || (!software && !flag('skip-2b')),
-			profile: flag('profile')
+			profile: flag('profile'),
+			countsOnly: flag('counts-only')
 		};
 		console.error(
 			`benchmarking in ${runner.where} on ${software ? 'a software rasterizer' : 'a GPU'} (${[info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'adapter without info'}): prefill ${opts.prefillTokens}, 2B decode ${opts.decodeTokens2b} steps; LoRA training at ${opts.trainSeqs.join(' and ')} tokens, ${opts.trainSteps} steps, ${opts.train2b ? 'tiny and 2B shapes' : 'tiny only (--train-2b for the 2B shapes)'}…`
@@ -72,8 +74,28 @@ export async function benchMain(
 		.join(' ');
 	const soft = result.adapter.software || SOFTWARE_ADAPTER.test(gpu) ? ' (software WebGPU)' : '';
 	const machine = `${gpu}${soft}, in ${runner.where}; shader-f16 ${result.features.shaderF16 ? 'yes' : 'no'}, subgroups ${result.features.subgroups ? 'yes' : 'no'}; host ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, ${gib(totalmem())} RAM`;
+	const stamp = `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench${runner.where.startsWith('Node') ? ' -- --node' : ''}${flag('counts-only') ? ' -- --counts-only' : ''}\` on: ${machine}.`;
+	const counts = result.counts
+		? [`Counted ${stamp}`, '', ...countsLines(result.counts, 26)].join('\n')
+		: null;
+	if (counts) console.log(`\n${counts}\n`);
+	const write = (begin: string, end: string, table: string) => {
+		if (flag('no-write')) return;
+		const file = 'docs/BENCHMARKS.md';
+		const doc = existsSync(file) ? readFileSync(file, 'utf8') : `# Benchmarks\n`;
+		const a = doc.indexOf(begin);
+		const b = doc.indexOf(end);
+		const next =
+			a >= 0 && b > a
+				? `${doc.slice(0, a + begin.length)}\n${table}\n${doc.slice(b)}`
+				: `${doc}\n${begin}\n${table}\n${end}\n`;
+		writeFileSync(file, next);
+		console.error(`written to ${file}`);
+	};
+	if (counts) write('<!-- COUNTS:BEGIN -->', '<!-- COUNTS:END -->', counts);
+	if (flag('counts-only')) return;
 	const lines = [
-		`Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench${runner.where.startsWith('Node') ? ' -- --node' : ''}\` on: ${machine}.`,
+		`Measured ${stamp}`,
 		'',
 		`Copy bandwidth (plain copy kernel, read + write): **${result.copyGBps.toFixed(1)} GB/s**. Peak f32 FMA rate (8 independent fma chains per invocation, 2 FLOPs per fma): **${result.fmaGflops.toFixed(1)} GFLOP/s**.`,
 		'',
@@ -133,17 +155,5 @@ export async function benchMain(
 		console.log('');
 	}
 
-	if (flag('no-write')) return;
-	const file = 'docs/BENCHMARKS.md';
-	const begin = '<!-- BENCH:BEGIN -->';
-	const end = '<!-- BENCH:END -->';
-	const doc = existsSync(file) ? readFileSync(file, 'utf8') : `# Benchmarks\n\n${begin}\n${end}\n`;
-	const a = doc.indexOf(begin);
-	const b = doc.indexOf(end);
-	const next =
-		a >= 0 && b > a
-			? `${doc.slice(0, a + begin.length)}\n${table}\n${doc.slice(b)}`
-			: `${doc}\n${begin}\n${table}\n${end}\n`;
-	writeFileSync(file, next);
-	console.error(`written to ${file}`);
+	write('<!-- BENCH:BEGIN -->', '<!-- BENCH:END -->', table);
 }

@@ -7,7 +7,9 @@
  */
 import { requestEngineDevice } from '../../src/lib/webgpu/device';
 import { Gemma2Engine } from '../../src/lib/webgpu/gemma2/forward';
+import type { GpuMemory } from '../../src/lib/webgpu/memory';
 import { ComputeKernel, ceilDiv, packUniforms } from '../../src/lib/webgpu/kernel';
+import { GpuCallCounter, type GpuCallCounts } from '../../src/lib/webgpu/call-counter';
 import { GEMMA2_2B_CONFIG, TINY_CONFIG, randomWeights } from '../../src/lib/reference/random-model';
 import { isSlidingLayer, type Gemma2Config } from '../../src/lib/model/config';
 import { createLoraAdapter } from '../../src/lib/lora/adapter';
@@ -36,6 +38,8 @@ export interface BenchOptions {
 	train2b: boolean;
 	/** Also time every kernel of one training step of the 2B-shaped rows (see profileStep). */
 	profile?: boolean;
+	/** Only the counted WebGPU calls of the 2B shapes (countStructure): no timings. */
+	countsOnly?: boolean;
 }
 
 export interface ModelBench {
@@ -153,6 +157,8 @@ export interface BenchResult {
 	fmaGflops: number;
 	models: ModelBench[];
 	training: TrainBench[];
+	/** The 2B shapes' counted WebGPU calls (absent with skip2b). */
+	counts?: StructureCounts;
 }
 
 const COPY_WGSL = /* wgsl */ `
@@ -414,6 +420,62 @@ async function benchModel(
 	}
 }
 
+/**
+ * One training step as the bench runs it, waited for: zero the LoRA gradients, loss and gradients
+ * over `ids` (every position supervised), one AdamW step at a fixed learning rate. Returns the
+ * mean loss.
+ */
+async function trainingStep(
+	device: GPUDevice,
+	stack: TrainingStack,
+	ids: number[]
+): Promise<number> {
+	const { lora, backward } = stack;
+	const optimizer = stack.trainer.optimizer;
+	const args = TRAINING_DEFAULTS;
+	const T = ids.length;
+	let enc = device.createCommandEncoder({ label: 'bench.zero_grads' });
+	lora.zeroGrads(enc);
+	device.queue.submit([enc.finish()]);
+	const r = await backward.lossAndGrads(ids, ids, { gradScale: 1 / Math.max(1, T - 1) });
+	enc = device.createCommandEncoder({ label: 'bench.adamw' });
+	optimizer.encodeStep(enc, {
+		lr: 1e-4,
+		beta1: args.adam_beta1,
+		beta2: args.adam_beta2,
+		eps: args.adam_epsilon,
+		weightDecay: args.weight_decay,
+		maxGradNorm: args.max_grad_norm
+	});
+	device.queue.submit([enc.finish()]);
+	await device.queue.onSubmittedWorkDone();
+	return r.lossSum / Math.max(1, r.count);
+}
+
+/** A training sequence of T tokens (BOS, then a spread of ids). */
+function benchIds(V: number, T: number): number[] {
+	return Array.from({ length: T }, (_, i) => (i === 0 ? 2 : 200 + ((i * 7919) % (V - 200))));
+}
+
+/** The studio's training stack for the bench's LoRA on `engine` (KV cache released). */
+function benchStack(engine: Gemma2Engine, T: number, ids: number[]): Promise<TrainingStack> {
+	const host = createLoraAdapter(
+		engine.config,
+		{
+			...LORA_DEFAULTS,
+			r: TRAIN_RANK,
+			lora_alpha: 2 * TRAIN_RANK,
+			target_modules: ALL_PROJECTIONS
+		},
+		1
+	);
+	return createTrainingStack(engine, host, {
+		maxTokens: T,
+		args: TRAINING_DEFAULTS,
+		train: [{ input_ids: ids, labels: ids }]
+	});
+}
+
 /** The benchmark's LoRA: r = 16 (alpha 32) on all seven projections of every layer. */
 const TRAIN_RANK = 16;
 
@@ -451,47 +513,12 @@ async function benchTraining(
 		// it too; here first, so the peak counts only what a step needs)
 		engine.releaseKvCache();
 		engine.memory.resetPeak();
-		const host = createLoraAdapter(
-			c,
-			{
-				...LORA_DEFAULTS,
-				r: TRAIN_RANK,
-				lora_alpha: 2 * TRAIN_RANK,
-				target_modules: ALL_PROJECTIONS
-			},
-			1
-		);
-		const V = c.vocabSize;
-		const ids = Array.from({ length: T }, (_, i) => (i === 0 ? 2 : 200 + ((i * 7919) % (V - 200))));
-		const args = TRAINING_DEFAULTS;
-		// the studio's stack (adapter, backward, trainer with its AdamW moments); the step below
-		// drives its parts directly, at a fixed learning rate
-		stack = await createTrainingStack(engine, host, {
-			maxTokens: T,
-			args,
-			train: [{ input_ids: ids, labels: ids }]
-		});
-		const { lora, backward } = stack;
-		const optimizer = stack.trainer.optimizer;
-		const step = async (): Promise<number> => {
-			let enc = device.createCommandEncoder({ label: 'bench.zero_grads' });
-			lora.zeroGrads(enc);
-			device.queue.submit([enc.finish()]);
-			const r = await backward.lossAndGrads(ids, ids, { gradScale: 1 / Math.max(1, T - 1) });
-			enc = device.createCommandEncoder({ label: 'bench.adamw' });
-			optimizer.encodeStep(enc, {
-				lr: 1e-4,
-				beta1: args.adam_beta1,
-				beta2: args.adam_beta2,
-				eps: args.adam_epsilon,
-				weightDecay: args.weight_decay,
-				maxGradNorm: args.max_grad_norm
-			});
-			device.queue.submit([enc.finish()]);
-			await device.queue.onSubmittedWorkDone();
-			return r.lossSum / Math.max(1, r.count);
-		};
-		lora.training = true;
+		const ids = benchIds(c.vocabSize, T);
+		// the studio's stack (adapter, backward, trainer with its AdamW moments); the step drives
+		// its parts directly, at a fixed learning rate
+		stack = await benchStack(engine, T, ids);
+		const step = () => trainingStep(device, stack!, ids);
+		stack.lora.training = true;
 		// steps = 0 (2B shapes on a software adapter): allocation only — every buffer of a step
 		// exists and is counted, nothing runs
 		let loss = 0;
@@ -515,7 +542,7 @@ async function benchTraining(
 			tokensPerSecond,
 			secondsPerStep: steps > 0 ? seconds / steps : 0,
 			gflops: (tokensPerSecond * base.flopsPerToken) / 1e9,
-			trainableParams: lora.parameterCount,
+			trainableParams: stack.lora.parameterCount,
 			peakGpuBytes: engine.memory.peak,
 			byPurpose: { ...engine.memory.byPurpose() },
 			loss,
@@ -540,10 +567,133 @@ async function benchTraining(
 	}
 }
 
+/** Counted WebGPU calls of one steady-state decode token or training step (see countStructure). */
+export interface StructureCounts {
+	/** Decode: one token (append + greedy sample) at a few tokens of context. */
+	decode: GpuCallCounts;
+	/** The engine's KV cache capacity (tokens) while counting: its bound bytes are at this context. */
+	decodeContext: number;
+	/** Bytes bound per decode token by stream (see streamBytes). */
+	decodeStreams: Record<string, number>;
+	/** Weight bytes a token must read at least (every projection once, the tied LM head once). */
+	decodeWeightBytesMin: number;
+	/** Training: the second step (the first creates the bind groups) at `trainSeq` tokens. */
+	train: GpuCallCounts;
+	/** Bind groups created by the first training step. */
+	trainFirstStepBindGroups: number;
+	trainSeq: number;
+}
+
+/**
+ * Bytes bound per dispatch, by stream: the purpose of the buffer in the engine's GpuMemory
+ * (weights, kv-cache, activations, lora, …), 'uniforms' for ComputeKernel's parameter buffers.
+ * The embedding lookup binds the whole table but reads one row per token: its table is counted
+ * as one row of weights. Bound bytes are an upper bound of DRAM traffic (a kernel may touch only
+ * part of a binding, e.g. the filled part of the KV cache, or T = 1 row of an activation sized for
+ * a prefill chunk).
+ */
+function streamBytes(
+	counts: GpuCallCounts,
+	memory: GpuMemory,
+	embedRowBytes: number
+): Record<string, number> {
+	const purpose = new Map(memory.report().map((e) => [e.label, e.purpose as string]));
+	const out: Record<string, number> = {};
+	for (const [pipeline, byLabel] of Object.entries(counts.boundBytes))
+		for (const [label, bytes] of Object.entries(byLabel)) {
+			const p = label === 'uniforms' ? 'uniforms' : (purpose.get(label) ?? 'other');
+			const b = pipeline.startsWith('embedding') && p === 'weights' ? 0 : bytes;
+			out[p] = (out[p] ?? 0) + b;
+		}
+	out.weights = (out.weights ?? 0) + embedRowBytes;
+	return out;
+}
+
+/**
+ * Machine-independent figures (issue 13): the WebGPU calls of one steady-state decode token and
+ * of one training step of `w` (the 2B shapes), counted by wrapping the WebGPU methods around the
+ * real engine. Dispatches are counted but not run (GpuCallCounter.dryDispatches), so a software
+ * adapter counts the 2B shapes in seconds; the counts do not depend on the values computed.
+ */
+export async function countStructure(
+	device: GPUDevice,
+	w: Gemma2Weights,
+	opts: { context: number; trainSeq: number }
+): Promise<StructureCounts> {
+	const counter = new GpuCallCounter().install();
+	counter.dryDispatches = true;
+	const c = w.config;
+	let engine: Gemma2Engine | null = null;
+	let stack: TrainingStack | null = null;
+	try {
+		engine = await Gemma2Engine.create(device, w, { maxTokens: opts.context });
+		const greedy = { temperature: 0 };
+		await engine.prefill([2, 200]);
+		let id = await engine.sample(greedy);
+		for (let i = 0; i < 2; i++) {
+			await engine.append([id]);
+			id = await engine.sample(greedy);
+		}
+		counter.reset();
+		await engine.append([id]);
+		await engine.sample(greedy);
+		const decode = counter.counts;
+		counter.reset(); // what follows is not the token's
+		const embedRowBytes = linearBytes(w.embed) / c.vocabSize;
+		const decodeStreams = streamBytes(decode, engine.memory, embedRowBytes);
+		engine.destroy();
+
+		engine = await Gemma2Engine.create(device, w, {
+			maxTokens: opts.trainSeq,
+			kvCacheDtype: 'f16'
+		});
+		const ids = benchIds(c.vocabSize, opts.trainSeq);
+		stack = await benchStack(engine, opts.trainSeq, ids);
+		stack.lora.training = true;
+		counter.reset();
+		await trainingStep(device, stack, ids);
+		const trainFirstStepBindGroups = counter.counts.bindGroupsCreated;
+		counter.reset();
+		await trainingStep(device, stack, ids);
+		return {
+			decode,
+			decodeContext: opts.context,
+			decodeStreams,
+			decodeWeightBytesMin: weightBytes(w).perToken,
+			train: counter.counts,
+			trainFirstStepBindGroups,
+			trainSeq: opts.trainSeq
+		};
+	} finally {
+		counter.uninstall();
+		stack?.destroy();
+		engine?.destroy();
+		await device.queue.onSubmittedWorkDone();
+	}
+}
+
 export async function runBench(opts: BenchOptions): Promise<BenchResult> {
 	const { device, report, features } = await requestEngineDevice();
-	const copyGBps = await copyBandwidth(device);
 	const log = (m: string) => console.log(`bench: ${m}`);
+	let counts: StructureCounts | undefined;
+	if (!opts.skip2b) {
+		log('counting the WebGPU calls of a 2B-shaped decode token and training step…');
+		counts = await countStructure(device, randomQ4Weights(GEMMA2_2B_CONFIG, 1), {
+			context: 1024,
+			trainSeq: 512
+		});
+	}
+	const adapter = {
+		vendor: report.vendor,
+		architecture: report.architecture,
+		description: report.description,
+		software: report.software
+	};
+	if (opts.countsOnly) {
+		device.destroy();
+		return { adapter, features, copyGBps: 0, fmaGflops: 0, models: [], training: [], counts };
+	}
+	const copyGBps = await copyBandwidth(device);
 	log(`copy ${copyGBps.toFixed(1)} GB/s`);
 	const fmaGflops = await fmaRate(device, report.software);
 	log(`fma ${fmaGflops.toFixed(1)} GFLOP/s`);
@@ -608,19 +758,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
 		}
 	}
 	device.destroy();
-	return {
-		adapter: {
-			vendor: report.vendor,
-			architecture: report.architecture,
-			description: report.description,
-			software: report.software
-		},
-		features,
-		copyGBps,
-		fmaGflops,
-		models,
-		training
-	};
+	return { adapter, features, copyGBps, fmaGflops, models, training, counts };
 }
 
 // The browser page reaches it through globalThis; Node imports `runBench`. No DOM is used here.

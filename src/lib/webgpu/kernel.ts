@@ -95,9 +95,14 @@ export class ComputeKernel {
 				uniforms instanceof ArrayBuffer
 					? new Uint8Array(uniforms)
 					: new Uint8Array(uniforms.buffer, uniforms.byteOffset, uniforms.byteLength);
+			const slots = encoderSlots.get(encoder);
 			entries.push({
 				binding: buffers.length,
-				resource: { buffer: uniformBuffer(this.device, bytes) }
+				resource: {
+					buffer: slots
+						? slots.take(`${this.source.label}.${this.source.entryPoint}`, bytes)
+						: uniformBuffer(this.device, bytes)
+				}
 			});
 		}
 		const bindGroup = this.bindGroup(entries);
@@ -131,6 +136,71 @@ export function endComputePass(encoder: GPUCommandEncoder): void {
 	if (!pass) throw new Error('endComputePass: no pass is open on this encoder');
 	pass.end();
 	openPasses.delete(encoder);
+}
+
+/**
+ * Persistent uniform buffers for the dispatches of a repeated encoder (a decode token): with
+ * useUniformSlots(encoder, slots), the n-th dispatch of a kernel entry point in that encoder takes
+ * that kernel's n-th slot, a buffer kept across encoders and rewritten (queue.writeBuffer) only
+ * when its parameters change — e.g. the position of RoPE and attention, once per token. The same
+ * buffers (and so the same cached bind groups) serve every token: no buffer and no bind group is
+ * created per steady-state token.
+ *
+ * Writes are ordered on the queue after the work already submitted and before the encoder's own
+ * submit, so the rule is: submit an encoder that uses the slots before encoding the next one.
+ */
+export class UniformSlots {
+	private readonly slots = new Map<string, { buffer: GPUBuffer; bytes: Uint8Array }[]>();
+	private readonly taken = new Map<string, number>();
+
+	constructor(readonly device: GPUDevice) {}
+
+	/** Restarts the ordinals (a new encoder). */
+	begin(): void {
+		this.taken.clear();
+	}
+
+	/** The buffer of `key`'s next slot, holding `bytes`. */
+	take(key: string, bytes: Uint8Array): GPUBuffer {
+		const n = this.taken.get(key) ?? 0;
+		this.taken.set(key, n + 1);
+		let list = this.slots.get(key);
+		if (!list) this.slots.set(key, (list = []));
+		const size = Math.max(16, Math.ceil(bytes.byteLength / 16) * 16);
+		let slot = list[n];
+		if (!slot || slot.buffer.size < size) {
+			const buffer = this.device.createBuffer({
+				label: 'uniform-slot',
+				size,
+				usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST
+			});
+			list[n] = slot = { buffer, bytes: new Uint8Array(0) };
+		}
+		if (!sameBytes(slot.bytes, bytes)) {
+			this.device.queue.writeBuffer(slot.buffer, 0, bytes);
+			slot.bytes = bytes.slice();
+		}
+		return slot.buffer;
+	}
+
+	destroy(): void {
+		for (const list of this.slots.values()) for (const s of list) s.buffer.destroy();
+		this.slots.clear();
+	}
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+	if (a.length !== b.length) return false;
+	for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+	return true;
+}
+
+const encoderSlots = new WeakMap<GPUCommandEncoder, UniformSlots>();
+
+/** The dispatches encoded on `encoder` from now on take their uniforms from `slots`. */
+export function useUniformSlots(encoder: GPUCommandEncoder, slots: UniformSlots): void {
+	slots.begin();
+	encoderSlots.set(encoder, slots);
 }
 
 const MAX_CACHED_BIND_GROUPS = 4096;

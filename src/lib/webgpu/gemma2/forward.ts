@@ -21,7 +21,7 @@
  * No DOM: runs in the engine worker, a Vitest browser test and the headless CLI.
  */
 import { isSlidingLayer, type Gemma2Config } from '../../model/config';
-import { beginComputePass, endComputePass } from '../kernel';
+import { UniformSlots, beginComputePass, endComputePass, useUniformSlots } from '../kernel';
 import type { Gemma2Weights, ProjectionName } from '../../model/weights';
 import { mulberry32 } from '../../random';
 import { AttentionKernel } from '../kernels/attention';
@@ -134,6 +134,8 @@ export class Gemma2Engine {
 	private readonly geluGate: GeluGateKernel;
 	private readonly lmHead: LmHeadKernel;
 	private readonly sampling: SamplingKernel;
+	/** Uniform buffers of the forward and sampling encoders, kept across tokens (see UniformSlots). */
+	private readonly slots: UniformSlots;
 	/** True once the last forward left the last position's logits in act.logits. */
 	private hasLogits = false;
 	private destroyed = false;
@@ -158,6 +160,7 @@ export class Gemma2Engine {
 		this.geluGate = new GeluGateKernel(device);
 		this.lmHead = new LmHeadKernel(device);
 		this.sampling = new SamplingKernel(device);
+		this.slots = new UniformSlots(device);
 		this.kvDtype = opts.kvCacheDtype ?? 'f32';
 		this.kv = new KvCache(device, memory, c, this.maxTokens, { dtype: this.kvDtype });
 
@@ -247,8 +250,8 @@ export class Gemma2Engine {
 		for (let s = 0; s < ids.length; s += this.prefillChunk) {
 			const chunk = ids.slice(s, s + this.prefillChunk);
 			const enc = this.device.createCommandEncoder({ label: 'gemma2.forward' });
-			this.encodeChunk(enc, chunk);
-			if (s + this.prefillChunk >= ids.length) this.encodeLastLogits(enc, chunk.length);
+			useUniformSlots(enc, this.slots);
+			this.encodeChunk(enc, chunk, s + this.prefillChunk >= ids.length);
 			this.device.queue.submit([enc.finish()]);
 			this.kv.commit(chunk.length);
 		}
@@ -274,6 +277,7 @@ export class Gemma2Engine {
 		if (usePenalty) this.device.queue.writeBuffer(this.act.prev, 0, Uint32Array.from(distinct));
 		// The penalty edits logits in place: work on a copy so sample() can be repeated.
 		const enc = this.device.createCommandEncoder({ label: 'gemma2.sample' });
+		useUniformSlots(enc, this.slots);
 		let logits = this.act.logits;
 		if (usePenalty) {
 			enc.copyBufferToBuffer(logits, 0, this.act.penalized, 0, this.config.vocabSize * 4);
@@ -323,7 +327,7 @@ export class Gemma2Engine {
 			for (let s = 0; s < ids.length; s += this.prefillChunk) {
 				const chunk = ids.slice(s, s + this.prefillChunk);
 				let enc = this.device.createCommandEncoder({ label: 'gemma2.forward' });
-				this.encodeChunk(enc, chunk);
+				this.encodeChunk(enc, chunk, false);
 				this.device.queue.submit([enc.finish()]);
 				this.kv.commit(chunk.length);
 				for (let r = 0; r < chunk.length; r += block) {
@@ -443,6 +447,7 @@ export class Gemma2Engine {
 		this.kv.destroy();
 		this.attention.destroy();
 		this.rope.destroy();
+		this.slots.destroy();
 		freeGemma2Weights(this.memory, this.weights);
 		if (this.ownsMemory) this.memory.freeAll();
 	}
@@ -465,9 +470,11 @@ export class Gemma2Engine {
 	}
 
 	/** ids (≤ prefillChunk) at positions length.. → act.h [T, d] after the last layer; KV written. */
-	private encodeChunk(enc: GPUCommandEncoder, ids: number[]): void {
+	private encodeChunk(enc: GPUCommandEncoder, ids: number[], lastLogits: boolean): void {
 		const T = ids.length;
 		this.device.queue.writeBuffer(this.act.ids, 0, Uint32Array.from(ids));
+		// One compute pass for the whole chunk: embedding, every layer (KV appends included), LM head.
+		beginComputePass(enc, 'gemma2.forward');
 		// 1. h = E[ids] · √d  (f32-rounded normalizer, as HF casts it to the activation dtype)
 		this.embedding.encode(
 			enc,
@@ -478,17 +485,30 @@ export class Gemma2Engine {
 			Math.fround(Math.sqrt(this.config.hiddenSize))
 		);
 		for (let L = 0; L < this.config.numLayers; L++) this.layerForward(enc, L, T, this.kv.length);
+		if (lastLogits) this.encodeLastLogits(enc, T);
+		endComputePass(enc);
 	}
 
-	/** act.h row T−1 → act.logits [V] = softcap(RMSNorm_final(h) Eᵀ). */
+	/**
+	 * act.h row T−1 → act.logits [V] = softcap(RMSNorm_final(h) Eᵀ), in the open compute pass: the
+	 * row is bound in place when its offset meets the device's alignment, else copied (the pass is
+	 * split around the copy).
+	 */
 	private encodeLastLogits(enc: GPUCommandEncoder, T: number): void {
 		const c = this.config;
 		const d = c.hiddenSize;
-		enc.copyBufferToBuffer(this.act.h, (T - 1) * d * 4, this.act.lastH, 0, d * 4);
+		const offset = (T - 1) * d * 4;
+		let h: GPUBufferBinding = { buffer: this.act.h, offset, size: d * 4 };
+		if (offset % this.device.limits.minStorageBufferOffsetAlignment !== 0) {
+			endComputePass(enc);
+			enc.copyBufferToBuffer(this.act.h, offset, this.act.lastH, 0, d * 4);
+			beginComputePass(enc, 'gemma2.lm_head');
+			h = { buffer: this.act.lastH };
+		}
 		this.lmHead.encode(
 			enc,
 			{
-				h: this.act.lastH,
+				h,
 				normed: this.act.lastNormed,
 				finalNorm: this.weights.finalNorm,
 				embed: this.weights.embed,
@@ -513,15 +533,16 @@ export class Gemma2Engine {
 		this.lora?.encode(enc, layer, name, x, y, T);
 	}
 
-	/** One decoder layer on act.h [T, d] (positions pos0 .. pos0+T−1), in place. */
+	/**
+	 * One decoder layer on act.h [T, d] (positions pos0 .. pos0+T−1), in place; its k, v rows are
+	 * appended to the cache. Called inside an open compute pass (encodeChunk's).
+	 */
 	layerForward(enc: GPUCommandEncoder, L: number, T: number, pos0: number): void {
 		const c = this.config;
 		const { h, x, q, k, v, a, o, gate, up, act } = this.act;
 		const lw = this.weights.layers[L];
 		const d = c.hiddenSize;
 		const eps = c.rmsNormEps;
-		// Two compute passes per layer (split by the cache copy) instead of one per dispatch.
-		beginComputePass(enc, `layer ${L} qkv`);
 		// x = RMSNorm_input(h); q, k, v; RoPE on q and k
 		this.rmsnorm.encode(enc, h, lw.inputNorm, x, T, d, eps);
 		this.project(enc, L, 'q_proj', x, q, T);
@@ -530,9 +551,7 @@ export class Gemma2Engine {
 		this.rope.encode(enc, q, T, c.numHeads, c.headDim, c.ropeTheta, pos0);
 		this.rope.encode(enc, k, T, c.numKvHeads, c.headDim, c.ropeTheta, pos0);
 		// cache ← k, v at rows pos0..; softcapped, masked attention over rows 0 .. pos0+T−1
-		endComputePass(enc);
 		this.kv.encodeAppend(enc, L, k, v, T);
-		beginComputePass(enc, `layer ${L} attention+mlp`);
 		this.attention.encode(
 			enc,
 			{ q, k: this.kv.k(L), v: this.kv.v(L), out: a },
@@ -558,7 +577,6 @@ export class Gemma2Engine {
 		this.geluGate.encode(enc, gate, up, act, T * c.intermediateSize);
 		this.project(enc, L, 'down_proj', act, o, T);
 		this.rmsnorm.encode(enc, o, lw.postFfnNorm, h, T, d, eps, { accumulate: true });
-		endComputePass(enc);
 	}
 
 	private read(buf: GPUBuffer, floats: number): Promise<Float32Array> {

@@ -18,7 +18,7 @@
  * k/v lose precision (relative 2^-11 per element), as the spec allows for KV.
  */
 import type { Gemma2Config } from '../../model/config';
-import { KvStoreF16Kernel, type KvCacheDtype } from '../kernels/attention';
+import { KvStoreKernel, type KvCacheDtype } from '../kernels/attention';
 import type { GpuMemory } from '../memory';
 
 export interface KvCacheOptions {
@@ -34,7 +34,7 @@ export class KvCache {
 	readonly dtype: KvCacheDtype;
 	/** Bytes of one token's row of one layer's k (or v): KV · hd · (4 for f32, 2 for f16). */
 	private readonly rowBytes: number;
-	private readonly storeF16: KvStoreF16Kernel | null;
+	private readonly store: KvStoreKernel;
 
 	constructor(
 		readonly device: GPUDevice,
@@ -47,7 +47,7 @@ export class KvCache {
 			throw new Error(`KV cache: maxTokens must be a positive integer, got ${maxTokens}`);
 		this.dtype = options.dtype ?? 'f32';
 		this.rowBytes = config.numKvHeads * config.headDim * (this.dtype === 'f16' ? 2 : 4);
-		this.storeF16 = this.dtype === 'f16' ? new KvStoreF16Kernel(device) : null;
+		this.store = new KvStoreKernel(device, this.dtype);
 		const size = maxTokens * this.rowBytes;
 		if (size > device.limits.maxStorageBufferBindingSize)
 			throw new Error(
@@ -85,14 +85,8 @@ export class KvCache {
 		if (k.size < T * rowElems * 4 || v.size < T * rowElems * 4)
 			throw new Error(`KV cache: k/v buffers are smaller than [${T}, ${rowElems}] f32`);
 		if (T === 0) return;
-		if (this.storeF16) {
-			this.storeF16.encode(enc, k, this.k(layer), this.length, T, rowElems);
-			this.storeF16.encode(enc, v, this.v(layer), this.length, T, rowElems);
-			return;
-		}
-		const offset = this.length * this.rowBytes;
-		enc.copyBufferToBuffer(k, 0, this.k(layer), offset, T * this.rowBytes);
-		enc.copyBufferToBuffer(v, 0, this.v(layer), offset, T * this.rowBytes);
+		this.store.encode(enc, k, this.k(layer), this.length, T, rowElems);
+		this.store.encode(enc, v, this.v(layer), this.length, T, rowElems);
 	}
 
 	/** After a whole forward over T tokens: they are now part of the sequence. */

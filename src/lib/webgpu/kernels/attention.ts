@@ -287,17 +287,25 @@ export class AttentionKernel {
 }
 
 /**
- * Appends rows to an f16 KV cache: src [T, KV·hd] f32 → rows row0 .. row0 + T − 1 of the packed
- * cache [maxTokens, KV·hd/2] u32 (the format AttentionKernel reads with cacheDtype 'f16').
+ * Appends rows to a KV cache: src [T, KV·hd] f32 → rows row0 .. row0 + T − 1 of the cache, stored
+ * as f16 pairs packed in u32 words [maxTokens, KV·hd/2] ('f16', the format AttentionKernel reads
+ * with cacheDtype 'f16') or as the f32 values themselves [maxTokens, KV·hd] ('f32'). A dispatch,
+ * not a copy: it stays inside an open compute pass.
  */
-export class KvStoreF16Kernel {
+export class KvStoreKernel {
 	private readonly kernel: ComputeKernel;
+	/** Elements per stored u32 word. */
+	private readonly perWord: number;
 
-	constructor(readonly device: GPUDevice) {
+	constructor(
+		readonly device: GPUDevice,
+		readonly dtype: KvCacheDtype
+	) {
+		this.perWord = dtype === 'f16' ? 2 : 1;
 		this.kernel = new ComputeKernel(device, {
 			label: 'attention',
 			code,
-			entryPoint: 'kv_store_f16'
+			entryPoint: dtype === 'f16' ? 'kv_store_f16' : 'kv_store_f32'
 		});
 	}
 
@@ -310,7 +318,7 @@ export class KvStoreF16Kernel {
 		T: number,
 		rowElems: number
 	): void {
-		const words = (T * rowElems) / 2;
+		const words = (T * rowElems) / this.perWord;
 		if (words === 0) return;
 		const groups = ceilDiv(words, WORKGROUP_SIZE);
 		const gx = Math.min(groups, this.device.limits.maxComputeWorkgroupsPerDimension);
@@ -320,7 +328,7 @@ export class KvStoreF16Kernel {
 			[gx, ceilDiv(groups, gx)],
 			packUniforms([
 				['u', words],
-				['u', (row0 * rowElems) / 2]
+				['u', (row0 * rowElems) / this.perWord]
 			])
 		);
 	}

@@ -321,9 +321,12 @@ fn attention_combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
 	}
 }
 
-// ---- kv_store_f16: append rows to an f16 cache ------------------------------------------------
+// ---- kv_store_f16 / kv_store_f32: append rows to the cache ------------------------------------
 //
-//   src [T, KV·hd] f32  →  cache rows row0 .. row0 + T − 1 of [maxTokens, KV·hd/2] u32
+//   src [T, KV·hd] f32  →  cache rows row0 .. row0 + T − 1 of [maxTokens, KV·hd/2] u32 (f16 pairs)
+//                          or of [maxTokens, KV·hd] f32 (kv_store_f32: the f32 bits, unchanged)
+//
+// A dispatch rather than a buffer copy, so a decode token's appends stay in its one compute pass.
 //
 // Writer and reader of the packed format live in one file: element pair (d, d + 1) of a row is
 // one word, pack2x16float(vec2(x[d], x[d + 1])) (x in .x = low half), read back by load_k4/load_v4.
@@ -347,6 +350,15 @@ fn kv_store_f16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 		return;
 	}
 	store_dst[sp.dst_offset + w] = pack2x16float(vec2<f32>(store_src[2u * w], store_src[2u * w + 1u]));
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn kv_store_f32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+	let w = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+	if (w >= sp.words) {
+		return;
+	}
+	store_dst[sp.dst_offset + w] = bitcast<u32>(store_src[w]);
 }
 
 // ==== Backward (LoRA training) ==================================================================

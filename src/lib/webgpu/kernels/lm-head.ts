@@ -55,7 +55,7 @@ export class LmHeadKernel {
 	encode(
 		enc: GPUCommandEncoder,
 		args: {
-			h: GPUBuffer;
+			h: GPUBuffer | GPUBufferBinding;
 			normed: GPUBuffer;
 			finalNorm: GPUBuffer;
 			embed: GpuLinear;

@@ -24,7 +24,7 @@ export class RmsNormKernel {
 
 	encode(
 		enc: GPUCommandEncoder,
-		x: GPUBuffer,
+		x: GPUBuffer | GPUBufferBinding,
 		w: GPUBuffer,
 		y: GPUBuffer,
 		T: number,

@@ -1,0 +1,103 @@
+/**
+ * The bench's machine-independent section (issue 13 item 5): the counted WebGPU calls of one
+ * 2B-shaped decode token and training step (bench.ts countStructure), the bytes a token binds by
+ * stream against the weights' minimum, and a projection of decode speed on reference GPUs.
+ * Pure formatting: no GPU, no browser.
+ */
+import type { StructureCounts } from './bench';
+
+/** Reference GPUs of the projection: name and DRAM bandwidth (GB/s, vendor figures). */
+export const REFERENCE_GPUS: [name: string, gbps: number][] = [
+	['NVIDIA RTX 4090 (discrete)', 1008],
+	['NVIDIA RTX 3060 (discrete)', 360],
+	['Apple M2 (laptop, unified memory)', 100]
+];
+
+/** Per-dispatch overheads of the projection, µs (the range seen for WebGPU on native drivers). */
+export const DISPATCH_OVERHEAD_US = [5, 15];
+
+const GB = 1e9;
+const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+const gb = (b: number) => `${(b / GB).toFixed(3)} GB`;
+
+/**
+ * Projected decode time per token: bytes / bandwidth + dispatches × overhead. A projection (a
+ * simple model, not a measurement): tokens/s and the share of the time spent moving bytes.
+ */
+export function projectDecode(
+	bytes: number,
+	dispatches: number,
+	gbps: number,
+	overheadUs: number
+): { tokensPerSecond: number; bandwidthShare: number } {
+	const memory = bytes / (gbps * GB);
+	const total = memory + (dispatches * overheadUs) / 1e6;
+	return { tokensPerSecond: 1 / total, bandwidthShare: memory / total };
+}
+
+/** The top `n` pipelines by dispatches, as "label N (share%)". */
+function topPipelines(byPipeline: Record<string, number>, total: number, n: number): string {
+	return Object.entries(byPipeline)
+		.sort((a, b) => b[1] - a[1])
+		.slice(0, n)
+		.map(([k, v]) => `\`${k}\` ${v} (${((100 * v) / total).toFixed(0)}%)`)
+		.join(', ');
+}
+
+/** Markdown lines of the counted figures (for docs/BENCHMARKS.md, between the COUNTS markers). */
+export function countsLines(s: StructureCounts, layers: number): string[] {
+	const d = s.decode;
+	const t = s.train;
+	const streams = s.decodeStreams;
+	const bound = Object.values(streams).reduce((a, b) => a + b, 0);
+	const dramBytes = (streams.weights ?? 0) + (streams['kv-cache'] ?? 0);
+	const lines = [
+		`Counted by wrapping the WebGPU calls around the real engine (src/lib/webgpu/call-counter.ts; dispatches counted, not run, so any adapter counts the 2B shapes): Gemma-2 2B shapes (${layers} layers, vocabulary 256,000), random q4f16_1 weights.`,
+		'',
+		`| per steady-state decode token (greedy, KV cache for ${s.decodeContext} tokens) | count |`,
+		'|---|---|',
+		`| dispatches | ${d.dispatches} (${(d.dispatches / layers).toFixed(1)} per layer, all included) |`,
+		`| compute passes | ${d.computePasses} |`,
+		`| submits (command buffers) | ${d.submits} (${d.commandBuffers}) |`,
+		`| readbacks (mapAsync) | ${d.readbacks} |`,
+		`| bind groups created | ${d.bindGroupsCreated} |`,
+		`| buffers created | ${d.buffersCreated} (${mb(d.bufferBytesCreated)}) |`,
+		`| copies | ${d.copies} (${mb(d.copyBytes)}) |`,
+		`| queue writes | ${d.writeBuffers} (${d.writeBufferBytes} bytes) |`,
+		`| most dispatched | ${topPipelines(d.dispatchesByPipeline, d.dispatches, 6)} |`,
+		'',
+		`Bytes bound per decode token, by stream (an upper bound of DRAM traffic: the KV cache binding is the whole ${s.decodeContext}-token cache, activations are buffers sized for a prefill chunk; the embedding lookup counts one row): ${Object.entries(
+			streams
+		)
+			.sort((a, b) => b[1] - a[1])
+			.map(([k, v]) => `${k} ${gb(v)}`)
+			.join(
+				', '
+			)}; total ${gb(bound)}. Weights must be read at least once: **${gb(s.decodeWeightBytesMin)}** minimum; bound weight bytes are ${((100 * (streams.weights ?? 0)) / s.decodeWeightBytesMin).toFixed(1)}% of it.`,
+		'',
+		`| per training step (LoRA r=16 on 7 projections, seq ${s.trainSeq}, second step) | count |`,
+		'|---|---|',
+		`| dispatches | ${t.dispatches} |`,
+		`| compute passes | ${t.computePasses} |`,
+		`| submits (command buffers) | ${t.submits} (${t.commandBuffers}) |`,
+		`| readbacks (mapAsync) | ${t.readbacks} |`,
+		`| bind groups created | ${t.bindGroupsCreated} (first step: ${s.trainFirstStepBindGroups}) |`,
+		`| buffers created | ${t.buffersCreated} (${mb(t.bufferBytesCreated)}) |`,
+		`| copies | ${t.copies} (${mb(t.copyBytes)}) |`,
+		`| queue writes | ${t.writeBuffers} (${t.writeBufferBytes} bytes) |`,
+		`| most dispatched | ${topPipelines(t.dispatchesByPipeline, t.dispatches, 8)} |`,
+		'',
+		`**Projection, not a measurement**: decode time per token = bytes / bandwidth + dispatches × overhead, with bytes = bound weights + KV cache (${gb(dramBytes)}) and ${d.dispatches} dispatches per token, at ${DISPATCH_OVERHEAD_US.join(' and ')} µs per dispatch.`,
+		'',
+		`| reference GPU | bandwidth | ${DISPATCH_OVERHEAD_US.map((o) => `tok/s, ${o} µs (share of bandwidth)`).join(' | ')} |`,
+		`|---|---|${DISPATCH_OVERHEAD_US.map(() => '---|').join('')}`
+	];
+	for (const [name, gbps] of REFERENCE_GPUS)
+		lines.push(
+			`| ${name} | ${gbps} GB/s | ${DISPATCH_OVERHEAD_US.map((o) => {
+				const p = projectDecode(dramBytes, d.dispatches, gbps, o);
+				return `${p.tokensPerSecond.toFixed(1)} (${(100 * p.bandwidthShare).toFixed(0)}%)`;
+			}).join(' | ')} |`
+		);
+	return lines;
+}
