@@ -14,11 +14,9 @@
 import type { Gemma2Config } from '../../model/config';
 import type { Gemma2Weights, Linear, ProjectionName } from '../../model/weights';
 import { PROJECTIONS } from '../../model/weights';
+import { GEMV_ROWS } from '../kernels/gemv';
 import type { GpuLinear, GpuLinearChunk } from '../kernels/matmul';
 import type { GpuMemory } from '../memory';
-
-/** Rows per GEMV workgroup (matmul.wgsl GEMV_ROWS): a chunk's dispatch is ceil(rows / 8) wide. */
-const GEMV_ROWS = 8;
 
 export interface SplitOptions {
 	/** Largest buffer for one chunk, bytes; default min(maxStorageBufferBindingSize, maxBufferSize). */

@@ -3,7 +3,7 @@
  *
  *   x [M, K] f32  ·  W [N, K]  →  y [M, ldy] (columns yOffset.. of each row), f32 accumulation
  *
- * M ≤ GEMV_MAX_M runs the GEMV kernel (decode: bandwidth-bound, one pass over W), larger M the
+ * M ≤ GEMV_MAX_M runs the GEMV kernel (gemv.ts; decode: bandwidth-bound, one pass over W), larger M the
  * tiled GEMM (prefill: W tiles reused across 64 tokens). A weight may be split into row chunks
  * (GpuLinear.chunks) when it exceeds maxStorageBufferBindingSize; each chunk writes its own
  * column range of y.
@@ -18,10 +18,13 @@
  * inside each chunk must be a multiple of `rowAlignment(w)` (the storage offset alignment).
  */
 import { ceilDiv, ComputeKernel, packUniforms } from '../kernel';
-import code from './matmul.wgsl?raw';
+import { GEMV_MAX_M, GemvKernel, type WeightSlice } from './gemv';
+import q4 from './q4.wgsl?raw';
+import matmul from './matmul.wgsl?raw';
 
-/** Rows per GEMV workgroup (must match GEMV_ROWS in matmul.wgsl). */
-const GEMV_ROWS = 8;
+export { GEMV_MAX_M } from './gemv';
+
+const code = q4 + matmul;
 /**
  * GEMM output tiles (BIG in matmul.wgsl; both stage 16 KB): 64×64 (4×4 outputs per thread, k steps
  * of 32), or 128×128 (8×8 per thread, k steps of 16: twice the FMAs per shared-memory read;
@@ -31,11 +34,6 @@ const GEMV_ROWS = 8;
  */
 export type GemmTile = 64 | 128;
 const BIG_TILE_GROUPS = 128;
-/**
- * Up to this many tokens the GEMV shape is used: each token re-reads W, which costs less than
- * the tiled kernel's mostly-empty 64-token tiles for a handful of rows.
- */
-export const GEMV_MAX_M = 4;
 
 /** Rows [rowStart, rowStart + rows) of a weight, in their own GPU buffer(s). */
 export interface GpuLinearChunk {
@@ -72,12 +70,7 @@ export interface MatmulOptions {
 }
 
 /** One dispatch's share of W: a chunk's rows [local, local + rows) bound with offsets. */
-interface RowSlice {
-	/** First row of W (global index) in this slice. */
-	row0: number;
-	rows: number;
-	buffers: GPUBufferBinding[];
-}
+type RowSlice = WeightSlice;
 
 function gcd(a: number, b: number): number {
 	return b === 0 ? a : gcd(b, a % b);
@@ -92,9 +85,11 @@ function rowBytes(w: GpuLinear): number[] {
 export class MatmulKernel {
 	private readonly kernels = new Map<string, ComputeKernel>();
 	private readonly maxWorkgroups: number;
+	private readonly gemv: GemvKernel;
 
 	constructor(readonly device: GPUDevice) {
 		this.maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
+		this.gemv = new GemvKernel(device);
 	}
 
 	/** Row slices must start (inside each chunk) at a multiple of this many rows. */
@@ -172,6 +167,11 @@ export class MatmulKernel {
 			throw new Error(`matmul: q4 weight needs cols % 32 == 0, got ${K}`);
 		const start = opts.rows?.start ?? 0;
 		for (const c of this.slices(w, opts.rows)) {
+			if (shape === 'gemv') {
+				const yOffset = (opts.yOffset ?? 0) - start;
+				this.gemv.encodeSlice(enc, x, w, c, y, M, { ldy, yOffset, accumulate: opts.accumulate });
+				continue;
+			}
 			const params = packUniforms([
 				['u', M],
 				['u', c.rows],
@@ -180,15 +180,12 @@ export class MatmulKernel {
 				['u', (opts.yOffset ?? 0) + c.row0 - start],
 				['u', opts.accumulate ? 1 : 0]
 			]);
-			const grid: [number, number] =
-				shape === 'gemv'
-					? [ceilDiv(c.rows, GEMV_ROWS), M]
-					: [ceilDiv(c.rows, tile), ceilDiv(M, tile)];
+			const grid: [number, number] = [ceilDiv(c.rows, tile), ceilDiv(M, tile)];
 			if (grid[0] > this.maxWorkgroups || grid[1] > this.maxWorkgroups)
 				throw new Error(
 					`matmul: grid ${grid} exceeds maxComputeWorkgroupsPerDimension; split the weight into smaller row chunks`
 				);
-			const kernel = this.kernel(`${shape}_${w.kind}`, w.scaleDtype !== 'f32', tile);
+			const kernel = this.kernel(`gemm_${w.kind}`, w.scaleDtype !== 'f32', tile);
 			kernel.dispatch(enc, [x, ...c.buffers, y], grid, params);
 		}
 	}

@@ -9,11 +9,9 @@
 //   y      [M, ldy] f32; this dispatch writes columns yOffset .. yOffset+N-1 of every row, so a
 //          weight split into row chunks (the 256k-row embedding used as LM head) writes its
 //          slice of the logits in place.
+// SCALE_F16 and scale_at come from q4.wgsl (prepended by matmul.ts); the decode shape (M ≤ 4,
+// one pass over W) is the GEMV in gemv.wgsl.
 //
-// Two shapes:
-//   gemv_*  decode (M small, usually 1): GEMV_ROWS output rows per workgroup, GEMV_LANES threads
-//           per row reduce along K (coalesced: neighbouring lanes read neighbouring words), then a
-//           shared-memory tree. Grid (ceil(N/GEMV_ROWS), M).
 //   gemm_*  prefill, training (M > 1): TILE_M×TILE_N output tile per workgroup, K in steps of TILE_K staged
 //           in workgroup memory k-major (xs[k][m], ws[k][n]); each of the 16×16 threads owns a
 //           4×4 block of neighbouring outputs (8×8 with BIG tiles), so one step of k is two vec4
@@ -30,13 +28,6 @@ struct Params {
   yOffset: u32,   // first column of y written by this dispatch
   accumulate: u32 // 1: y += x Wᵀ (residual / LoRA-friendly); 0: y = x Wᵀ
 }
-
-override SCALE_F16: bool = true;
-
-// 8 rows × 32 lanes = 256 threads: 32 lanes make one coalesced 128-byte read per row and step.
-const GEMV_ROWS: u32 = 8u;
-const GEMV_LANES: u32 = 32u;
-const GEMV_THREADS: u32 = 256u;
 
 // 64×64 outputs per workgroup, 4×4 per thread; TILE_K = 32: both staged tiles take 16 KB, the
 // WebGPU minimum of maxComputeWorkgroupStorageSize (gemm_* use no other workgroup memory).
@@ -65,90 +56,9 @@ override TILE_N4: u32 = TILE_N / 4u;
 @group(0) @binding(3) var<storage, read_write> y_q4w: array<f32>;
 @group(0) @binding(4) var<uniform> p_q4w: Params;
 
-var<workgroup> red: array<f32, GEMV_THREADS>;
 // xs[k][m] and ws[k][n] as vec4s: xs[kk * TILE_M4 + m / 4][m % 4].
 var<workgroup> xs: array<vec4<f32>, TILE_K * TILE_M4>;
 var<workgroup> ws: array<vec4<f32>, TILE_K * TILE_N4>;
-
-fn scale_at(i: u32) -> f32 {
-  if (SCALE_F16) {
-    let pair = unpack2x16float(scales[i >> 1u]);
-    return select(pair.x, pair.y, (i & 1u) == 1u);
-  }
-  return bitcast<f32>(scales[i]);
-}
-
-// Tree reduction over the GEMV_LANES lanes of each row; result in red[row * GEMV_LANES].
-fn reduce_lanes(lid: u32, lane: u32) {
-  for (var s = GEMV_LANES / 2u; s > 0u; s = s >> 1u) {
-    workgroupBarrier();
-    if (lane < s) { red[lid] += red[lid + s]; }
-  }
-  workgroupBarrier();
-}
-
-@compute @workgroup_size(GEMV_THREADS)
-fn gemv_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let p = p_f32w;
-  let r = lid / GEMV_LANES;
-  let lane = lid % GEMV_LANES;
-  let n = wid.x * GEMV_ROWS + r;
-  let m = wid.y;
-  var acc = 0.0;
-  if (n < p.N) {
-    let xb = m * p.K;
-    let wb = n * p.K;
-    for (var k = lane; k < p.K; k += GEMV_LANES) { acc += x[xb + k] * w_f32[wb + k]; }
-  }
-  red[lid] = acc;
-  reduce_lanes(lid, lane);
-  if (lane == 0u && n < p.N) {
-    let o = m * p.ldy + p.yOffset + n;
-    y_f32w[o] = select(0.0, y_f32w[o], p.accumulate == 1u) + red[lid];
-  }
-}
-
-// q4 GEMV reads one whole quantization group per lane and step: a vec4<u32> of 4 words = 32
-// nibbles (one 16-byte load) and its single scale; x is read as 8 vec4<f32>. K % 32 == 0 always
-// holds for q4 weights, so rows are whole vec4s.
-@group(0) @binding(1) var<storage, read> w_q4v: array<vec4<u32>>;
-@group(0) @binding(0) var<storage, read> x4: array<vec4<f32>>;
-
-// Σ_j x[j]·(q_j − 7) over the 8 nibbles of one word, x as two vec4s.
-fn dot_word(word: u32, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
-  let lo = vec4<f32>(vec4<u32>(word, word >> 4u, word >> 8u, word >> 12u) & vec4<u32>(15u)) - 7.0;
-  let hi = vec4<f32>(vec4<u32>(word >> 16u, word >> 20u, word >> 24u, word >> 28u) & vec4<u32>(15u)) - 7.0;
-  return dot(xa, lo) + dot(xb, hi);
-}
-
-@compute @workgroup_size(GEMV_THREADS)
-fn gemv_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let p = p_q4w;
-  let r = lid / GEMV_LANES;
-  let lane = lid % GEMV_LANES;
-  let n = wid.x * GEMV_ROWS + r;
-  let m = wid.y;
-  var acc = 0.0;
-  if (n < p.N) {
-    let groups = p.K / 32u;
-    let xb = m * (p.K / 4u); // x row start in vec4 units
-    for (var g = lane; g < groups; g += GEMV_LANES) {
-      let w4 = w_q4v[n * groups + g];
-      let xg = xb + g * 8u;
-      var dot = dot_word(w4.x, x4[xg], x4[xg + 1u]);
-      dot += dot_word(w4.y, x4[xg + 2u], x4[xg + 3u]);
-      dot += dot_word(w4.z, x4[xg + 4u], x4[xg + 5u]);
-      dot += dot_word(w4.w, x4[xg + 6u], x4[xg + 7u]);
-      acc += dot * scale_at(n * groups + g);
-    }
-  }
-  red[lid] = acc;
-  reduce_lanes(lid, lane);
-  if (lane == 0u && n < p.N) {
-    let o = m * p.ldy + p.yOffset + n;
-    y_q4w[o] = select(0.0, y_q4w[o], p.accumulate == 1u) + red[lid];
-  }
-}
 
 // Stages the x tile [TILE_M, TILE_K] (zero outside M, K).
 fn load_x_tile(p: Params, m0: u32, k0: u32, lid: u32) {
