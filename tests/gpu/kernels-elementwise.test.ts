@@ -11,7 +11,6 @@ import { seededRandom } from '../../src/lib/reference/random-model';
 import { EmbeddingKernel } from '../../src/lib/webgpu/kernels/embedding';
 import { GeluGateKernel } from '../../src/lib/webgpu/kernels/gelu-gate';
 import { LmHeadKernel } from '../../src/lib/webgpu/kernels/lm-head';
-import { ResidualKernel } from '../../src/lib/webgpu/kernels/residual';
 import { RmsNormKernel } from '../../src/lib/webgpu/kernels/rmsnorm';
 import { uploadLinear } from '../../src/lib/webgpu/gemma2/weights';
 import { randomArray, readF32, relErr, run, testDevice, upload, zeros } from './harness';
@@ -75,7 +74,37 @@ describe('rmsnorm (multiplier form)', () => {
 	});
 });
 
-describe('gelu_tanh(gate) ⊙ up and residual add', () => {
+describe('rmsnorm_residual: h += RMSNorm_a(o); x = RMSNorm_b(h) in one pass', () => {
+	for (const T of [1, 20]) {
+		it(`matches the two reference norms around the residual add (T = ${T})`, async () => {
+			const { device, memory } = await testDevice();
+			const C = 300,
+				eps = 1e-6;
+			const o = randomArray(T * C, seededRandom(11), 3);
+			const h0 = randomArray(T * C, seededRandom(12), 2);
+			const wa = randomArray(C, seededRandom(13), 1);
+			const wbv = randomArray(C, seededRandom(14), 1);
+			const h = rmsnormForward(o, wa, T, C, eps).map((v, i) => h0[i] + v);
+			const x = rmsnormForward(h, wbv, T, C, eps);
+			const hb = upload(memory, h0),
+				xb = zeros(memory, T * C);
+			await run(device, (enc) =>
+				new RmsNormKernel(device).encodeResidual(
+					enc,
+					{ o: upload(memory, o), wa: upload(memory, wa), h: hb, wb: upload(memory, wbv), x: xb },
+					T,
+					C,
+					eps
+				)
+			);
+			expect(relErr(await readF32(device, hb, T * C), h)).toBeLessThan(1e-6);
+			expect(relErr(await readF32(device, xb, T * C), x)).toBeLessThan(1e-6);
+			memory.freeAll();
+		});
+	}
+});
+
+describe('gelu_tanh(gate) ⊙ up', () => {
 	it('matches geluGateForward over negative, small and large (saturating) gates', async () => {
 		const { device, memory } = await testDevice();
 		const n = 1000;
@@ -91,23 +120,6 @@ describe('gelu_tanh(gate) ⊙ up and residual add', () => {
 		const got = await readF32(device, y, n);
 		expect(got.every(Number.isFinite)).toBe(true);
 		expect(relErr(got, geluGateForward(gate, up))).toBeLessThan(1e-6);
-		memory.freeAll();
-	});
-
-	it('h += alpha·x', async () => {
-		const { device, memory } = await testDevice();
-		const n = 777;
-		const h0 = randomArray(n, seededRandom(7)),
-			x = randomArray(n, seededRandom(8));
-		const hb = upload(memory, h0),
-			xb = upload(memory, x);
-		await run(device, (enc) => new ResidualKernel(device).encode(enc, hb, xb, n, 0.5));
-		expect(
-			relErr(
-				await readF32(device, hb, n),
-				h0.map((v, i) => v + 0.5 * x[i])
-			)
-		).toBeLessThan(1e-6);
 		memory.freeAll();
 	});
 });

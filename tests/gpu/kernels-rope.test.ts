@@ -73,6 +73,73 @@ function maxErr(got: ArrayLike<number>, want: ArrayLike<number>, rtol: number): 
 	return worst;
 }
 
+/** f16 pairs packed in u32 words → f32 values. */
+function unpackF16(words: Uint32Array): Float32Array {
+	const out = new Float32Array(words.length * 2);
+	const half = (b: number) => {
+		const e = (b >> 10) & 31,
+			m = b & 1023,
+			sign = b & 0x8000 ? -1 : 1;
+		if (e === 0) return sign * m * 2 ** -24;
+		return sign * (1 + m / 1024) * 2 ** (e - 15);
+	};
+	words.forEach((w, i) => {
+		out[2 * i] = half(w & 0xffff);
+		out[2 * i + 1] = half(w >>> 16);
+	});
+	return out;
+}
+
+describe('rope_kv: RoPE of q and k plus the KV append, one dispatch', () => {
+	for (const cacheDtype of ['f32', 'f16'] as const) {
+		it(`q rotated, k rotated and v copied into cache rows pos0.. (${cacheDtype} cache, GQA, hd 16)`, async () => {
+			const T = 3,
+				H = 4,
+				KV = 2,
+				hd = 16,
+				pos0 = 5,
+				maxTokens = 10,
+				theta = 10000;
+			const ld = (H + 2 * KV) * hd;
+			const qkv = randomF32(T * ld, 9);
+			const part = (col: number, heads: number) => {
+				const out = new Float64Array(T * heads * hd);
+				for (let t = 0; t < T; t++)
+					for (let i = 0; i < heads * hd; i++) out[t * heads * hd + i] = qkv[t * ld + col + i];
+				return out;
+			};
+			const q = part(0, H),
+				k = part(H * hd, KV),
+				v = part((H + KV) * hd, KV);
+			ropeForward(q, T, H, hd, theta, pos0);
+			ropeForward(k, T, KV, hd, theta, pos0);
+			const cacheBytes = maxTokens * KV * hd * (cacheDtype === 'f16' ? 2 : 4);
+			const kernel = new RopeKernel(device);
+			const qb = upload(new Float32Array(T * H * hd));
+			const kc = upload(new Float32Array(cacheBytes / 4));
+			const vc = upload(new Float32Array(cacheBytes / 4));
+			const enc = device.createCommandEncoder();
+			kernel.encodeKv(
+				enc,
+				{ qkv: upload(qkv), q: qb, kCache: kc, vCache: vc },
+				{ T, heads: H, kvHeads: KV, hd, theta, pos0, cacheDtype }
+			);
+			device.queue.submit([enc.finish()]);
+			expect(maxErr(await download(qb), q, 1)).toBeLessThan(2e-6);
+			const rows = async (buf: GPUBuffer) => {
+				const raw = await download(buf);
+				const all = cacheDtype === 'f16' ? unpackF16(new Uint32Array(raw.buffer)) : raw;
+				return all.subarray(pos0 * KV * hd, (pos0 + T) * KV * hd);
+			};
+			// f16: the stored values keep 11 significant bits
+			const tol = cacheDtype === 'f16' ? 2 ** -11 : 2e-6;
+			expect(maxErr(await rows(kc), k, 1)).toBeLessThan(tol);
+			expect(maxErr(await rows(vc), v, 1)).toBeLessThan(tol);
+			kernel.destroy();
+		});
+	}
+});
+
 describe('RoPE kernel', () => {
 	it('matches the float64 reference from position 0 (GQA-sized q: 4 heads, hd 32)', async () => {
 		const T = 7,

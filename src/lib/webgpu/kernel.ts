@@ -256,3 +256,10 @@ export function packUniforms(values: [type: 'u' | 'i' | 'f', value: number][]): 
 export function ceilDiv(a: number, b: number): number {
 	return Math.floor((a + b - 1) / b);
 }
+
+/** A 2-D grid covering n elements in groups of `threads`, respecting the per-dimension limit. */
+export function grid1d(device: GPUDevice, n: number, threads: number): [number, number] {
+	const groups = Math.max(1, ceilDiv(n, threads));
+	const gx = Math.min(groups, device.limits.maxComputeWorkgroupsPerDimension);
+	return [gx, ceilDiv(groups, gx)];
+}

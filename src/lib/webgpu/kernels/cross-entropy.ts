@@ -14,10 +14,9 @@
  * The backward recomputes each block's logits: a second pass over E instead of storing them.
  */
 import { CE_BLOCK_BYTES } from '../gemma2/backward-plan';
-import { ComputeKernel, packUniforms } from '../kernel';
+import { ComputeKernel, packUniforms, grid1d } from '../kernel';
 import code from './cross-entropy.wgsl?raw';
 import { MatmulKernel, type GpuLinear } from './matmul';
-import { grid1d } from './residual';
 import { RmsNormKernel } from './rmsnorm';
 
 /** Threads per workgroup (CE_THREADS in cross-entropy.wgsl). */

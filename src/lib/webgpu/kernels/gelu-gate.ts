@@ -1,47 +1,24 @@
 /**
  * Gemma-2's gated activation: gate, up [n] → y [n] = gelu_tanh(gate) ⊙ up; and its backward
  * dy → dgate = dy ⊙ up ⊙ gelu_tanh'(gate), dup = dy ⊙ gelu_tanh(gate).
+ * (Decode applies the forward in the gate_up GEMV's epilogue instead: GemvKernel.encodeGeluGate.)
  */
-import { ComputeKernel, packUniforms } from '../kernel';
-import code from './gelu-gate.wgsl?raw';
-import { grid1d } from './residual';
+import { ComputeKernel, grid1d, packUniforms } from '../kernel';
+import activations from './activations.wgsl?raw';
+import geluGate from './gelu-gate.wgsl?raw';
 
-/** Threads per workgroup (GELU_THREADS in gelu-gate.wgsl). */
+const code = activations + geluGate;
+/** Threads per workgroup (the GELU_THREADS override of gelu-gate.wgsl). */
 const GELU_THREADS = 256;
 
+type Entry = 'gelu_gate_forward' | 'gelu_gate_backward' | 'gelu_gate_backward_inplace';
+
 export class GeluGateKernel {
-	private readonly forward: ComputeKernel;
-	private readonly backward: ComputeKernel;
-	private readonly backwardInPlace: ComputeKernel;
-	constructor(readonly device: GPUDevice) {
-		this.backwardInPlace = new ComputeKernel(device, {
-			label: 'gelu-gate',
-			code,
-			entryPoint: 'gelu_gate_backward_inplace'
-		});
-		this.backward = new ComputeKernel(device, {
-			label: 'gelu-gate',
-			code,
-			entryPoint: 'gelu_gate_backward'
-		});
-		this.forward = new ComputeKernel(device, {
-			label: 'gelu-gate',
-			code,
-			entryPoint: 'gelu_gate_forward'
-		});
-	}
+	private readonly kernels = new Map<Entry, ComputeKernel>();
+	constructor(readonly device: GPUDevice) {}
 
 	encode(enc: GPUCommandEncoder, gate: GPUBuffer, up: GPUBuffer, y: GPUBuffer, n: number): void {
-		const [gx, gy] = grid1d(this.device, n, GELU_THREADS);
-		this.forward.dispatch(
-			enc,
-			[gate, up, y],
-			[gx, gy],
-			packUniforms([
-				['u', n],
-				['u', gx]
-			])
-		);
+		this.run(enc, 'gelu_gate_forward', [gate, up, y], n);
 	}
 
 	/** dy, gate, up [n] → dgate, dup [n] (overwritten; four distinct buffers besides dy). */
@@ -54,16 +31,7 @@ export class GeluGateKernel {
 		dup: GPUBuffer,
 		n: number
 	): void {
-		const [gx, gy] = grid1d(this.device, n, GELU_THREADS);
-		this.backward.dispatch(
-			enc,
-			[dy, gate, up, dgate, dup],
-			[gx, gy],
-			packUniforms([
-				['u', n],
-				['u', gx]
-			])
-		);
+		this.run(enc, 'gelu_gate_backward', [dy, gate, up, dgate, dup], n);
 	}
 
 	/** The same backward written over its inputs: gate ← dgate, up ← dup (saves two buffers). */
@@ -74,10 +42,20 @@ export class GeluGateKernel {
 		up: GPUBuffer,
 		n: number
 	): void {
+		this.run(enc, 'gelu_gate_backward_inplace', [dy, gate, up], n);
+	}
+
+	private run(enc: GPUCommandEncoder, entryPoint: Entry, buffers: GPUBuffer[], n: number): void {
+		let kernel = this.kernels.get(entryPoint);
+		if (!kernel) {
+			const constants = { GELU_THREADS };
+			kernel = new ComputeKernel(this.device, { label: 'gelu-gate', code, entryPoint, constants });
+			this.kernels.set(entryPoint, kernel);
+		}
 		const [gx, gy] = grid1d(this.device, n, GELU_THREADS);
-		this.backwardInPlace.dispatch(
+		kernel.dispatch(
 			enc,
-			[dy, gate, up],
+			buffers,
 			[gx, gy],
 			packUniforms([
 				['u', n],

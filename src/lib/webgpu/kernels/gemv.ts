@@ -1,20 +1,30 @@
 /**
- * GEMV: y = x Wᵀ for a few tokens (decode), one pass over W (see gemv.wgsl).
+ * GEMV: y = x Wᵀ for a few tokens (decode), one pass over W (see gemv.wgsl for the scheme).
  *
- *   x [M, K] f32  ·  W [N, K] (f32 or MLC q4)  →  y [M, ldy] (columns yOffset.. of each row)
+ *   x [M, K] f32  ·  W (f32 or MLC q4, [N, K])  →  y [M, ldy] (columns yOffset.. of each row)
  *
  * MatmulKernel.encode chooses this shape for M ≤ GEMV_MAX_M and hands it each row slice of the
- * weight (chunks, or parts of chunks bound with offsets); `encode` here covers a whole GpuLinear.
+ * weight (chunks, or parts of chunks bound with offsets). The decode layer calls it directly for
+ * what a plain matmul cannot do in one dispatch:
+ * - `encodeMerged`: up to three weights with the same input in one dispatch (q, k, v), their
+ *   rows concatenated in y;
+ * - `encodeGeluGate`: gate and up in one dispatch, y = gelu_tanh(x gateᵀ) ⊙ (x upᵀ);
+ * - `encode(…, { softcap })`: the LM head with Gemma-2's final softcap in the epilogue.
+ *
+ * Subgroups: where the device has them (or `subgroups: true`), the lane reduction uses subgroup
+ * shuffles; `subgroups: false` keeps the shared-memory tree (the path of devices without them).
  */
 import { ceilDiv, ComputeKernel, packUniforms } from '../kernel';
 import type { GpuLinear } from './matmul';
-import q4 from './q4.wgsl?raw';
+import activations from './activations.wgsl?raw';
 import gemv from './gemv.wgsl?raw';
+import reduce from './gemv-reduce.wgsl?raw';
+import q4 from './q4.wgsl?raw';
 
-const code = q4 + gemv;
-
-/** Rows per GEMV workgroup (must match GEMV_ROWS in gemv.wgsl). */
+/** Rows per GEMV workgroup (the GEMV_ROWS override of gemv.wgsl). */
 export const GEMV_ROWS = 8;
+/** Lanes reducing one row (GEMV_LANES): one 128-byte read of a row's words per step. */
+const GEMV_LANES = 32;
 /**
  * Up to this many tokens the GEMV shape is used: each token re-reads W, which costs less than
  * the tiled kernel's mostly-empty 64-token tiles for a handful of rows.
@@ -29,31 +39,132 @@ export interface WeightSlice {
 }
 
 export interface GemvOptions {
-	/** Row stride of y; default the weight's rows. */
+	/** Row stride of y; default the rows written. */
 	ldy?: number;
-	/** Column of y that row 0 of the weight (or of `rowStart`) goes to; default 0. */
+	/** Column of y that row 0 goes to; default 0. */
 	yOffset?: number;
 	/** y += x Wᵀ instead of y = x Wᵀ. */
 	accumulate?: boolean;
+	/** y = cap · tanh(x Wᵀ / cap) (not with accumulate). */
+	softcap?: number;
+}
+
+type Epilogue = 'store' | 'softcap' | 'gelu';
+const EPILOGUE: Record<Epilogue, number> = { store: 0, softcap: 1, gelu: 2 };
+
+/** The WGSL module for `slots` weights of one kind (see gemv.wgsl for the parts). */
+function gemvSource(kind: GpuLinear['kind'], slots: number, subgroups: boolean): string {
+	const decl: string[] = [
+		'@group(0) @binding(0) var<storage, read> x: array<f32>;',
+		'@group(0) @binding(0) var<storage, read> x4: array<vec4<f32>>;'
+	];
+	const dots: string[] = [];
+	let b = 1;
+	for (let i = 0; i < slots; i++) {
+		if (kind === 'q4') {
+			decl.push(`@group(0) @binding(${b++}) var<storage, read> w_${i}: array<u32>;`);
+			decl.push(`@group(0) @binding(${b++}) var<storage, read> s_${i}: array<u32>;`);
+			const term = (k: string) =>
+				`dot_word(w_${i}[wb + ${k}], x4[xb + 2u * ${k}], x4[xb + 2u * ${k} + 1u]) * ` +
+				`scale_value(s_${i}[scale_word(sb + ${k} / 4u)], sb + ${k} / 4u)`;
+			dots.push(`fn dot_row_${i}(n: u32, m: u32, lane: u32) -> f32 {
+  let words = p.K / 8u;
+  let xb = m * (p.K / 4u);
+  let wb = n * words;
+  let sb = n * (p.K / 32u);
+  var a0 = 0.0;
+  var a1 = 0.0;
+  var i = lane;
+  for (; i + GEMV_LANES < words; i += 2u * GEMV_LANES) {
+    let j = i + GEMV_LANES;
+    a0 += ${term('i')};
+    a1 += ${term('j')};
+  }
+  if (i < words) { a0 += ${term('i')}; }
+  return a0 + a1;
+}`);
+		} else {
+			decl.push(`@group(0) @binding(${b++}) var<storage, read> w_${i}: array<f32>;`);
+			dots.push(`fn dot_row_${i}(n: u32, m: u32, lane: u32) -> f32 {
+  let xb = m * p.K;
+  let wb = n * p.K;
+  var a0 = 0.0;
+  var a1 = 0.0;
+  var k = lane;
+  for (; k + GEMV_LANES < p.K; k += 2u * GEMV_LANES) {
+    a0 += x[xb + k] * w_${i}[wb + k];
+    a1 += x[xb + k + GEMV_LANES] * w_${i}[wb + k + GEMV_LANES];
+  }
+  if (k < p.K) { a0 += x[xb + k] * w_${i}[wb + k]; }
+  return a0 + a1;
+}`);
+		}
+	}
+	decl.push(`@group(0) @binding(${b++}) var<storage, read_write> y: array<f32>;`);
+	decl.push(`@group(0) @binding(${b}) var<uniform> p: Params;`);
+	const cases = dots
+		.map((_, i) => `    case ${i}u: { return dot_row_${i}(n, m, lane); }`)
+		.slice(1)
+		.join('\n');
+	dots.push(`fn dot_row(w: u32, n: u32, m: u32, lane: u32) -> f32 {
+  switch (w) {
+${cases}
+    default: { return dot_row_0(n, m, lane); }
+  }
+}`);
+	const [shared, sub] = reduce.split('//#subgroups\n');
+	let body = gemv;
+	let head = '';
+	if (subgroups) {
+		// sg_size (the subgroup_size builtin, kept in a private) is uniform; the analysis cannot tell.
+		head = 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n';
+		body = body
+			.replace('/*SG_PARAM*/', ', @builtin(subgroup_size) sgs: u32')
+			.replace('/*SG_INIT*/', 'sg_size = sgs;');
+		decl.push('var<private> sg_size: u32;');
+	}
+	return [
+		head,
+		activations,
+		q4,
+		body,
+		decl.join('\n'),
+		dots.join('\n\n'),
+		subgroups ? sub : shared
+	].join('\n');
 }
 
 export class GemvKernel {
 	private readonly kernels = new Map<string, ComputeKernel>();
 	private readonly maxWorkgroups: number;
+	/** Whether the lane reduction uses subgroup operations. */
+	readonly subgroups: boolean;
 
-	constructor(readonly device: GPUDevice) {
+	constructor(
+		readonly device: GPUDevice,
+		opts: { subgroups?: boolean } = {}
+	) {
 		this.maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
+		this.subgroups = opts.subgroups ?? device.features.has('subgroups');
+		if (this.subgroups && !device.features.has('subgroups'))
+			throw new Error('gemv: subgroups asked for, but the device has no "subgroups" feature');
 	}
 
-	private kernel(kind: GpuLinear['kind'], scaleF16: boolean): ComputeKernel {
-		const key = `${kind}:${scaleF16}`;
+	private kernel(w: GpuLinear, slots: number, epilogue: Epilogue): ComputeKernel {
+		const scaleF16 = w.kind === 'q4' && w.scaleDtype !== 'f32';
+		const key = `${w.kind}:${scaleF16}:${slots}:${epilogue}`;
 		let k = this.kernels.get(key);
 		if (!k) {
-			const constants = kind === 'q4' ? { SCALE_F16: scaleF16 ? 1 : 0 } : undefined;
+			const constants: Record<string, number> = {
+				GEMV_ROWS,
+				GEMV_LANES,
+				EPILOGUE: EPILOGUE[epilogue]
+			};
+			if (w.kind === 'q4') constants.SCALE_F16 = scaleF16 ? 1 : 0;
 			k = new ComputeKernel(this.device, {
 				label: 'gemv',
-				code,
-				entryPoint: `gemv_${kind}`,
+				code: gemvSource(w.kind, slots, this.subgroups),
+				entryPoint: 'gemv',
 				constants
 			});
 			this.kernels.set(key, k);
@@ -61,7 +172,7 @@ export class GemvKernel {
 		return k;
 	}
 
-	/** y[:, yOffset + chunk rows] (+)= x Wᵀ for every chunk of W. x is [M, W.cols]. */
+	/** y[:, yOffset + chunk rows] (+)= x Wᵀ for every chunk of W (one dispatch per chunk). */
 	encode(
 		enc: GPUCommandEncoder,
 		x: GPUBuffer | GPUBufferBinding,
@@ -70,12 +181,7 @@ export class GemvKernel {
 		M: number,
 		opts: GemvOptions = {}
 	): void {
-		const slices = w.chunks.map((c) => ({
-			row0: c.rowStart,
-			rows: c.rows,
-			buffers: [c.weight, ...(c.scales ? [c.scales] : [])].map((buffer) => ({ buffer }))
-		}));
-		for (const s of slices) this.encodeSlice(enc, x, w, s, y, M, opts);
+		for (const c of w.chunks) this.encodeSlice(enc, x, w, sliceOf(c), y, M, opts);
 	}
 
 	/** One dispatch: y[:, yOffset + slice.row0 ..] (+)= x · (rows of the slice)ᵀ. */
@@ -88,20 +194,100 @@ export class GemvKernel {
 		M: number,
 		opts: GemvOptions = {}
 	): void {
-		const grid: [number, number] = [ceilDiv(slice.rows, GEMV_ROWS), M];
+		const epilogue = opts.softcap !== undefined ? 'softcap' : 'store';
+		this.dispatch(enc, x, w, [slice], y, M, epilogue, {
+			...opts,
+			ldy: opts.ldy ?? w.rows,
+			yOffset: (opts.yOffset ?? 0) + slice.row0
+		});
+	}
+
+	/**
+	 * y [M, ldy] (+)= x [W_0; W_1; W_2]ᵀ in one dispatch: up to three single-chunk weights with the
+	 * same kind and input width, their rows side by side in y from column yOffset.
+	 */
+	encodeMerged(
+		enc: GPUCommandEncoder,
+		x: GPUBuffer,
+		ws: GpuLinear[],
+		y: GPUBuffer,
+		M: number,
+		opts: Omit<GemvOptions, 'softcap'> = {}
+	): void {
+		if (ws.length < 1 || ws.length > 3) throw new Error('gemv: merges 1 to 3 weights');
+		for (const w of ws)
+			if (w.kind !== ws[0].kind || w.cols !== ws[0].cols || w.scaleDtype !== ws[0].scaleDtype)
+				throw new Error('gemv: merged weights need the same kind, scale type and input width');
+		const rows = ws.reduce((n, w) => n + w.rows, 0);
+		this.dispatch(enc, x, ws[0], ws.map(single), y, M, 'store', {
+			...opts,
+			ldy: opts.ldy ?? rows,
+			yOffset: opts.yOffset ?? 0
+		});
+	}
+
+	/** y [M, ldy] = gelu_tanh(x gateᵀ) ⊙ (x upᵀ) in one dispatch (gate, up: [N, K], one chunk each). */
+	encodeGeluGate(
+		enc: GPUCommandEncoder,
+		x: GPUBuffer,
+		gate: GpuLinear,
+		up: GpuLinear,
+		y: GPUBuffer,
+		M: number,
+		opts: { ldy?: number; yOffset?: number } = {}
+	): void {
+		if (gate.rows !== up.rows) throw new Error('gemv: gate and up need the same rows');
+		this.dispatch(enc, x, gate, [single(gate), single(up)], y, M, 'gelu', {
+			ldy: opts.ldy ?? gate.rows,
+			yOffset: opts.yOffset ?? 0
+		});
+	}
+
+	private dispatch(
+		enc: GPUCommandEncoder,
+		x: GPUBuffer | GPUBufferBinding,
+		w: GpuLinear,
+		slices: WeightSlice[],
+		y: GPUBuffer,
+		M: number,
+		epilogue: Epilogue,
+		opts: GemvOptions & { ldy: number; yOffset: number }
+	): void {
+		const gelu = epilogue === 'gelu';
+		// gelu: N rows in each of the two weights, GEMV_ROWS/2 of each per workgroup
+		const N = gelu ? slices[0].rows : slices.reduce((n, s) => n + s.rows, 0);
+		const grid: [number, number] = [ceilDiv(N, gelu ? GEMV_ROWS / 2 : GEMV_ROWS), M];
 		if (grid[0] > this.maxWorkgroups || grid[1] > this.maxWorkgroups)
 			throw new Error(
 				`gemv: grid ${grid} exceeds maxComputeWorkgroupsPerDimension; split the weight into smaller row chunks`
 			);
+		const n1 = gelu || slices.length < 2 ? N : slices[0].rows;
+		const n2 = gelu || slices.length < 3 ? N : n1 + slices[1].rows;
 		const params = packUniforms([
 			['u', M],
-			['u', slice.rows],
+			['u', N],
 			['u', w.cols],
-			['u', opts.ldy ?? w.rows],
-			['u', (opts.yOffset ?? 0) + slice.row0],
-			['u', opts.accumulate ? 1 : 0]
+			['u', opts.ldy],
+			['u', opts.yOffset],
+			['u', opts.accumulate ? 1 : 0],
+			['u', n1],
+			['u', n2],
+			['f', opts.softcap ?? 0]
 		]);
-		const kernel = this.kernel(w.kind, w.scaleDtype !== 'f32');
-		kernel.dispatch(enc, [x, ...slice.buffers, y], grid, params);
+		const kernel = this.kernel(w, slices.length, epilogue);
+		kernel.dispatch(enc, [x, ...slices.flatMap((s) => s.buffers), y], grid, params);
 	}
+}
+
+function sliceOf(c: GpuLinear['chunks'][number]): WeightSlice {
+	return {
+		row0: c.rowStart,
+		rows: c.rows,
+		buffers: [c.weight, ...(c.scales ? [c.scales] : [])].map((buffer) => ({ buffer }))
+	};
+}
+
+function single(w: GpuLinear): WeightSlice {
+	if (w.chunks.length !== 1) throw new Error('gemv: a merged weight must be one chunk');
+	return sliceOf(w.chunks[0]);
 }

@@ -4,32 +4,40 @@
  *   h [R, d] (residual stream rows to score) → x = RMSNorm_final(h) → logits [R, V] = x Eᵀ
  *   → logits = cap · tanh(logits / cap)
  *
+ * For a few rows (generation: R = 1) the softcap is the GEMV's epilogue (no dispatch of its own);
+ * larger blocks run the tiled matmul and the softcap entry point.
  * E is the (unscaled) embedding, possibly split into vocabulary row chunks; each chunk writes its
  * own column range of the logits. Generation scores only the last position (R = 1); full-sequence
  * scoring (parity tests, the CLI's `forward`) calls this on blocks of rows sized by the caller so
  * R·V·4 bytes stays under the binding limit.
  */
-import { ComputeKernel, packUniforms } from '../kernel';
+import { ComputeKernel, grid1d, packUniforms } from '../kernel';
+import activations from './activations.wgsl?raw';
+import { GEMV_MAX_M, GemvKernel } from './gemv';
+import lmHead from './lm-head.wgsl?raw';
 import { MatmulKernel, type GpuLinear } from './matmul';
-import { grid1d } from './residual';
 import { RmsNormKernel } from './rmsnorm';
-import code from './lm-head.wgsl?raw';
 
-/** Threads per workgroup (CAP_THREADS in lm-head.wgsl). */
+const code = activations + lmHead;
+
+/** Threads per workgroup (the CAP_THREADS override of lm-head.wgsl). */
 const CAP_THREADS = 256;
 
 export class LmHeadKernel {
 	private readonly softcap: ComputeKernel;
 	private readonly matmul: MatmulKernel;
+	private readonly gemv: GemvKernel;
 	private readonly rmsnorm: RmsNormKernel;
 
 	constructor(readonly device: GPUDevice) {
 		this.softcap = new ComputeKernel(device, {
 			label: 'lm-head',
 			code,
-			entryPoint: 'softcap_forward'
+			entryPoint: 'softcap_forward',
+			constants: { CAP_THREADS }
 		});
 		this.matmul = new MatmulKernel(device);
+		this.gemv = new GemvKernel(device);
 		this.rmsnorm = new RmsNormKernel(device);
 	}
 
@@ -67,7 +75,24 @@ export class LmHeadKernel {
 	): void {
 		const { rows: V, cols: d } = args.embed;
 		this.rmsnorm.encode(enc, args.h, args.finalNorm, args.normed, R, d, eps);
-		this.matmul.encode(enc, args.normed, args.embed, args.logits, R, { ldy: V });
-		if (cap !== null) this.encodeSoftcap(enc, args.logits, R * V, cap);
+		this.encodeHead(enc, args.normed, args.embed, args.logits, R, cap);
+	}
+
+	/** x [R, d] (already normed) → logits [R, V] = softcap(x Eᵀ) (cap = null: no softcap). */
+	encodeHead(
+		enc: GPUCommandEncoder,
+		x: GPUBuffer,
+		embed: GpuLinear,
+		logits: GPUBuffer,
+		R: number,
+		cap: number | null
+	): void {
+		const V = embed.rows;
+		if (R <= GEMV_MAX_M) {
+			this.gemv.encode(enc, x, embed, logits, R, { ldy: V, softcap: cap ?? undefined });
+			return;
+		}
+		this.matmul.encode(enc, x, embed, logits, R, { ldy: V });
+		if (cap !== null) this.encodeSoftcap(enc, logits, R * V, cap);
 	}
 }

@@ -1,7 +1,8 @@
 // Final logit softcap, in place on the LM head's output: z = c · tanh(z / c)   (c = 30 for Gemma-2)
 //
 //   logits [n] f32 (n = rows · V). The LM head itself is the matmul kernel over the tied
-//   embedding's row chunks (lm-head.ts); only the softcap needs its own entry point.
+//   embedding's row chunks (lm-head.ts); for a few rows (generation) the GEMV applies the softcap
+//   in its epilogue, and this entry point serves the larger blocks. softcap(): activations.wgsl.
 // Training does not use this path: the LM head, this softcap and the loss are fused and chunked
 // over the vocabulary, forward and backward, in cross-entropy.wgsl (dz = dy · (1 − (y/c)²) there).
 
@@ -11,7 +12,7 @@ struct Params {
   cap: f32,
 }
 
-const CAP_THREADS: u32 = 256u;
+override CAP_THREADS: u32 = 256u;
 
 @group(0) @binding(0) var<storage, read_write> logits: array<f32>;
 @group(0) @binding(1) var<uniform> p: Params;
@@ -20,6 +21,5 @@ const CAP_THREADS: u32 = 256u;
 fn softcap_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.y * p.gridX + wid.x) * CAP_THREADS + lid;
   if (i >= p.n) { return; }
-  // tanh saturates in f32 beyond |z/c| ≈ 9; the clamp guards exp-based tanh against inf/inf.
-  logits[i] = p.cap * tanh(clamp(logits[i] / p.cap, -15.0, 15.0));
+  logits[i] = softcap(logits[i], p.cap);
 }

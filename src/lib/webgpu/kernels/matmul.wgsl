@@ -9,7 +9,7 @@
 //   y      [M, ldy] f32; this dispatch writes columns yOffset .. yOffset+N-1 of every row, so a
 //          weight split into row chunks (the 256k-row embedding used as LM head) writes its
 //          slice of the logits in place.
-// SCALE_F16 and scale_at come from q4.wgsl (prepended by matmul.ts); the decode shape (M ≤ 4,
+// SCALE_F16 and the scale decode come from q4.wgsl (prepended by matmul.ts); the decode shape (M ≤ 4,
 // one pass over W) is the GEMV in gemv.wgsl.
 //
 //   gemm_*  prefill, training (M > 1): TILE_M×TILE_N output tile per workgroup, K in steps of TILE_K staged
@@ -55,6 +55,8 @@ override TILE_N4: u32 = TILE_N / 4u;
 @group(0) @binding(2) var<storage, read> scales: array<u32>;
 @group(0) @binding(3) var<storage, read_write> y_q4w: array<f32>;
 @group(0) @binding(4) var<uniform> p_q4w: Params;
+
+fn scale_at(i: u32) -> f32 { return scale_value(scales[scale_word(i)], i); }
 
 // xs[k][m] and ws[k][n] as vec4s: xs[kk * TILE_M4 + m / 4][m % 4].
 var<workgroup> xs: array<vec4<f32>, TILE_K * TILE_M4>;

@@ -1,7 +1,8 @@
 /**
  * RMSNorm (multiplier form): x [T, C] → y [T, C] = x · rsqrt(mean(x²) + eps) · w, or y += that.
- * x and y must be different buffers. `encodeBackward` is its gradient with respect to x (the norm
- * weight is frozen): dy, x → dx, or dx += that.
+ * x and y must be different buffers. `encodeResidual` is Gemma-2's block boundary in one pass
+ * (h += RMSNorm_a(o), then x = RMSNorm_b(h)). `encodeBackward` is the gradient with respect to x
+ * (the norm weight is frozen): dy, x → dx, or dx += that.
  */
 import { ComputeKernel, packUniforms } from '../kernel';
 import code from './rmsnorm.wgsl?raw';
@@ -9,22 +10,19 @@ import code from './rmsnorm.wgsl?raw';
 /** From this many rows on, a row gets 64 threads instead of 256 (RMS_THREADS in rmsnorm.wgsl). */
 const MANY_ROWS = 16;
 
+type Entry = 'rmsnorm_forward' | 'rmsnorm_residual' | 'rmsnorm_backward';
+type Binding = GPUBuffer | GPUBufferBinding;
+
 export class RmsNormKernel {
-	/** [few rows (256 threads per row), many rows (64)] */
-	private readonly forward: [ComputeKernel, ComputeKernel];
-	private readonly backward: [ComputeKernel, ComputeKernel];
+	private readonly kernels = new Map<string, ComputeKernel>();
 	private readonly maxWorkgroups: number;
 	constructor(readonly device: GPUDevice) {
-		const kernel = (entryPoint: string, RMS_THREADS: number) =>
-			new ComputeKernel(device, { label: 'rmsnorm', code, entryPoint, constants: { RMS_THREADS } });
-		this.forward = [kernel('rmsnorm_forward', 256), kernel('rmsnorm_forward', 64)];
-		this.backward = [kernel('rmsnorm_backward', 256), kernel('rmsnorm_backward', 64)];
 		this.maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
 	}
 
 	encode(
 		enc: GPUCommandEncoder,
-		x: GPUBuffer | GPUBufferBinding,
+		x: Binding,
 		w: GPUBuffer,
 		y: GPUBuffer,
 		T: number,
@@ -32,15 +30,21 @@ export class RmsNormKernel {
 		eps: number,
 		opts: { accumulate?: boolean } = {}
 	): void {
-		if (T > this.maxWorkgroups)
-			throw new Error(`rmsnorm: ${T} rows exceed one dispatch; chunk the rows`);
-		const params = packUniforms([
-			['u', T],
-			['u', C],
-			['f', eps],
-			['u', opts.accumulate ? 1 : 0]
-		]);
-		this.forward[T >= MANY_ROWS ? 1 : 0].dispatch(enc, [x, w, y], [T], params);
+		this.run(enc, 'rmsnorm_forward', [x, w, y], T, C, eps, opts.accumulate);
+	}
+
+	/**
+	 * o, h [T, C], wa, wb [C]: h += RMSNorm_a(o) (in place), then x = RMSNorm_b(h) — a post-norm's
+	 * residual add and the next pre-norm in one dispatch. x, o and h must be distinct.
+	 */
+	encodeResidual(
+		enc: GPUCommandEncoder,
+		b: { o: GPUBuffer; wa: GPUBuffer; h: GPUBuffer; wb: GPUBuffer; x: GPUBuffer },
+		T: number,
+		C: number,
+		eps: number
+	): void {
+		this.run(enc, 'rmsnorm_residual', [b.o, b.wa, b.h, b.wb, b.x], T, C, eps);
 	}
 
 	/**
@@ -58,14 +62,35 @@ export class RmsNormKernel {
 		eps: number,
 		opts: { accumulate?: boolean } = {}
 	): void {
+		this.run(enc, 'rmsnorm_backward', [dy, x, w, dx], T, C, eps, opts.accumulate);
+	}
+
+	/** One workgroup per row: 256 threads for a few rows, 64 for many (the rows fill the GPU). */
+	private run(
+		enc: GPUCommandEncoder,
+		entryPoint: Entry,
+		buffers: Binding[],
+		T: number,
+		C: number,
+		eps: number,
+		accumulate = false
+	): void {
 		if (T > this.maxWorkgroups)
 			throw new Error(`rmsnorm: ${T} rows exceed one dispatch; chunk the rows`);
+		const RMS_THREADS = T >= MANY_ROWS ? 64 : 256;
+		const key = `${entryPoint}:${RMS_THREADS}`;
+		let kernel = this.kernels.get(key);
+		if (!kernel) {
+			const constants = { RMS_THREADS };
+			kernel = new ComputeKernel(this.device, { label: 'rmsnorm', code, entryPoint, constants });
+			this.kernels.set(key, kernel);
+		}
 		const params = packUniforms([
 			['u', T],
 			['u', C],
 			['f', eps],
-			['u', opts.accumulate ? 1 : 0]
+			['u', accumulate ? 1 : 0]
 		]);
-		this.backward[T >= MANY_ROWS ? 1 : 0].dispatch(enc, [dy, x, w, dx], [T], params);
+		kernel.dispatch(enc, buffers, [T], params);
 	}
 }

@@ -25,23 +25,62 @@ override RMS_THREADS: u32 = 256u;
 
 var<workgroup> red: array<f32, 256>;
 
+// Σ over the row's RMS_THREADS threads of v (every thread gets the sum).
+fn row_sum(v: f32, lid: u32) -> f32 {
+  workgroupBarrier(); // red may still be read by the previous sum
+  red[lid] = v;
+  for (var s = RMS_THREADS / 2u; s > 0u; s = s >> 1u) {
+    workgroupBarrier();
+    if (lid < s) { red[lid] += red[lid + s]; }
+  }
+  workgroupBarrier();
+  return red[0];
+}
+
 @compute @workgroup_size(RMS_THREADS)
 fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let t = wid.x;
   let base = t * p.C;
   var ss = 0.0;
   for (var c = lid; c < p.C; c += RMS_THREADS) { let v = x[base + c]; ss += v * v; }
-  red[lid] = ss;
-  for (var s = RMS_THREADS / 2u; s > 0u; s = s >> 1u) {
-    workgroupBarrier();
-    if (lid < s) { red[lid] += red[lid + s]; }
-  }
-  workgroupBarrier();
-  let r = inverseSqrt(red[0] / f32(p.C) + p.eps);
+  let r = inverseSqrt(row_sum(ss, lid) / f32(p.C) + p.eps);
   for (var c = lid; c < p.C; c += RMS_THREADS) {
     let v = x[base + c] * r * w[c];
     y[base + c] = select(v, y[base + c] + v, p.accumulate == 1u);
   }
+}
+
+// ---- rmsnorm_residual: a post-norm's residual add and the next pre-norm in one pass -------------
+//
+//   o [T, C], h [T, C] (read-write), wa, wb [C]  →  h += RMSNorm_a(o);  x = RMSNorm_b(h)
+//
+// Gemma-2's block boundary: post_attention_norm + residual + pre_feedforward_norm, or
+// post_feedforward_norm + residual + the next layer's input_norm (the final norm after the last
+// layer). The same f32 operations as rmsnorm_forward with accumulate, then rmsnorm_forward.
+
+@group(0) @binding(0) var<storage, read> rr_o: array<f32>;
+@group(0) @binding(1) var<storage, read> rr_wa: array<f32>;
+@group(0) @binding(2) var<storage, read_write> rr_h: array<f32>;
+@group(0) @binding(3) var<storage, read> rr_wb: array<f32>;
+@group(0) @binding(4) var<storage, read_write> rr_x: array<f32>;
+@group(0) @binding(5) var<uniform> rr_p: Params;
+
+@compute @workgroup_size(RMS_THREADS)
+fn rmsnorm_residual(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let C = rr_p.C;
+  let base = wid.x * C;
+  var ss = 0.0;
+  for (var c = lid; c < C; c += RMS_THREADS) { let v = rr_o[base + c]; ss += v * v; }
+  let ra = inverseSqrt(row_sum(ss, lid) / f32(C) + rr_p.eps);
+  var sh = 0.0;
+  for (var c = lid; c < C; c += RMS_THREADS) {
+    let h = rr_h[base + c] + rr_o[base + c] * ra * rr_wa[c];
+    rr_h[base + c] = h;
+    sh += h * h;
+  }
+  let rb = inverseSqrt(row_sum(sh, lid) / f32(C) + rr_p.eps);
+  // each thread re-reads only the h values it wrote itself
+  for (var c = lid; c < C; c += RMS_THREADS) { rr_x[base + c] = rr_h[base + c] * rb * rr_wb[c]; }
 }
 
 // ---- rmsnorm_backward -------------------------------------------------------------------------

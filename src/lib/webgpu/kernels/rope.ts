@@ -15,9 +15,10 @@
  *   polynomials; the WGSL builtins make no accuracy promise beyond [−π, π]).
  */
 import { ceilDiv, ComputeKernel, packUniforms } from '../kernel';
+import type { KvCacheDtype } from './attention';
 import code from './rope.wgsl?raw';
 
-/** Threads per workgroup; must match WORKGROUP_SIZE in rope.wgsl. */
+/** Threads per workgroup (the WORKGROUP_SIZE override of rope.wgsl). */
 const WORKGROUP_SIZE = 64;
 
 /** inv_freq[k] = theta^(−2k/hd) with HF's float32 rounding at every step. */
@@ -28,41 +29,62 @@ export function ropeInvFreq(theta: number, hd: number): Float32Array {
 	return out;
 }
 
+export interface RopeShape {
+	T: number;
+	heads: number;
+	hd: number;
+	theta: number;
+	/** Position of the first row. */
+	pos0: number;
+}
+
+type RopeArgs = [T: number, heads: number, hd: number, theta: number, pos0: number];
+
+/** Buffers of `encodeKv`: the merged projection in, rotated q and the layer's cache out. */
+export interface RopeKvBuffers {
+	/** [T, (heads + 2·kvHeads)·hd]: q | k | v of each token. */
+	qkv: GPUBuffer;
+	/** [T, heads, hd] */
+	q: GPUBuffer;
+	/** The layer's cache [maxTokens, kvHeads·hd] (f32, or f16 pairs: KvCache's format). */
+	kCache: GPUBuffer;
+	vCache: GPUBuffer;
+}
+
 export class RopeKernel {
-	private readonly forward: ComputeKernel;
-	private readonly backward: ComputeKernel;
+	private readonly kernels = new Map<string, ComputeKernel>();
 	/** One small inv_freq buffer per (theta, hd), uploaded on first use. */
 	private readonly invFreq = new Map<string, GPUBuffer>();
 
-	constructor(readonly device: GPUDevice) {
-		this.forward = new ComputeKernel(device, { label: 'rope', code, entryPoint: 'rope_forward' });
-		this.backward = new ComputeKernel(device, { label: 'rope', code, entryPoint: 'rope_backward' });
-	}
+	constructor(readonly device: GPUDevice) {}
 
 	/** In place on x [T, heads, hd]: rotate rows at positions pos0 .. pos0 + T − 1. */
-	encode(
-		enc: GPUCommandEncoder,
-		x: GPUBuffer,
-		T: number,
-		heads: number,
-		hd: number,
-		theta: number,
-		pos0: number
-	): void {
-		this.encodeWith(this.forward, enc, x, T, heads, hd, theta, pos0);
+	encode(enc: GPUCommandEncoder, x: GPUBuffer, ...[T, heads, hd, theta, pos0]: RopeArgs): void {
+		this.rotate(enc, 'rope_forward', [x], theta, [T, heads, hd, pos0]);
 	}
 
 	/** Backward, in place on dy [T, heads, hd] → dx = dy·cos + Rᵀ(dy·sin) (the inverse rotation). */
 	encodeBackward(
 		enc: GPUCommandEncoder,
 		dy: GPUBuffer,
-		T: number,
-		heads: number,
-		hd: number,
-		theta: number,
-		pos0: number
+		...[T, heads, hd, theta, pos0]: RopeArgs
 	): void {
-		this.encodeWith(this.backward, enc, dy, T, heads, hd, theta, pos0);
+		this.rotate(enc, 'rope_backward', [dy], theta, [T, heads, hd, pos0]);
+	}
+
+	/**
+	 * Decode's RoPE + KV append in one dispatch: q and k of `qkv` rotated, q to `q`, k and v to
+	 * cache rows pos0 .. pos0 + T − 1 (see rope_kv in rope.wgsl). head_dim must be a multiple of 4.
+	 */
+	encodeKv(
+		enc: GPUCommandEncoder,
+		b: RopeKvBuffers,
+		s: RopeShape & { kvHeads: number; cacheDtype: KvCacheDtype }
+	): void {
+		if (s.hd % 4 !== 0) throw new Error(`rope_kv needs head_dim % 4 == 0, got ${s.hd}`);
+		const entry = s.cacheDtype === 'f16' ? 'rope_kv:f16' : 'rope_kv';
+		const args = [s.T, s.heads, s.kvHeads, s.hd, s.pos0];
+		this.rotate(enc, entry, [b.qkv, b.q, b.kCache, b.vCache], s.theta, args);
 	}
 
 	destroy(): void {
@@ -70,34 +92,45 @@ export class RopeKernel {
 		this.invFreq.clear();
 	}
 
-	private encodeWith(
-		kernel: ComputeKernel,
+	private kernel(entry: string): ComputeKernel {
+		let k = this.kernels.get(entry);
+		if (!k) {
+			const [entryPoint, f16] = entry.split(':');
+			const constants: Record<string, number> = { WORKGROUP_SIZE };
+			if (entryPoint === 'rope_kv') constants.KV_F16 = f16 ? 1 : 0;
+			k = new ComputeKernel(this.device, { label: 'rope', code, entryPoint, constants });
+			this.kernels.set(entry, k);
+		}
+		return k;
+	}
+
+	/**
+	 * One thread per token and frequency pair (rope_kv: two pairs); buffers are bound around
+	 * inv_freq (binding 1). `uniforms` start with T and end with hd, pos0 (the WGSL structs).
+	 */
+	private rotate(
 		enc: GPUCommandEncoder,
-		x: GPUBuffer,
-		T: number,
-		heads: number,
-		hd: number,
+		entry: string,
+		buffers: GPUBuffer[],
 		theta: number,
-		pos0: number
+		uniforms: number[]
 	): void {
+		const [T] = uniforms;
+		const hd = uniforms[uniforms.length - 2];
 		if (hd % 2 !== 0) throw new Error(`RoPE needs an even head_dim, got ${hd}`);
 		if (T === 0) return;
-		const pairs = T * (hd / 2);
-		const groups = ceilDiv(pairs, WORKGROUP_SIZE);
+		const perToken = entry.startsWith('rope_kv') ? hd / 4 : hd / 2;
+		const groups = ceilDiv(T * perToken, WORKGROUP_SIZE);
 		// Spread over y when one dimension is not enough (the shader linearises x + y·width).
 		const maxX = this.device.limits.maxComputeWorkgroupsPerDimension;
 		const gx = Math.min(groups, maxX);
 		const gy = ceilDiv(groups, gx);
-		kernel.dispatch(
+		const [first, ...rest] = buffers;
+		this.kernel(entry).dispatch(
 			enc,
-			[x, this.invFreqBuffer(theta, hd)],
+			[first, this.invFreqBuffer(theta, hd), ...rest],
 			[gx, gy],
-			packUniforms([
-				['u', T],
-				['u', heads],
-				['u', hd],
-				['u', pos0]
-			])
+			packUniforms(uniforms.map((v) => ['u', v] as ['u', number]))
 		);
 	}
 

@@ -23,8 +23,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read> inv_freq: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
-// 64 threads: one wave on every vendor; the work is a flat list of (t, k) pairs.
-const WORKGROUP_SIZE: u32 = 64u;
+// 64 threads (rope.ts sets it): one wave on every vendor; the work is a flat list of (t, k) pairs.
+override WORKGROUP_SIZE: u32 = 64u;
 
 // sin and cos of an f32 angle, accurate to about 1 ulp for |a| up to ~8192 (positions up to the
 // 8192 of Gemma-2's max_position_embeddings with inv_freq[0] = 1).
@@ -85,4 +85,95 @@ fn rope_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn rope_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
 	rotate(gid, nwg, -1.0);
+}
+
+// ---- rope_kv: decode's RoPE and KV append in one dispatch --------------------------------------
+//
+//   qkv [T, (H + 2·KV)·hd] f32 (the merged q | k | v projection of T tokens)
+//   → q [T, H, hd] rotated;  k rotated and v → rows pos0 .. pos0 + T − 1 of the layer's cache
+//     ([maxTokens, KV·hd]: the f32 bits, or with KV_F16 element pairs (d, d + 1) packed in one u32
+//     by pack2x16float — the format attention.wgsl's kv_store_f16 writes and its loads read).
+//
+// One thread owns token t and the frequencies 2j, 2j + 1 (j < hd/4): the elements 2j, 2j + 1 and
+// their partners 2j + hd/2, 2j + 1 + hd/2 of every head, i.e. whole packed words. The rotation is
+// rope_forward's, the same f32 operations.
+
+struct KvParams {
+	T: u32,
+	heads: u32,
+	kv_heads: u32,
+	hd: u32,
+	pos0: u32,
+}
+
+override KV_F16: bool = false;
+
+@group(0) @binding(0) var<storage, read> kv_qkv: array<f32>;
+@group(0) @binding(1) var<storage, read> kv_inv_freq: array<f32>;
+@group(0) @binding(2) var<storage, read_write> kv_q: array<f32>;
+@group(0) @binding(3) var<storage, read_write> kv_k: array<u32>;
+@group(0) @binding(4) var<storage, read_write> kv_v: array<u32>;
+@group(0) @binding(5) var<uniform> kp: KvParams;
+
+// Stores elements (d, d + 1) of a cache row starting at element `row` (f32 bits, or one f16 pair).
+fn store_pair(k_cache: bool, row: u32, d: u32, a: f32, b: f32) {
+	if (KV_F16) {
+		let word = pack2x16float(vec2<f32>(a, b));
+		if (k_cache) { kv_k[(row + d) / 2u] = word; } else { kv_v[(row + d) / 2u] = word; }
+		return;
+	}
+	if (k_cache) {
+		kv_k[row + d] = bitcast<u32>(a);
+		kv_k[row + d + 1u] = bitcast<u32>(b);
+	} else {
+		kv_v[row + d] = bitcast<u32>(a);
+		kv_v[row + d + 1u] = bitcast<u32>(b);
+	}
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn rope_kv(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+	let hd = kp.hd;
+	let half = hd / 2u;
+	let quarter = hd / 4u;
+	let idx = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
+	if (idx >= kp.T * quarter) {
+		return;
+	}
+	let t = idx / quarter;
+	let d = 2u * (idx % quarter);
+	let pos = kp.pos0 + t;
+	let sc0 = sincos(f32(pos) * kv_inv_freq[d]);
+	let sc1 = sincos(f32(pos) * kv_inv_freq[d + 1u]);
+	let ld = (kp.heads + 2u * kp.kv_heads) * hd;
+	let src = t * ld;
+	for (var h = 0u; h < kp.heads + kp.kv_heads; h++) {
+		let i = src + h * hd + d;
+		let a1 = kv_qkv[i];
+		let b1 = kv_qkv[i + 1u];
+		let a2 = kv_qkv[i + half];
+		let b2 = kv_qkv[i + half + 1u];
+		let ra1 = a1 * sc0.y - a2 * sc0.x;
+		let ra2 = a2 * sc0.y + a1 * sc0.x;
+		let rb1 = b1 * sc1.y - b2 * sc1.x;
+		let rb2 = b2 * sc1.y + b1 * sc1.x;
+		if (h < kp.heads) {
+			let o = (t * kp.heads + h) * hd + d;
+			kv_q[o] = ra1;
+			kv_q[o + 1u] = rb1;
+			kv_q[o + half] = ra2;
+			kv_q[o + half + 1u] = rb2;
+		} else {
+			let row = (pos * kp.kv_heads + h - kp.heads) * hd;
+			store_pair(true, row, d, ra1, rb1);
+			store_pair(true, row, d + half, ra2, rb2);
+		}
+	}
+	// v: copied (no rotation), the same elements of every kv head
+	for (var h = 0u; h < kp.kv_heads; h++) {
+		let i = src + (kp.heads + kp.kv_heads + h) * hd + d;
+		let row = (pos * kp.kv_heads + h) * hd;
+		store_pair(false, row, d, kv_qkv[i], kv_qkv[i + 1u]);
+		store_pair(false, row, d + half, kv_qkv[i + half], kv_qkv[i + half + 1u]);
+	}
 }
