@@ -241,6 +241,28 @@ function uniformBuffer(device: GPUDevice, bytes: Uint8Array): GPUBuffer {
 	return ub;
 }
 
+/** A scalar field of a WGSL uniform struct. */
+export type UniformType = 'u32' | 'i32' | 'f32';
+
+/**
+ * A kernel's uniform struct, declared once on the TypeScript side: the field names and types in
+ * WGSL order. `pack` takes the values by name; tests/unit/kernel-uniforms.test.ts checks each
+ * layout against the struct of the same name in the kernel's WGSL text.
+ */
+export class UniformLayout<F extends string> {
+	constructor(
+		/** The WGSL struct's name. */
+		readonly struct: string,
+		readonly fields: readonly (readonly [F, UniformType])[]
+	) {}
+
+	pack(values: Record<F, number>): ArrayBuffer {
+		return packUniforms(
+			this.fields.map(([name, type]) => [type[0] as 'u' | 'i' | 'f', values[name]])
+		);
+	}
+}
+
 /** Pack uniform values: each entry is written as u32 ('u'), i32 ('i') or f32 ('f'), 4 bytes each. */
 export function packUniforms(values: [type: 'u' | 'i' | 'f', value: number][]): ArrayBuffer {
 	const buf = new ArrayBuffer(Math.max(16, Math.ceil((values.length * 4) / 16) * 16));

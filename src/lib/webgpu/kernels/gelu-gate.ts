@@ -3,13 +3,19 @@
  * dy → dgate = dy ⊙ up ⊙ gelu_tanh'(gate), dup = dy ⊙ gelu_tanh(gate).
  * (Decode applies the forward in the gate_up GEMV's epilogue instead: GemvKernel.encodeGeluGate.)
  */
-import { ComputeKernel, grid1d, packUniforms } from '../kernel';
+import { ComputeKernel, grid1d, UniformLayout } from '../kernel';
 import activations from './activations.wgsl?raw';
 import geluGate from './gelu-gate.wgsl?raw';
 
 const code = activations + geluGate;
 /** Threads per workgroup (the GELU_THREADS override of gelu-gate.wgsl). */
 const GELU_THREADS = 256;
+
+/** gelu-gate.wgsl's Params (every entry point). */
+export const GELU_GATE_PARAMS = new UniformLayout('Params', [
+	['n', 'u32'],
+	['gridX', 'u32']
+] as const);
 
 type Entry = 'gelu_gate_forward' | 'gelu_gate_backward' | 'gelu_gate_backward_inplace';
 
@@ -53,14 +59,6 @@ export class GeluGateKernel {
 			this.kernels.set(entryPoint, kernel);
 		}
 		const [gx, gy] = grid1d(this.device, n, GELU_THREADS);
-		kernel.dispatch(
-			enc,
-			buffers,
-			[gx, gy],
-			packUniforms([
-				['u', n],
-				['u', gx]
-			])
-		);
+		kernel.dispatch(enc, buffers, [gx, gy], GELU_GATE_PARAMS.pack({ n, gridX: gx }));
 	}
 }

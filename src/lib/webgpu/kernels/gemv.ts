@@ -14,7 +14,7 @@
  * Subgroups: where the device has them (or `subgroups: true`), the lane reduction uses subgroup
  * shuffles; `subgroups: false` keeps the shared-memory tree (the path of devices without them).
  */
-import { ceilDiv, ComputeKernel, packUniforms } from '../kernel';
+import { ceilDiv, ComputeKernel, UniformLayout } from '../kernel';
 import type { GpuLinear } from './matmul';
 import activations from './activations.wgsl?raw';
 import gemv from './gemv.wgsl?raw';
@@ -48,6 +48,19 @@ export interface GemvOptions {
 	/** y = cap · tanh(x Wᵀ / cap) (not with accumulate). */
 	softcap?: number;
 }
+
+/** gemv.wgsl's Params. */
+export const GEMV_PARAMS = new UniformLayout('Params', [
+	['M', 'u32'],
+	['N', 'u32'],
+	['K', 'u32'],
+	['ldy', 'u32'],
+	['yOffset', 'u32'],
+	['accumulate', 'u32'],
+	['n1', 'u32'],
+	['n2', 'u32'],
+	['cap', 'f32']
+] as const);
 
 type Epilogue = 'store' | 'softcap' | 'gelu';
 const EPILOGUE: Record<Epilogue, number> = { store: 0, softcap: 1, gelu: 2 };
@@ -263,17 +276,17 @@ export class GemvKernel {
 			);
 		const n1 = gelu || slices.length < 2 ? N : slices[0].rows;
 		const n2 = gelu || slices.length < 3 ? N : n1 + slices[1].rows;
-		const params = packUniforms([
-			['u', M],
-			['u', N],
-			['u', w.cols],
-			['u', opts.ldy],
-			['u', opts.yOffset],
-			['u', opts.accumulate ? 1 : 0],
-			['u', n1],
-			['u', n2],
-			['f', opts.softcap ?? 0]
-		]);
+		const params = GEMV_PARAMS.pack({
+			M,
+			N,
+			K: w.cols,
+			ldy: opts.ldy,
+			yOffset: opts.yOffset,
+			accumulate: opts.accumulate ? 1 : 0,
+			n1,
+			n2,
+			cap: opts.softcap ?? 0
+		});
 		const kernel = this.kernel(w, slices.length, epilogue);
 		kernel.dispatch(enc, [x, ...slices.flatMap((s) => s.buffers), y], grid, params);
 	}

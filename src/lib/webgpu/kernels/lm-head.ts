@@ -11,7 +11,7 @@
  * scoring (parity tests, the CLI's `forward`) calls this on blocks of rows sized by the caller so
  * R·V·4 bytes stays under the binding limit.
  */
-import { ComputeKernel, grid1d, packUniforms } from '../kernel';
+import { ComputeKernel, grid1d, UniformLayout } from '../kernel';
 import activations from './activations.wgsl?raw';
 import { GEMV_MAX_M, GemvKernel } from './gemv';
 import lmHead from './lm-head.wgsl?raw';
@@ -19,6 +19,13 @@ import { MatmulKernel, type GpuLinear } from './matmul';
 import { RmsNormKernel } from './rmsnorm';
 
 const code = activations + lmHead;
+
+/** lm-head.wgsl's Params. */
+export const SOFTCAP_PARAMS = new UniformLayout('Params', [
+	['n', 'u32'],
+	['gridX', 'u32'],
+	['cap', 'f32']
+] as const);
 
 /** Threads per workgroup (the CAP_THREADS override of lm-head.wgsl). */
 const CAP_THREADS = 256;
@@ -44,16 +51,7 @@ export class LmHeadKernel {
 	/** In place: logits [n] = cap · tanh(logits / cap). */
 	encodeSoftcap(enc: GPUCommandEncoder, logits: GPUBuffer, n: number, cap: number): void {
 		const [gx, gy] = grid1d(this.device, n, CAP_THREADS);
-		this.softcap.dispatch(
-			enc,
-			[logits],
-			[gx, gy],
-			packUniforms([
-				['u', n],
-				['u', gx],
-				['f', cap]
-			])
-		);
+		this.softcap.dispatch(enc, [logits], [gx, gy], SOFTCAP_PARAMS.pack({ n, gridX: gx, cap }));
 	}
 
 	/**

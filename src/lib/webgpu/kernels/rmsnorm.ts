@@ -4,11 +4,19 @@
  * (h += RMSNorm_a(o), then x = RMSNorm_b(h)). `encodeBackward` is the gradient with respect to x
  * (the norm weight is frozen): dy, x → dx, or dx += that.
  */
-import { ComputeKernel, packUniforms } from '../kernel';
+import { ComputeKernel, UniformLayout } from '../kernel';
 import code from './rmsnorm.wgsl?raw';
 
 /** From this many rows on, a row gets 64 threads instead of 256 (RMS_THREADS in rmsnorm.wgsl). */
 const MANY_ROWS = 16;
+
+/** rmsnorm.wgsl's Params (every entry point). */
+export const RMSNORM_PARAMS = new UniformLayout('Params', [
+	['T', 'u32'],
+	['C', 'u32'],
+	['eps', 'f32'],
+	['accumulate', 'u32']
+] as const);
 
 type Entry = 'rmsnorm_forward' | 'rmsnorm_residual' | 'rmsnorm_backward';
 type Binding = GPUBuffer | GPUBufferBinding;
@@ -85,12 +93,7 @@ export class RmsNormKernel {
 			kernel = new ComputeKernel(this.device, { label: 'rmsnorm', code, entryPoint, constants });
 			this.kernels.set(key, kernel);
 		}
-		const params = packUniforms([
-			['u', T],
-			['u', C],
-			['f', eps],
-			['u', accumulate ? 1 : 0]
-		]);
+		const params = RMSNORM_PARAMS.pack({ T, C, eps, accumulate: accumulate ? 1 : 0 });
 		kernel.dispatch(enc, buffers, [T], params);
 	}
 }

@@ -14,7 +14,7 @@
  * - cos/sin of that f32 angle are computed accurately in the shader (own range reduction and
  *   polynomials; the WGSL builtins make no accuracy promise beyond [−π, π]).
  */
-import { ceilDiv, ComputeKernel, packUniforms } from '../kernel';
+import { ceilDiv, ComputeKernel, UniformLayout } from '../kernel';
 import type { KvCacheDtype } from './attention';
 import code from './rope.wgsl?raw';
 
@@ -38,6 +38,21 @@ export interface RopeShape {
 	pos0: number;
 }
 
+/** rope.wgsl's Params (rope_forward, rope_backward) and KvParams (rope_kv). */
+export const ROPE_PARAMS = new UniformLayout('Params', [
+	['T', 'u32'],
+	['heads', 'u32'],
+	['hd', 'u32'],
+	['pos0', 'u32']
+] as const);
+export const ROPE_KV_PARAMS = new UniformLayout('KvParams', [
+	['T', 'u32'],
+	['heads', 'u32'],
+	['kv_heads', 'u32'],
+	['hd', 'u32'],
+	['pos0', 'u32']
+] as const);
+
 type RopeArgs = [T: number, heads: number, hd: number, theta: number, pos0: number];
 
 /** Buffers of `encodeKv`: the merged projection in, rotated q and the layer's cache out. */
@@ -60,7 +75,7 @@ export class RopeKernel {
 
 	/** In place on x [T, heads, hd]: rotate rows at positions pos0 .. pos0 + T − 1. */
 	encode(enc: GPUCommandEncoder, x: GPUBuffer, ...[T, heads, hd, theta, pos0]: RopeArgs): void {
-		this.rotate(enc, 'rope_forward', [x], theta, [T, heads, hd, pos0]);
+		this.rotate(enc, 'rope_forward', [x], theta, ROPE_PARAMS.pack({ T, heads, hd, pos0 }), T, hd);
 	}
 
 	/** Backward, in place on dy [T, heads, hd] → dx = dy·cos + Rᵀ(dy·sin) (the inverse rotation). */
@@ -69,7 +84,7 @@ export class RopeKernel {
 		dy: GPUBuffer,
 		...[T, heads, hd, theta, pos0]: RopeArgs
 	): void {
-		this.rotate(enc, 'rope_backward', [dy], theta, [T, heads, hd, pos0]);
+		this.rotate(enc, 'rope_backward', [dy], theta, ROPE_PARAMS.pack({ T, heads, hd, pos0 }), T, hd);
 	}
 
 	/**
@@ -83,8 +98,9 @@ export class RopeKernel {
 	): void {
 		if (s.hd % 4 !== 0) throw new Error(`rope_kv needs head_dim % 4 == 0, got ${s.hd}`);
 		const entry = s.cacheDtype === 'f16' ? 'rope_kv:f16' : 'rope_kv';
-		const args = [s.T, s.heads, s.kvHeads, s.hd, s.pos0];
-		this.rotate(enc, entry, [b.qkv, b.q, b.kCache, b.vCache], s.theta, args);
+		const { T, heads, hd, pos0 } = s;
+		const params = ROPE_KV_PARAMS.pack({ T, heads, kv_heads: s.kvHeads, hd, pos0 });
+		this.rotate(enc, entry, [b.qkv, b.q, b.kCache, b.vCache], s.theta, params, T, hd);
 	}
 
 	destroy(): void {
@@ -106,17 +122,17 @@ export class RopeKernel {
 
 	/**
 	 * One thread per token and frequency pair (rope_kv: two pairs); buffers are bound around
-	 * inv_freq (binding 1). `uniforms` start with T and end with hd, pos0 (the WGSL structs).
+	 * inv_freq (binding 1).
 	 */
 	private rotate(
 		enc: GPUCommandEncoder,
 		entry: string,
 		buffers: GPUBuffer[],
 		theta: number,
-		uniforms: number[]
+		params: ArrayBuffer,
+		T: number,
+		hd: number
 	): void {
-		const [T] = uniforms;
-		const hd = uniforms[uniforms.length - 2];
 		if (hd % 2 !== 0) throw new Error(`RoPE needs an even head_dim, got ${hd}`);
 		if (T === 0) return;
 		const perToken = entry.startsWith('rope_kv') ? hd / 4 : hd / 2;
@@ -130,7 +146,7 @@ export class RopeKernel {
 			enc,
 			[first, this.invFreqBuffer(theta, hd), ...rest],
 			[gx, gy],
-			packUniforms(uniforms.map((v) => ['u', v] as ['u', number]))
+			params
 		);
 	}
 
