@@ -103,6 +103,15 @@ it('a steady-state decode token creates no bind group and no buffer (positions i
 		const { counts } = await countGpuCalls(() => token(0.75));
 		expect(counts).toMatchObject({ bindGroupsCreated: 0, buffersCreated: 0, readbacks: 1 });
 		expect(counts.dispatches).toBeGreaterThan(TINY_CONFIG.numLayers);
+		// the fused decode layer: q/k/v GEMV, rope_kv, attention, o, rmsnorm_residual, gate_up GEMV
+		// with gelu, down, rmsnorm_residual — issue 13's ≤ 8 dispatches per layer
+		const perToken = ['embedding.', 'sampling.', 'rmsnorm.rmsnorm_forward'];
+		const layer = Object.entries(counts.dispatchesByPipeline)
+			.filter(([name]) => !perToken.some((p) => name.startsWith(p)))
+			.reduce((n, [, c]) => n + c, 0);
+		expect((layer - 1) / TINY_CONFIG.numLayers).toBeLessThanOrEqual(8); // − 1: the LM head GEMV
+		expect(counts.dispatchesByPipeline['rmsnorm.rmsnorm_residual']).toBe(2 * TINY_CONFIG.numLayers);
+		expect(counts.dispatchesByPipeline['rope.rope_kv']).toBe(TINY_CONFIG.numLayers);
 	} finally {
 		engine.destroy();
 	}
