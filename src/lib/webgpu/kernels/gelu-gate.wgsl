@@ -34,6 +34,13 @@ fn gelu_gate_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
 //   dgate = dy · up · gelu_tanh'(gate),  gelu_tanh'(x) = 0.5(1+t) + 0.5·x·(1−t²)·k·(1 + 3·0.044715·x²)
 // with t = tanh(k(x + 0.044715x³)) — the product rule on 0.5·x·(1 + t).
 
+// (dgate, dup) of one element.
+fn gate_grads(dy: f32, g: f32, u: f32) -> vec2<f32> {
+  let t = tanh_safe(GELU_K * (g + 0.044715 * g * g * g));
+  let dgelu = 0.5 * (1.0 + t) + 0.5 * g * (1.0 - t * t) * GELU_K * (1.0 + 3.0 * 0.044715 * g * g);
+  return vec2<f32>(dy * u * dgelu, dy * 0.5 * g * (1.0 + t));
+}
+
 @group(0) @binding(0) var<storage, read> bw_dy: array<f32>;
 @group(0) @binding(1) var<storage, read> bw_gate: array<f32>;
 @group(0) @binding(2) var<storage, read> bw_up: array<f32>;
@@ -45,12 +52,9 @@ fn gelu_gate_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
 fn gelu_gate_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.y * bw_p.gridX + wid.x) * GELU_THREADS + lid;
   if (i >= bw_p.n) { return; }
-  let g = bw_gate[i];
-  let t = tanh_safe(GELU_K * (g + 0.044715 * g * g * g));
-  let dy = bw_dy[i];
-  bw_dup[i] = dy * 0.5 * g * (1.0 + t);
-  let dgelu = 0.5 * (1.0 + t) + 0.5 * g * (1.0 - t * t) * GELU_K * (1.0 + 3.0 * 0.044715 * g * g);
-  bw_dgate[i] = dy * bw_up[i] * dgelu;
+  let d = gate_grads(bw_dy[i], bw_gate[i], bw_up[i]);
+  bw_dgate[i] = d.x;
+  bw_dup[i] = d.y;
 }
 
 // gelu_gate_backward_inplace: the same maths with the results written over the inputs
@@ -66,11 +70,7 @@ fn gelu_gate_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invo
 fn gelu_gate_backward_inplace(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.y * ip_p.gridX + wid.x) * GELU_THREADS + lid;
   if (i >= ip_p.n) { return; }
-  let g = ip_gate[i];
-  let u = ip_up[i];
-  let t = tanh_safe(GELU_K * (g + 0.044715 * g * g * g));
-  let dy = ip_dy[i];
-  let dgelu = 0.5 * (1.0 + t) + 0.5 * g * (1.0 - t * t) * GELU_K * (1.0 + 3.0 * 0.044715 * g * g);
-  ip_gate[i] = dy * u * dgelu;
-  ip_up[i] = dy * 0.5 * g * (1.0 + t);
+  let d = gate_grads(ip_dy[i], ip_gate[i], ip_up[i]);
+  ip_gate[i] = d.x;
+  ip_up[i] = d.y;
 }
