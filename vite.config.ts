@@ -37,6 +37,18 @@ export default defineConfig({
 						instances: [{ browser: 'chromium' }]
 					}
 				}
+			},
+			{
+				extends: true,
+				test: {
+					// The kernel tests again, in Node on Dawn + Vulkan (lavapipe in CI): see tests/gpu-node/dawn.ts.
+					name: 'gpu-node',
+					environment: 'node',
+					include: ['tests/gpu-node/**/*.test.ts'],
+					testTimeout: 120_000,
+					hookTimeout: 120_000,
+					fileParallelism: false
+				}
 			}
 		]
 	}

@@ -4,8 +4,9 @@
 //   2. tiny model fixtures (our own script; nothing is downloaded)
 //   3. Vitest in node (tests/unit)
 //   4. Vitest browser mode in real headless Chromium with WebGPU (tests/gpu)
-//   5. the static build, then Playwright against it (tests/e2e)
-// Ends with one line "N passed, N failed" summing the three test layers.
+//   5. the kernel tests again in Node on Dawn + Vulkan (tests/gpu-node; lavapipe: shader-f16, subgroups)
+//   6. the static build, then Playwright against it (tests/e2e)
+// Ends with one line "N passed, N failed" summing the test layers.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,6 +53,7 @@ function countPlaywright(file) {
 function summary() {
 	countVitest(join(reports, 'unit.json'));
 	countVitest(join(reports, 'gpu.json'));
+	countVitest(join(reports, 'gpu-node.json'));
 	countPlaywright(join(reports, 'e2e.json'));
 	console.log(`\nAll layers took ${((Date.now() - started) / 1000).toFixed(0)}s.`);
 	console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
@@ -75,6 +77,14 @@ run('gpu (Chromium WebGPU)', bin('vitest'), [
 	'--reporter=default',
 	'--reporter=json',
 	`--outputFile.json=${reports}/gpu.json`
+]);
+run('gpu-node (Dawn in Node, Vulkan)', bin('vitest'), [
+	'run',
+	'--project',
+	'gpu-node',
+	'--reporter=default',
+	'--reporter=json',
+	`--outputFile.json=${reports}/gpu-node.json`
 ]);
 run('build', bin('vite'), ['build', '--logLevel', 'warn']);
 run('e2e (Playwright, built app)', bin('playwright'), ['test', '--reporter=list,json'], {
