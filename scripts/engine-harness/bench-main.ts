@@ -10,6 +10,7 @@ import { cpus, totalmem } from 'node:os';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { BenchOptions, BenchResult } from './bench';
 import { countsLines } from './bench-counts';
+import { describeKernelPaths } from '../../src/lib/webgpu/device';
 
 export interface AdapterInfoText {
 	vendor: string;
@@ -73,7 +74,7 @@ export async function benchMain(
 		.filter(Boolean)
 		.join(' ');
 	const soft = result.adapter.software || SOFTWARE_ADAPTER.test(gpu) ? ' (software WebGPU)' : '';
-	const machine = `${gpu}${soft}, in ${runner.where}; shader-f16 ${result.features.shaderF16 ? 'yes' : 'no'}, subgroups ${result.features.subgroups ? 'yes' : 'no'}; host ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, ${gib(totalmem())} RAM`;
+	const machine = `${gpu}${soft}, in ${runner.where}; shader-f16 ${result.features.shaderF16 ? 'yes' : 'no'}, subgroups ${result.features.subgroups ? 'yes' : 'no'}; kernel paths: ${describeKernelPaths(result.paths)}; host ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, ${gib(totalmem())} RAM`;
 	const stamp = `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench${runner.where.startsWith('Node') ? ' -- --node' : ''}${flag('counts-only') ? ' -- --counts-only' : ''}\` on: ${machine}.`;
 	const counts = result.counts
 		? [`Counted ${stamp}`, '', ...countsLines(result.counts, 26)].join('\n')

@@ -5,7 +5,7 @@
  * model with the real Gemma-2 2B shapes (q4f16_1, generated on the fly — nothing is downloaded).
  * Figures only; nothing here asserts a time.
  */
-import { requestEngineDevice } from '../../src/lib/webgpu/device';
+import { requestEngineDevice, type KernelPaths } from '../../src/lib/webgpu/device';
 import { Gemma2Engine } from '../../src/lib/webgpu/gemma2/forward';
 import type { GpuMemory } from '../../src/lib/webgpu/memory';
 import { ComputeKernel, ceilDiv, packUniforms } from '../../src/lib/webgpu/kernel';
@@ -152,6 +152,8 @@ export async function profileStep(
 export interface BenchResult {
 	adapter: { vendor: string; architecture: string; description: string; software: boolean };
 	features: { shaderF16: boolean; subgroups: boolean };
+	/** The kernel paths the device took (webgpu/device.ts kernelPaths). */
+	paths: KernelPaths;
 	copyGBps: number;
 	/** Peak f32 FMA rate (2 FLOPs per fma), GFLOP/s. */
 	fmaGflops: number;
@@ -673,7 +675,7 @@ export async function countStructure(
 }
 
 export async function runBench(opts: BenchOptions): Promise<BenchResult> {
-	const { device, report, features } = await requestEngineDevice();
+	const { device, report, features, paths } = await requestEngineDevice();
 	const log = (m: string) => console.log(`bench: ${m}`);
 	let counts: StructureCounts | undefined;
 	if (!opts.skip2b) {
@@ -691,7 +693,16 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
 	};
 	if (opts.countsOnly) {
 		device.destroy();
-		return { adapter, features, copyGBps: 0, fmaGflops: 0, models: [], training: [], counts };
+		return {
+			adapter,
+			features,
+			paths,
+			copyGBps: 0,
+			fmaGflops: 0,
+			models: [],
+			training: [],
+			counts
+		};
 	}
 	const copyGBps = await copyBandwidth(device);
 	log(`copy ${copyGBps.toFixed(1)} GB/s`);
@@ -758,7 +769,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
 		}
 	}
 	device.destroy();
-	return { adapter, features, copyGBps, fmaGflops, models, training, counts };
+	return { adapter, features, paths, copyGBps, fmaGflops, models, training, counts };
 }
 
 // The browser page reaches it through globalThis; Node imports `runBench`. No DOM is used here.

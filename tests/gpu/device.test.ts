@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { requestEngineDevice } from '../../src/lib/webgpu/device';
+import { gpuReport } from '../../src/lib/session/gpu-report';
+import { describeKernelPaths, requestEngineDevice } from '../../src/lib/webgpu/device';
 import { GpuMemory } from '../../src/lib/webgpu/memory';
 
 describe('engine device', () => {
@@ -19,6 +20,24 @@ describe('engine device', () => {
 			console.log('adapter', JSON.stringify(report));
 		} finally {
 			ed.device.destroy();
+		}
+	});
+
+	it('chooses the kernel paths from the features it enabled, shown in the GPU report', async () => {
+		const ed = await requestEngineDevice();
+		const bare = await requestEngineDevice({ without: ['shader-f16', 'subgroups'] });
+		try {
+			const f16 = ed.adapter.features.has('shader-f16');
+			const subgroups = ed.adapter.features.has('subgroups');
+			expect(ed.features).toEqual({ shaderF16: f16, subgroups });
+			expect(ed.paths).toEqual({ storage: f16 ? 'f16' : 'f32', subgroups });
+			expect(gpuReport(ed).paths).toEqual(ed.paths);
+			expect(bare.device.features.has('shader-f16')).toBe(false);
+			expect(bare.paths).toEqual({ storage: 'f32', subgroups: false });
+			console.log('kernel paths:', describeKernelPaths(ed.paths));
+		} finally {
+			ed.device.destroy();
+			bare.device.destroy();
 		}
 	});
 

@@ -2,7 +2,7 @@
  * What the UI shows about WebGPU: available or why not, the adapter, its features and the limits
  * that matter. Light (no kernels): the page's first check imports it too.
  */
-import { describeAdapter, type EngineDevice } from '../webgpu/device';
+import { describeAdapter, kernelPaths, type EngineDevice } from '../webgpu/device';
 import type { GpuReport } from './types';
 
 export function noGpuReport(reason: string): GpuReport {
@@ -10,6 +10,7 @@ export function noGpuReport(reason: string): GpuReport {
 		available: false,
 		reason,
 		features: { shaderF16: false, subgroups: false, all: [] },
+		paths: { storage: 'f32', subgroups: false },
 		limits: {
 			maxBufferSize: 0,
 			maxStorageBufferBindingSize: 0,
@@ -34,6 +35,7 @@ export function gpuReport({ adapter, device }: EngineDevice): GpuReport {
 			subgroups: device.features.has('subgroups'),
 			all: [...adapter.features].sort()
 		},
+		paths: kernelPaths(device),
 		limits: {
 			maxBufferSize: device.limits.maxBufferSize,
 			maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,

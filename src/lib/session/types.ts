@@ -4,6 +4,7 @@
  */
 import type { Gemma2Config } from '../model/config';
 import type { SamplingSettings } from '../data/types';
+import type { KernelPaths } from '../webgpu/device';
 
 export interface GpuReport {
 	available: boolean;
@@ -11,6 +12,8 @@ export interface GpuReport {
 	reason?: string;
 	adapter?: { vendor: string; architecture: string; device: string; description: string };
 	features: { shaderF16: boolean; subgroups: boolean; all: string[] };
+	/** The kernel paths chosen from the device's features (webgpu/device.ts kernelPaths). */
+	paths: KernelPaths;
 	limits: {
 		maxBufferSize: number;
 		maxStorageBufferBindingSize: number;

@@ -5,7 +5,8 @@
  *   embedding (~295 MB qweight) and the KV cache need more than the 128 MiB default. What still
  *   does not fit is split by the engine (see gemma2/weights.ts), never assumed to fit.
  * - 'shader-f16' and 'subgroups' are requested when offered and never required; kernels keep an
- *   f32 / shared-memory path.
+ *   f32 / shared-memory path. Which paths the kernels take follows from the device's features
+ *   (`kernelPaths`): the GPU report and the bench show it.
  * - Device loss (driver reset, tab backgrounded too long, destroy()) is reported through `lost`.
  *
  * No DOM: works in a worker, a Vitest browser test and the headless CLI.
@@ -34,12 +35,40 @@ export interface DeviceLostReport {
 	message: string;
 }
 
+/**
+ * The kernel variants a device gets, chosen once at load from its features (the kernels read the
+ * same features, through this function):
+ * - storage 'f16' (the device has 'shader-f16'): attention keeps its K/V tiles and scores in f16
+ *   workgroup memory, accumulating in f32; 'f32' everywhere else.
+ * - subgroups: kernels with a subgroup variant use subgroup reductions and broadcasts instead of
+ *   workgroup-memory trees.
+ */
+export interface KernelPaths {
+	storage: 'f16' | 'f32';
+	subgroups: boolean;
+}
+
+export function kernelPaths(device: Pick<GPUDevice, 'features'>): KernelPaths {
+	return {
+		storage: device.features.has('shader-f16') ? 'f16' : 'f32',
+		subgroups: device.features.has('subgroups')
+	};
+}
+
+/** One line for logs and the bench, e.g. "f16 storage (f32 accumulation), subgroups". */
+export function describeKernelPaths(p: KernelPaths): string {
+	const storage = p.storage === 'f16' ? 'f16 storage (f32 accumulation)' : 'f32 storage';
+	return `${storage}, ${p.subgroups ? 'subgroups' : 'no subgroups'}`;
+}
+
 export interface EngineDevice {
 	adapter: GPUAdapter;
 	device: GPUDevice;
 	report: AdapterReport;
 	/** Features actually enabled on the device. */
 	features: { shaderF16: boolean; subgroups: boolean };
+	/** The kernel paths this device takes (from `features`). */
+	paths: KernelPaths;
 	/** Resolves when the device is lost (reason 'destroyed' after device.destroy()). */
 	lost: Promise<DeviceLostReport>;
 }
@@ -91,6 +120,8 @@ export interface RequestDeviceOptions {
 	powerPreference?: GPUPowerPreference;
 	/** Called once when the device is lost (besides the `lost` promise). */
 	onLost?: (report: DeviceLostReport) => void;
+	/** Leave an offered feature off (its kernels then take the f32 / workgroup-memory path). */
+	without?: ('shader-f16' | 'subgroups')[];
 }
 
 /** Asks for the adapter and a device with the limits and optional features the engine uses. */
@@ -103,8 +134,8 @@ export async function requestEngineDevice(opts: RequestDeviceOptions = {}): Prom
 		throw new WebGpuUnavailableError('No WebGPU adapter was found (GPU blocklisted or disabled?)');
 
 	const requiredFeatures: GPUFeatureName[] = [];
-	for (const f of ['shader-f16', 'subgroups'] as GPUFeatureName[])
-		if (adapter.features.has(f)) requiredFeatures.push(f);
+	for (const f of ['shader-f16', 'subgroups'] as const)
+		if (adapter.features.has(f) && !opts.without?.includes(f)) requiredFeatures.push(f);
 
 	const l = adapter.limits;
 	const requiredLimits: Record<string, number> = {
@@ -142,6 +173,7 @@ export async function requestEngineDevice(opts: RequestDeviceOptions = {}): Prom
 			shaderF16: device.features.has('shader-f16'),
 			subgroups: device.features.has('subgroups')
 		},
+		paths: kernelPaths(device),
 		lost
 	};
 }

@@ -1,0 +1,16 @@
+/** The GPU report's line on the kernel paths chosen at load (webgpu/device.ts kernelPaths). */
+export const gpuPathEn = {
+	'gpu.paths': 'Kernel paths',
+	'gpu.paths.f16': 'f16 storage, f32 accumulation',
+	'gpu.paths.f32': 'f32',
+	'gpu.paths.subgroups': 'subgroup reductions',
+	'gpu.paths.noSubgroups': 'no subgroups'
+};
+
+export const gpuPathJa: typeof gpuPathEn = {
+	'gpu.paths': 'カーネルの経路',
+	'gpu.paths.f16': 'f16 で保持、f32 で累積',
+	'gpu.paths.f32': 'f32',
+	'gpu.paths.subgroups': 'サブグループ集約',
+	'gpu.paths.noSubgroups': 'サブグループなし'
+};

@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { describeKernelPaths, kernelPaths } from '../../src/lib/webgpu/device';
+
+describe('kernel paths', () => {
+	it('f16 storage only with shader-f16, subgroups only with subgroups', () => {
+		const on = (...f: string[]) => ({ features: new Set(f) as unknown as GPUSupportedFeatures });
+		expect(kernelPaths(on())).toEqual({ storage: 'f32', subgroups: false });
+		expect(kernelPaths(on('shader-f16'))).toEqual({ storage: 'f16', subgroups: false });
+		expect(kernelPaths(on('subgroups', 'shader-f16'))).toEqual({ storage: 'f16', subgroups: true });
+		expect(describeKernelPaths({ storage: 'f16', subgroups: true })).toBe(
+			'f16 storage (f32 accumulation), subgroups'
+		);
+		expect(describeKernelPaths({ storage: 'f32', subgroups: false })).toBe(
+			'f32 storage, no subgroups'
+		);
+	});
+});
