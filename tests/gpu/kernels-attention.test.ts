@@ -3,6 +3,7 @@ import { attentionForward, type AttentionShape } from '../../src/lib/reference/o
 import { seededRandom } from '../../src/lib/reference/random-model';
 import {
 	AttentionKernel,
+	attentionF16Bound,
 	type AttentionOptions,
 	type AttentionParams
 } from '../../src/lib/webgpu/kernels/attention';
@@ -305,6 +306,84 @@ describe('attention kernel vs the float64 reference', () => {
 		const want = referenceLastRow(pr);
 		const got = await runChunk(pr, total - 1, 1);
 		expect(excess(got, want)).toBeLessThanOrEqual(0);
+	});
+});
+
+describe('attention with f16 tiles (devices with shader-f16: Dawn on lavapipe in the gpu-node layer)', () => {
+	/** max over query rows and keys of Σ_c |q_c·k_c| (what bounds a score's f16 rounding). */
+	function maxScoreAbsSum(pr: Problem): number {
+		let worst = 0;
+		for (let i = 0; i < pr.total * pr.heads; i++)
+			for (let j = 0; j < pr.total * pr.kvHeads; j++) {
+				let sum = 0;
+				for (let c = 0; c < pr.hd; c++) sum += Math.abs(pr.q[i * pr.hd + c] * pr.k[j * pr.hd + c]);
+				worst = Math.max(worst, sum);
+			}
+		return worst;
+	}
+	const maxAbs = (a: ArrayLike<number>) =>
+		Array.from(a).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+	const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>, offset = 0) => {
+		let d = 0;
+		for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[offset + i]));
+		return d;
+	};
+
+	it('within the stated f16 bound of the float64 reference: prefill, split decode, chunks, window, softcap, hd 256', async (ctx) => {
+		const adapter = await navigator.gpu.requestAdapter();
+		if (!adapter?.features.has('shader-f16'))
+			return ctx.skip('no shader-f16 here (SwiftShader): the gpu-node layer runs this on lavapipe');
+		const f16 = await adapter.requestDevice({
+			requiredFeatures: ['shader-f16'],
+			requiredLimits: {
+				maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize
+			}
+		});
+		try {
+			const kernel = new AttentionKernel(f16);
+			expect(kernel.storage).toBe('f16'); // the device's path, chosen at construction
+			expect(kernel.keyBlock).toBe(
+				adapter.limits.maxComputeWorkgroupStorageSize >= 32768 ? 32 : 16
+			);
+			const base = { heads: 4, kvHeads: 2, hd: 32, scale: 24 ** -0.5 };
+			const cases: { pr: Problem; pos0: number; T: number; options?: AttentionOptions }[] = [];
+			const prefill = makeProblem({ ...base, total: 21, softcap: 2, window: 0 }, 200, 3);
+			cases.push(
+				{ pr: prefill, pos0: 0, T: 21 },
+				{ pr: prefill, pos0: 0, T: 21, options: NO_SPLIT }
+			);
+			const chunks = makeProblem({ ...base, total: 13, softcap: 2, window: 5 }, 210, 3);
+			cases.push({ pr: chunks, pos0: 0, T: 6 }, { pr: chunks, pos0: 6, T: 7 });
+			const decode = makeProblem({ ...base, total: 57, softcap: 2, window: 16 }, 220, 3);
+			cases.push({ pr: decode, pos0: 56, T: 1 });
+			const wide = makeProblem(
+				{ total: 6, heads: 2, kvHeads: 1, hd: 256, scale: 224 ** -0.5, softcap: 50, window: 4 },
+				230,
+				2
+			);
+			cases.push({ pr: wide, pos0: 0, T: 4 }, { pr: wide, pos0: 4, T: 2 });
+			for (const { pr, pos0, T, options } of cases) {
+				const want = reference(pr);
+				const offset = pos0 * pr.heads * pr.hd;
+				const bound = attentionF16Bound(maxScoreAbsSum(pr), pr.scale, maxAbs(pr.v));
+				const got = await runChunk(pr, pos0, T, options, f16);
+				const err = maxDiff(got, want, offset);
+				console.log(
+					`f16 tiles, hd ${pr.hd}, pos0 ${pos0}, T ${T}: max error ${err.toExponential(2)} (bound ${bound.toExponential(2)})`
+				);
+				expect(err).toBeLessThanOrEqual(bound);
+				expect(bound).toBeLessThan(0.03); // the bound itself says something
+				// the f16 tiles did run: the f32 ones stay within 1e-5 (the tests above)
+				expect(err).toBeGreaterThan(1e-5);
+			}
+		} finally {
+			f16.destroy();
+		}
+	});
+
+	it('refuses f16 tiles on a device without shader-f16 (and does not choose them there)', () => {
+		expect(() => new AttentionKernel(device, { storage: 'f16' })).toThrow(/shader-f16/);
+		expect(new AttentionKernel(device).storage).toBe('f32');
 	});
 });
 

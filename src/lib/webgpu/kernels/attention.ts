@@ -14,8 +14,14 @@
  * recomputing the probabilities from q, k and each row's log-sum-exp, which the forward leaves
  * behind when it is given a `stats` buffer (see attention.wgsl).
  */
+import { kernelPaths } from '../device';
 import { ceilDiv, ComputeKernel, packUniforms } from '../kernel';
 import code from './attention.wgsl?raw';
+
+/** The f16-tile variant of attention.wgsl (see its `tile_t`): one line differs. */
+const F16_TILE_CODE = `enable f16;\n${code.replace('alias tile_t = f32;', 'alias tile_t = f16;')}`;
+if (F16_TILE_CODE.length !== code.length + 'enable f16;\n'.length)
+	throw new Error('attention.wgsl: the `alias tile_t = f32;` line is missing');
 
 /** Threads per workgroup of both passes; must match WORKGROUP_SIZE in attention.wgsl. */
 const WORKGROUP_SIZE = 64;
@@ -85,17 +91,39 @@ export interface AttentionOptions {
 	targetWorkgroups?: number;
 	/** Force the small tiles (16 KiB of workgroup memory) even on a device allowing 32 KiB. */
 	smallTiles?: boolean;
+	/**
+	 * Element type of the forward's workgroup tiles (query rows, K/V blocks); scores, softmax and
+	 * accumulation are f32 either way. Default: the device's kernel path (device.ts kernelPaths),
+	 * 'f16' where it has shader-f16. A forward keeping `stats` for the backward always runs f32.
+	 * f16 rounds q, k and v to 11 significant bits: see ATTENTION_F16_BOUND.
+	 */
+	storage?: 'f16' | 'f32';
+}
+
+/**
+ * Worst error of the f16-tile forward against exact attention, as stated and tested: with q, k
+ * rounded to f16 (relative 2^-11 each) a score moves by at most δ = 2^-10·scale·Σ_c|q_c·k_c| (the
+ * softcap only shrinks it), which moves every probability by a factor within e^{±2δ}; v rounded
+ * to f16 adds 2^-11·|v|. So |a − exact| ≤ ((e^{2δ} − 1) + 2^-11)·max|v|, plus f32 rounding.
+ */
+export function attentionF16Bound(maxScoreAbsSum: number, scale: number, maxAbsV: number): number {
+	const delta = 2 ** -10 * scale * maxScoreAbsSum;
+	return (Math.expm1(2 * delta) + 2 ** -11) * maxAbsV + 1e-5;
 }
 
 export class AttentionKernel {
-	/** attention_main per cache format, compiled on first use. */
-	private readonly main = new Map<KvCacheDtype, ComputeKernel>();
+	/** attention_main per cache format and tile storage, compiled on first use. */
+	private readonly main = new Map<string, ComputeKernel>();
 	private readonly combine: ComputeKernel;
 	private readonly bwdDq: ComputeKernel;
 	private readonly bwdDkv: ComputeKernel;
-	/** Query rows per workgroup tile and keys per block (override constants of attention.wgsl). */
+	/** The forward's tile storage (AttentionOptions.storage). */
+	readonly storage: 'f16' | 'f32';
+	/** Query rows per workgroup tile and keys per block of that storage (override constants of attention.wgsl). */
 	readonly qRows: number;
 	readonly keyBlock: number;
+	/** Whether the device allows the 32 KiB tiles. */
+	private readonly big: boolean;
 	/** The backward's tiles: query rows × keys (BQ, BK in attention.wgsl). */
 	readonly bwdRows: number;
 	readonly bwdKeys: number;
@@ -109,12 +137,14 @@ export class AttentionKernel {
 		readonly device: GPUDevice,
 		options: AttentionOptions = {}
 	) {
-		// 32 KiB: 8 rows × 16 keys (25 KB); the 16 KiB WebGPU default: 4 rows × 8 keys (12.5 KB).
 		const big = !options.smallTiles && device.limits.maxComputeWorkgroupStorageSize >= 32768;
-		this.qRows = big ? 8 : 4;
-		this.keyBlock = big ? 16 : 8;
+		this.big = big;
+		this.storage = options.storage ?? kernelPaths(device).storage;
+		if (this.storage === 'f16' && !device.features.has('shader-f16'))
+			throw new Error('attention: f16 tiles need a device with shader-f16');
+		({ qRows: this.qRows, keyBlock: this.keyBlock } = this.tiles(this.storage));
 		this.targetWorkgroups = options.targetWorkgroups ?? TARGET_WORKGROUPS;
-		this.mainKernel('f32');
+		this.mainKernel('f32', this.storage);
 		this.combine = new ComputeKernel(device, {
 			label: 'attention',
 			code,
@@ -128,7 +158,7 @@ export class AttentionKernel {
 				label: 'attention',
 				code,
 				entryPoint,
-				constants: { BQ: this.bwdRows, BK: this.bwdKeys }
+				constants: { QROWS: this.bwdRows, KEY_BLOCK: this.bwdKeys }
 			});
 		this.bwdDq = bwd('attention_bwd_dq');
 		this.bwdDkv = bwd('attention_bwd_dkv');
@@ -150,16 +180,7 @@ export class AttentionKernel {
 			throw new Error(`attention: head_dim ${hd} > ${ATTENTION_MAX_HEAD_DIM}`);
 		if (H % KV !== 0) throw new Error(`attention: ${KV} kv heads do not divide ${H} heads`);
 		if (b.stats.size < T * H * 8) throw new Error('attention backward: stats buffer < [T, H, 2]');
-		const params = packUniforms([
-			['u', T],
-			['u', H],
-			['u', KV],
-			['u', hd],
-			['u', H / KV],
-			['u', p.window > 0 ? p.window : 0],
-			['f', p.scale],
-			['f', p.softcap > 0 ? p.softcap : 0]
-		]);
+		const params = packParams({ ...p, pos0: 0 }, { keyLo: 0, keysPerSplit: T, splits: 1 }, false);
 		const rows = T * H;
 		if (b.out.size < rows * hd * 4) throw new Error('attention backward: out buffer < [T, H, hd]');
 		// dq first: it also turns each query row's (m, l) into (lse, delta), which dkv reads
@@ -188,14 +209,17 @@ export class AttentionKernel {
 			throw new Error(`attention: q/out buffers are smaller than [${T}, ${H}, ${hd}]`);
 		const group = H / KV;
 		const window = p.window > 0 ? p.window : 0;
+		// the backward recomputes this forward's probabilities in f32: keep it f32 too
+		const storage = bufs.stats ? 'f32' : this.storage;
+		const { qRows, keyBlock } = this.tiles(storage);
 
 		// Lowest key any query of this call can see; splits cover [keyLo, kvLen).
 		const keyLo = window > 0 ? Math.max(0, pos0 + 1 - window) : 0;
 		const nKeys = kvLen - keyLo;
-		const tiles = ceilDiv(T * group, this.qRows);
+		const tiles = ceilDiv(T * group, qRows);
 		const wanted = bufs.stats ? 1 : Math.max(1, ceilDiv(this.targetWorkgroups, tiles * KV));
-		let splits = Math.min(wanted, MAX_SPLITS, ceilDiv(nKeys, this.keyBlock));
-		const keysPerSplit = ceilDiv(ceilDiv(nKeys, splits), this.keyBlock) * this.keyBlock;
+		let splits = Math.min(wanted, MAX_SPLITS, ceilDiv(nKeys, keyBlock));
+		const keysPerSplit = ceilDiv(ceilDiv(nKeys, splits), keyBlock) * keyBlock;
 		splits = ceilDiv(nKeys, keysPerSplit);
 
 		const rows = T * H;
@@ -205,25 +229,12 @@ export class AttentionKernel {
 			splits > 1 ? splits * rows * hd * 4 : 16,
 			splits > 1 ? splits * rows * 8 : 16
 		);
-		this.mainKernel(dtype).dispatch(
+		const params = packParams(p, { keyLo, keysPerSplit, splits }, !!bufs.stats);
+		this.mainKernel(dtype, storage).dispatch(
 			enc,
 			[bufs.q, bufs.k, bufs.v, splits > 1 ? scratch.partial : bufs.out, bufs.stats ?? scratch.ml],
 			[tiles, KV, splits],
-			packUniforms([
-				['u', T],
-				['u', pos0],
-				['u', H],
-				['u', KV],
-				['u', hd],
-				['u', group],
-				['u', window],
-				['u', keyLo],
-				['u', keysPerSplit],
-				['u', splits],
-				['f', p.scale],
-				['f', p.softcap > 0 ? p.softcap : 0],
-				['u', bufs.stats ? 1 : 0]
-			])
+			params
 		);
 		if (splits > 1) {
 			const maxX = this.device.limits.maxComputeWorkgroupsPerDimension;
@@ -232,11 +243,7 @@ export class AttentionKernel {
 				enc,
 				[scratch.partial, scratch.ml, bufs.out],
 				[gx, ceilDiv(rows, gx)],
-				packUniforms([
-					['u', rows],
-					['u', hd],
-					['u', splits]
-				])
+				params
 			);
 		}
 	}
@@ -252,20 +259,27 @@ export class AttentionKernel {
 		this.retired = [];
 	}
 
-	private mainKernel(dtype: KvCacheDtype): ComputeKernel {
-		let kernel = this.main.get(dtype);
+	/**
+	 * Forward tiles. f32 — 32 KiB: 8 rows × 16 keys (25 KB); the 16 KiB WebGPU default: 4 × 8
+	 * (12.5 KB). f16 tiles take half the memory, so twice the keys: 8 × 32 (21.7 KB), 4 × 16 (10.6 KB).
+	 */
+	private tiles(storage: 'f16' | 'f32'): { qRows: number; keyBlock: number } {
+		const keys = this.big ? 16 : 8;
+		return { qRows: this.big ? 8 : 4, keyBlock: storage === 'f16' ? 2 * keys : keys };
+	}
+
+	private mainKernel(dtype: KvCacheDtype, storage: 'f16' | 'f32'): ComputeKernel {
+		const key = `${dtype}:${storage}`;
+		let kernel = this.main.get(key);
 		if (!kernel) {
+			const { qRows, keyBlock } = this.tiles(storage);
 			kernel = new ComputeKernel(this.device, {
-				label: 'attention',
-				code,
+				label: storage === 'f16' ? 'attention-f16' : 'attention',
+				code: storage === 'f16' ? F16_TILE_CODE : code,
 				entryPoint: 'attention_main',
-				constants: {
-					QROWS: this.qRows,
-					KEY_BLOCK: this.keyBlock,
-					CACHE_F16: dtype === 'f16' ? 1 : 0
-				}
+				constants: { QROWS: qRows, KEY_BLOCK: keyBlock, CACHE_F16: dtype === 'f16' ? 1 : 0 }
 			});
-			this.main.set(dtype, kernel);
+			this.main.set(key, kernel);
 		}
 		return kernel;
 	}
@@ -284,6 +298,29 @@ export class AttentionKernel {
 		this.partialMl = grow(this.partialMl, mlBytes, 'attention.partial_ml');
 		return { partial: this.partial, ml: this.partialMl };
 	}
+}
+
+/** attention.wgsl's Params, for the forward (splits as planned) and the backward (one split, pos0 0). */
+function packParams(
+	p: Omit<AttentionParams, 'cacheDtype'>,
+	split: { keyLo: number; keysPerSplit: number; splits: number },
+	keepStats: boolean
+): ArrayBuffer {
+	return packUniforms([
+		['u', p.T],
+		['u', p.pos0],
+		['u', p.heads],
+		['u', p.kvHeads],
+		['u', p.hd],
+		['u', p.heads / p.kvHeads],
+		['u', p.window > 0 ? p.window : 0],
+		['u', split.keyLo],
+		['u', split.keysPerSplit],
+		['u', split.splits],
+		['f', p.scale],
+		['f', p.softcap > 0 ? p.softcap : 0],
+		['u', keepStats ? 1 : 0]
+	]);
 }
 
 /**

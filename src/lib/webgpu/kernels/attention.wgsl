@@ -22,6 +22,14 @@
 // Mask: key j is visible to the query at position pos iff j ≤ pos (causal) and, with a sliding
 // window W > 0, j > pos − W (the window includes the query itself: at most W keys).
 
+// f16 variant (attention.ts, devices with shader-f16): the same source with `enable f16;` before it
+// and `alias tile_t = f16;` for the line below. The workgroup tiles (query rows, K/V blocks) then
+// hold f16 — half the workgroup memory, so twice the keys per block — while every product, score,
+// softmax statistic and accumulator stays f32. The backward always runs the f32 source.
+alias tile_t = f32;
+
+// One parameter block for the forward and the backward (which leaves pos0, key_lo, keys_per_split,
+// num_splits and keep_stats at 0, 0, T, 1, 0: one sequence's own keys, no cache).
 struct Params {
 	T: u32,
 	pos0: u32,
@@ -43,13 +51,16 @@ struct Params {
 	keep_stats: u32,
 }
 
+// Bindings 0–4 are shared by the forward and the backward entry points.
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 // The cache as raw 32-bit words: one f32 each, or two packed f16 (see load_k4 / load_v4).
 @group(0) @binding(1) var<storage, read> k: array<u32>;
 @group(0) @binding(2) var<storage, read> v: array<u32>;
-// num_splits = 1: out [T, H, hd]. Otherwise the partial acc [num_splits, T, H, hd].
+// Forward, num_splits = 1: out [T, H, hd]; otherwise the partial acc [num_splits, T, H, hd].
+// Backward: da [T, H·hd], only read (so it must not share a buffer with another binding).
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
-// Partial (m, l) [num_splits, T, H, 2]; with one split, the rows' (m, l) when keep_stats = 1.
+// Forward: partial (m, l) [num_splits, T, H, 2]; with one split, the rows' (m, l) when keep_stats = 1.
+// Backward: those rows' (m, l), turned into (lse, delta) by attention_bwd_dq.
 @group(0) @binding(4) var<storage, read_write> ml: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
 
@@ -68,16 +79,22 @@ const KV_STRIDE4: u32 = MAX_HD4 + 1u;
 // Stand-in for −∞ (WGSL has no infinities): exp(NEG − finite) = 0.
 const NEG: f32 = -3.0e38;
 
-// Tile sizes, chosen by attention.ts from the device's workgroup-memory limit:
-// 16 KiB (WebGPU default): QROWS 4, KEY_BLOCK 8 → 12.5 KB; 32 KiB: QROWS 8, KEY_BLOCK 16 → 25 KB.
+// Tile sizes, chosen by attention.ts from the device's workgroup-memory limit (the backward's in
+// its own comment below). Forward, f32 tiles: 16 KiB (WebGPU default) QROWS 4, KEY_BLOCK 8 →
+// 12.5 KB; 32 KiB: 8, 16 → 25 KB. f16 tiles: 4, 16 → 10.6 KB; 8, 32 → 21.7 KB.
 override QROWS: u32 = 4u;
 override KEY_BLOCK: u32 = 8u;
 // Cache element format, fixed per pipeline: f32 words, or f16 pairs packed in u32 words.
 override CACHE_F16: bool = false;
+// The tiles' lengths in vec4s, named so that tiles of one length share one type (and one staging
+// function, through a pointer).
+override ROWS4: u32 = QROWS * MAX_HD4;
+override KEYS4: u32 = KEY_BLOCK * KV_STRIDE4;
 
-var<workgroup> q_tile: array<vec4<f32>, QROWS * MAX_HD4>;
+// Query rows of the tile (the backward: q or da rows).
+var<workgroup> q_tile: array<vec4<tile_t>, ROWS4>;
 // The K block, then (same memory) the V block.
-var<workgroup> kv_tile: array<vec4<f32>, KEY_BLOCK * KV_STRIDE4>;
+var<workgroup> kv_tile: array<vec4<tile_t>, KEYS4>;
 // Scores of the current block, then (same slot) their probabilities exp(s − m).
 var<workgroup> probs: array<f32, QROWS * KEY_BLOCK>;
 // Per row: rescale factor exp(m_old − m_new) of the current block; final m and l.
@@ -100,47 +117,105 @@ fn load_v4(e: u32) -> vec4<f32> {
 	return bitcast<vec4<f32>>(vec4<u32>(v[e], v[e + 1u], v[e + 2u], v[e + 3u]));
 }
 
-fn visible(j: u32, pos: u32) -> bool {
-	return j <= pos && (p.window == 0u || j + p.window > pos);
+// Elements e .. e + 3 of q, or of da (the backward's, bound where the forward writes).
+fn query4(from_da: bool, e: u32) -> vec4<f32> {
+	if (from_da) {
+		return vec4<f32>(dst[e], dst[e + 1u], dst[e + 2u], dst[e + 3u]);
+	}
+	return vec4<f32>(q[e], q[e + 1u], q[e + 2u], q[e + 3u]);
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn attention_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-	let tile = wid.x;
-	let kvh = wid.y;
-	let split = wid.z;
-	let rows_total = p.T * p.group;
-	let row0 = tile * QROWS;
-	let nrows = min(QROWS, rows_total - row0);
-	let kv_len = p.pos0 + p.T;
-	let kv_row = p.kv_heads * p.hd; // stride of one token in the cache, in elements
-	let hd4 = p.hd / 4u;
+// Key j is visible to the query at position pos.
+fn visible(window: u32, j: u32, pos: u32) -> bool {
+	return j <= pos && (window == 0u || j + window > pos);
+}
 
-	// The positions of this tile's rows span [pmin, pmax]; with the split's own range this bounds
-	// the keys worth loading (uniform across the workgroup, as barriers require).
-	let pmin = p.pos0 + row0 / p.group;
-	let pmax = p.pos0 + (row0 + nrows - 1u) / p.group;
-	var lo = p.key_lo + split * p.keys_per_split;
-	var hi = min(lo + p.keys_per_split, kv_len);
-	hi = min(hi, pmax + 1u);
-	if (p.window > 0u && pmin + 1u > p.window) {
-		lo = max(lo, pmin + 1u - p.window);
+// s = softcap(q·k · scale). tanh saturates to ±1 in f32 beyond |15|; clamping keeps exp-based tanh
+// implementations from overflowing to NaN.
+fn capped_score(pp: Params, qk: f32) -> f32 {
+	let z = qk * pp.scale;
+	if (pp.softcap > 0.0) {
+		return pp.softcap * tanh(clamp(z / pp.softcap, -15.0, 15.0));
 	}
+	return z;
+}
 
-	// Query rows → workgroup memory (row r ↔ token i = gr / group, head kvh·group + gr % group).
-	// Columns ≥ hd/4 of the tiles are never written nor read.
+// Tile row gr (0 .. T·group − 1) ↔ query row (i, h) = (gr / group, kvh·group + gr % group), i·H + h.
+fn query_row(pp: Params, gr: u32, kvh: u32) -> u32 {
+	return (gr / pp.group) * pp.heads + kvh * pp.group + gr % pp.group;
+}
+
+// tile ← the q (or da) rows of tile rows gb .. gb + QROWS − 1 of kv head kvh (zeros from gr_hi on).
+// Columns ≥ hd/4 are never written nor read.
+fn stage_queries(pp: Params, from_da: bool, tile: ptr<workgroup, array<vec4<tile_t>, ROWS4>>,
+		gb: u32, gr_hi: u32, kvh: u32, lid: u32) {
+	let hd4 = pp.hd / 4u;
 	for (var idx = lid; idx < QROWS * hd4; idx += WORKGROUP_SIZE) {
 		let r = idx / hd4;
 		let c = idx % hd4;
 		var val = vec4<f32>(0.0);
-		if (r < nrows) {
-			let gr = row0 + r;
-			let h = kvh * p.group + gr % p.group;
-			let e = ((gr / p.group) * p.heads + h) * p.hd + 4u * c;
-			val = vec4<f32>(q[e], q[e + 1u], q[e + 2u], q[e + 3u]);
+		if (gb + r < gr_hi) {
+			val = query4(from_da, query_row(pp, gb + r, kvh) * pp.hd + 4u * c);
 		}
-		q_tile[r * MAX_HD4 + c] = val;
+		(*tile)[r * MAX_HD4 + c] = vec4<tile_t>(val);
 	}
+}
+
+// tile ← the k (or v) rows of keys jb .. jb + KEY_BLOCK − 1 of kv head kvh (zeros from hi on).
+fn stage_keys(pp: Params, from_v: bool, tile: ptr<workgroup, array<vec4<tile_t>, KEYS4>>,
+		jb: u32, hi: u32, kvh: u32, lid: u32) {
+	let hd4 = pp.hd / 4u;
+	for (var idx = lid; idx < KEY_BLOCK * hd4; idx += WORKGROUP_SIZE) {
+		let jj = idx / hd4;
+		let c = idx % hd4;
+		var val = vec4<f32>(0.0);
+		if (jb + jj < hi) {
+			let e = (jb + jj) * pp.kv_heads * pp.hd + kvh * pp.hd + 4u * c;
+			if (from_v) {
+				val = load_v4(e);
+			} else {
+				val = load_k4(e);
+			}
+		}
+		(*tile)[jj * KV_STRIDE4 + c] = vec4<tile_t>(val);
+	}
+}
+
+// Row r of a query tile · row jj of a key tile, summed in f32.
+fn dot_rows(a: ptr<workgroup, array<vec4<tile_t>, ROWS4>>, r: u32,
+		b: ptr<workgroup, array<vec4<tile_t>, KEYS4>>, jj: u32, hd4: u32) -> f32 {
+	var acc = vec4<f32>(0.0);
+	for (var c = 0u; c < hd4; c++) {
+		acc += vec4<f32>((*a)[r * MAX_HD4 + c]) * vec4<f32>((*b)[jj * KV_STRIDE4 + c]);
+	}
+	return acc.x + acc.y + acc.z + acc.w;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn attention_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+	let pp = p;
+	let tile = wid.x;
+	let kvh = wid.y;
+	let split = wid.z;
+	let rows_total = pp.T * pp.group;
+	let row0 = tile * QROWS;
+	let nrows = min(QROWS, rows_total - row0);
+	let kv_len = pp.pos0 + pp.T;
+	let hd4 = pp.hd / 4u;
+
+	// The positions of this tile's rows span [pmin, pmax]; with the split's own range this bounds
+	// the keys worth loading (uniform across the workgroup, as barriers require).
+	let pmin = pp.pos0 + row0 / pp.group;
+	let pmax = pp.pos0 + (row0 + nrows - 1u) / pp.group;
+	var lo = pp.key_lo + split * pp.keys_per_split;
+	var hi = min(lo + pp.keys_per_split, kv_len);
+	hi = min(hi, pmax + 1u);
+	if (pp.window > 0u && pmin + 1u > pp.window) {
+		lo = max(lo, pmin + 1u - pp.window);
+	}
+
+	// Query rows → workgroup memory (row r ↔ token i = gr / group, head kvh·group + gr % group).
+	stage_queries(pp, false, &q_tile, row0, row0 + nrows, kvh, lid);
 
 	var m = NEG; // meaningful in threads lid < QROWS (one row each)
 	var l = 0.0;
@@ -152,18 +227,8 @@ fn attention_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
 
 	for (var jb = lo; jb < hi; jb += KEY_BLOCK) {
 		workgroupBarrier(); // previous block's readers of kv_tile / probs are done
-
 		// K block → workgroup memory; keys at or past `hi` are zeros (and masked below).
-		for (var idx = lid; idx < KEY_BLOCK * hd4; idx += WORKGROUP_SIZE) {
-			let jj = idx / hd4;
-			let c = idx % hd4;
-			let j = jb + jj;
-			var val = vec4<f32>(0.0);
-			if (j < hi) {
-				val = load_k4(j * kv_row + kvh * p.hd + 4u * c);
-			}
-			kv_tile[jj * KV_STRIDE4 + c] = val;
-		}
+		stage_keys(pp, false, &kv_tile, jb, hi, kvh, lid);
 		workgroupBarrier();
 
 		// Scores: s = softcap(q·k · scale), then the mask (NEG marks an invisible key).
@@ -172,17 +237,8 @@ fn attention_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
 			let jj = pair % KEY_BLOCK;
 			let j = jb + jj;
 			var s = NEG;
-			if (r < nrows && j < hi && visible(j, p.pos0 + (row0 + r) / p.group)) {
-				var dot4 = vec4<f32>(0.0);
-				for (var c = 0u; c < hd4; c++) {
-					dot4 += q_tile[r * MAX_HD4 + c] * kv_tile[jj * KV_STRIDE4 + c];
-				}
-				s = (dot4.x + dot4.y + dot4.z + dot4.w) * p.scale;
-				if (p.softcap > 0.0) {
-					// tanh saturates to ±1 in f32 beyond |15|; clamping keeps exp-based tanh
-					// implementations from overflowing to NaN.
-					s = p.softcap * tanh(clamp(s / p.softcap, -15.0, 15.0));
-				}
+			if (r < nrows && j < hi && visible(pp.window, j, pp.pos0 + (row0 + r) / pp.group)) {
+				s = capped_score(pp, dot_rows(&q_tile, r, &kv_tile, jj, hd4));
 			}
 			probs[pair] = s;
 		}
@@ -211,16 +267,7 @@ fn attention_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
 			row_alpha[lid] = alpha;
 		}
 		// V block → the same workgroup memory (the scores above no longer need K).
-		for (var idx = lid; idx < KEY_BLOCK * hd4; idx += WORKGROUP_SIZE) {
-			let jj = idx / hd4;
-			let c = idx % hd4;
-			let j = jb + jj;
-			var val = vec4<f32>(0.0);
-			if (j < hi) {
-				val = load_v4(j * kv_row + kvh * p.hd + 4u * c);
-			}
-			kv_tile[jj * KV_STRIDE4 + c] = val;
-		}
+		stage_keys(pp, true, &kv_tile, jb, hi, kvh, lid);
 		workgroupBarrier();
 
 		// acc = acc·alpha + Σ_j p_j·v_j for this thread's vec4 of dims, every row of the tile.
@@ -229,7 +276,7 @@ fn attention_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
 				acc[r] *= row_alpha[r];
 			}
 			for (var jj = 0u; jj < KEY_BLOCK; jj++) {
-				let vj = kv_tile[jj * KV_STRIDE4 + lid];
+				let vj = vec4<f32>(kv_tile[jj * KV_STRIDE4 + lid]);
 				for (var r = 0u; r < QROWS; r++) {
 					acc[r] += probs[r * KEY_BLOCK + jj] * vj;
 				}
@@ -250,20 +297,19 @@ fn attention_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
 		if (r >= nrows) {
 			break;
 		}
-		let gr = row0 + r;
-		let row = (gr / p.group) * p.heads + kvh * p.group + gr % p.group; // i·H + h
+		let row = query_row(pp, row0 + r, kvh); // i·H + h
 		var val = acc[r];
-		var base = row * p.hd + 4u * lid;
-		if (p.num_splits == 1u) {
+		var base = row * pp.hd + 4u * lid;
+		if (pp.num_splits == 1u) {
 			// Every row sees at least its own key, so l > 0 here.
 			val *= 1.0 / row_l[r];
-			if (p.keep_stats == 1u && lid == 0u) {
+			if (pp.keep_stats == 1u && lid == 0u) {
 				ml[row * 2u] = row_m[r];
 				ml[row * 2u + 1u] = row_l[r];
 			}
 		} else {
-			let slot = split * p.T * p.heads + row;
-			base = slot * p.hd + 4u * lid;
+			let slot = split * pp.T * pp.heads + row;
+			base = slot * pp.hd + 4u * lid;
 			if (lid == 0u) {
 				ml[slot * 2u] = row_m[r];
 				ml[slot * 2u + 1u] = row_l[r];
@@ -283,38 +329,34 @@ fn attention_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
 // With M = max_s m_s: out = Σ_s exp(m_s − M)·acc_s / Σ_s exp(m_s − M)·l_s. Splits that saw no
 // visible key carry m = NEG, l = 0 and drop out (exp(NEG − M) = 0).
 
-struct CombineParams {
-	rows: u32,
-	hd: u32,
-	num_splits: u32,
-}
-
 @group(0) @binding(0) var<storage, read> partial: array<f32>;
 @group(0) @binding(1) var<storage, read> part_ml: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<uniform> cp: CombineParams;
+// attention_main's own parameters (rows = T·H).
+@group(0) @binding(3) var<uniform> cp: Params;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn attention_combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
 		@builtin(num_workgroups) nwg: vec3<u32>) {
 	let row = wid.x + wid.y * nwg.x;
-	if (row >= cp.rows) {
+	let rows = cp.T * cp.heads;
+	if (row >= rows) {
 		return;
 	}
 	var big_m = NEG;
 	for (var s = 0u; s < cp.num_splits; s++) {
-		big_m = max(big_m, part_ml[(s * cp.rows + row) * 2u]);
+		big_m = max(big_m, part_ml[(s * rows + row) * 2u]);
 	}
 	var big_l = 0.0;
 	for (var s = 0u; s < cp.num_splits; s++) {
-		let slot = s * cp.rows + row;
+		let slot = s * rows + row;
 		big_l += exp(part_ml[slot * 2u] - big_m) * part_ml[slot * 2u + 1u];
 	}
 	let inv_l = 1.0 / big_l;
 	for (var d = lid; d < cp.hd; d += WORKGROUP_SIZE) {
 		var sum = 0.0;
 		for (var s = 0u; s < cp.num_splits; s++) {
-			let slot = s * cp.rows + row;
+			let slot = s * rows + row;
 			sum += exp(part_ml[slot * 2u] - big_m) * partial[slot * cp.hd + d];
 		}
 		out[row * cp.hd + d] = sum * inv_l;
@@ -376,71 +418,38 @@ fn kv_store_f32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 //   `p = softmax(s)`       → ds_ij = p_ij·(dp_ij − delta_i)   (masked keys have p = 0: ds = 0)
 //   `s = c·tanh(z/c)`      → dz_ij = ds_ij·(1 − (s_ij/c)²)   (softcap first, mask after)
 //   `z = (q·k)·scale`      → dq_i += dz_ij·scale·k_j;  dk_j += dz_ij·scale·q_i
-// Both are tiled like the forward: attention_bwd_dq owns BQ query rows of one kv head and walks
-// their visible keys in blocks of BK staged in workgroup memory (each K/V row is read once per tile,
-// not once per query row); attention_bwd_dkv, dispatched after it, owns BK keys of one kv head and
+// Both are tiled like the forward, with its declarations (Params, bindings 0–4, tiles, staging and
+// dot helpers): attention_bwd_dq owns QROWS query rows of one kv head and walks their visible keys
+// in blocks of KEY_BLOCK staged in workgroup memory (each K/V row is read once per tile, not once
+// per query row); attention_bwd_dkv, dispatched after it, owns KEY_BLOCK keys of one kv head and
 // walks the query rows that see them over every head of its GQA group — so the sum of dk, dv over
 // the query heads sharing a kv head happens in one workgroup, with no atomics.
 //
 // Bindings: 0 q, 1 k, 2 v, 3 da, 4 stats; dq: dq 5, a 6, params 7; dkv: dk 5, dv 6, params 7.
 
-struct BwdParams {
-	T: u32,
-	heads: u32,
-	kv_heads: u32,
-	hd: u32,
-	group: u32,
-	// 0 = global (causal only).
-	window: u32,
-	scale: f32,
-	// 0 = no softcap.
-	softcap: f32,
-}
-
-@group(0) @binding(0) var<storage, read> bq: array<f32>;
-@group(0) @binding(1) var<storage, read> bk: array<f32>;
-@group(0) @binding(2) var<storage, read> bv: array<f32>;
-@group(0) @binding(3) var<storage, read> bda: array<f32>;
-// Per query row (i, h), [T, H, 2]: the forward's (m, l), made (lse, delta) by attention_bwd_dq.
-@group(0) @binding(4) var<storage, read_write> bstats: array<f32>;
+// The backward's own bindings (0–4 are the forward's: q, k, v, da in `dst`, stats in `ml`).
 @group(0) @binding(5) var<storage, read_write> bout0: array<f32>; // dq or dk
 @group(0) @binding(6) var<storage, read> ba: array<f32>; // dq: the forward's output a
 @group(0) @binding(6) var<storage, read_write> bout1: array<f32>; // dkv: dv
-@group(0) @binding(7) var<uniform> bwd_p: BwdParams;
+@group(0) @binding(7) var<uniform> bwd_p: Params;
 
-// Tiles (override constants, chosen by attention.ts from the workgroup-memory limit): BQ query rows
-// (the (token, head) pairs of one kv head, in the forward's tile order) by BK keys. 32 KiB: 8 × 8
-// (≈ 24.5 KB); the 16 KiB WebGPU default: 4 × 4 (≈ 12.3 KB).
-override BQ: u32 = 4u;
-override BK: u32 = 4u;
-// Upper bounds of BQ, BK (size the per-thread accumulators).
-const MAX_BQ: u32 = 8u;
+// Tiles: QROWS query rows (the (token, head) pairs of one kv head, in the forward's tile order) by
+// KEY_BLOCK keys, set by attention.ts from the workgroup-memory limit: 32 KiB 8 × 8 (≈ 24.5 KB);
+// the 16 KiB WebGPU default 4 × 4 (≈ 12.3 KB). KEY_BLOCK ≤ MAX_BK (sizes the per-thread dk, dv).
 const MAX_BK: u32 = 8u;
 
-// attention_bwd_dq: q rows (bw_x), da rows (bw_y), and the K or V block (bw_kv).
-// attention_bwd_dkv: the block's own k (bw_kv) and v (bw_kv2) rows, and q or da rows (bw_x).
-var<workgroup> bw_x: array<vec4<f32>, BQ * MAX_HD4>;
-var<workgroup> bw_y: array<vec4<f32>, BQ * MAX_HD4>;
-var<workgroup> bw_kv: array<vec4<f32>, BK * KV_STRIDE4>;
-var<workgroup> bw_kv2: array<vec4<f32>, BK * KV_STRIDE4>;
-// Per (row, key) pair of the tile: scores, then probabilities; dp, then dz.
-var<workgroup> pair_s: array<f32, BQ * BK>;
-var<workgroup> pair_g: array<f32, BQ * BK>;
+// Beside q_tile (q rows; da rows in dkv's turn) and kv_tile (the K or V block): dq's da rows and
+// dkv's V block.
+var<workgroup> bw_y: array<vec4<tile_t>, ROWS4>;
+var<workgroup> bw_kv2: array<vec4<tile_t>, KEYS4>;
+// Per (row, key) pair of the tile, beside `probs` (scores, then probabilities): dp, then dz.
+var<workgroup> pair_g: array<f32, QROWS * KEY_BLOCK>;
 // Per row of the tile: lse and delta.
-var<workgroup> bw_lse: array<f32, MAX_BQ>;
-var<workgroup> bw_delta: array<f32, MAX_BQ>;
-
-// s = softcap(z), z = qk·scale.
-fn bwd_softcap(bp: BwdParams, qk: f32) -> f32 {
-	let z = qk * bp.scale;
-	if (bp.softcap > 0.0) {
-		return bp.softcap * tanh(clamp(z / bp.softcap, -15.0, 15.0));
-	}
-	return z;
-}
+var<workgroup> bw_lse: array<f32, MAX_QROWS>;
+var<workgroup> bw_delta: array<f32, MAX_QROWS>;
 
 // ∂s/∂(q·k) at score s: the softcap's derivative 1 − (s/c)², times the scale.
-fn bwd_dscore(bp: BwdParams, s: f32) -> f32 {
+fn bwd_dscore(bp: Params, s: f32) -> f32 {
 	if (bp.softcap > 0.0) {
 		let t = s / bp.softcap;
 		return (1.0 - t * t) * bp.scale;
@@ -448,109 +457,32 @@ fn bwd_dscore(bp: BwdParams, s: f32) -> f32 {
 	return bp.scale;
 }
 
-fn bwd_visible(bp: BwdParams, j: u32, i: u32) -> bool {
-	return j <= i && (bp.window == 0u || j + bp.window > i);
-}
-
-// Tile row gr (0 .. T·group − 1) ↔ query row (i, h) = (gr / group, kvh·group + gr % group).
-fn bwd_row(bp: BwdParams, gr: u32, kvh: u32) -> u32 {
-	return (gr / bp.group) * bp.heads + kvh * bp.group + gr % bp.group;
-}
-
-// Elements e .. e + 3 of k or v (from_v), of q or da (from_da).
-fn key4(from_v: bool, e: u32) -> vec4<f32> {
-	if (from_v) {
-		return vec4<f32>(bv[e], bv[e + 1u], bv[e + 2u], bv[e + 3u]);
-	}
-	return vec4<f32>(bk[e], bk[e + 1u], bk[e + 2u], bk[e + 3u]);
-}
-
-fn query4(from_da: bool, e: u32) -> vec4<f32> {
-	if (from_da) {
-		return vec4<f32>(bda[e], bda[e + 1u], bda[e + 2u], bda[e + 3u]);
-	}
-	return vec4<f32>(bq[e], bq[e + 1u], bq[e + 2u], bq[e + 3u]);
-}
-
-// bw_kv ← the k (or v) rows of keys jb .. jb + BK − 1 of kv head kvh (zeros from `hi` on).
-fn stage_keys(bp: BwdParams, from_v: bool, jb: u32, hi: u32, kvh: u32, lid: u32) {
-	let hd4 = bp.hd / 4u;
-	for (var idx = lid; idx < BK * hd4; idx += WORKGROUP_SIZE) {
-		let jj = idx / hd4;
-		let c = idx % hd4;
-		var val = vec4<f32>(0.0);
-		if (jb + jj < hi) {
-			val = key4(from_v, (jb + jj) * bp.kv_heads * bp.hd + kvh * bp.hd + 4u * c);
-		}
-		bw_kv[jj * KV_STRIDE4 + c] = val;
-	}
-}
-
-// bw_x ← the q (or da) rows of tile rows gb .. gb + BQ − 1 of kv head kvh (zeros from `gr_hi` on).
-fn stage_queries(bp: BwdParams, from_da: bool, gb: u32, gr_hi: u32, kvh: u32, lid: u32) {
-	let hd4 = bp.hd / 4u;
-	for (var idx = lid; idx < BQ * hd4; idx += WORKGROUP_SIZE) {
-		let r = idx / hd4;
-		let c = idx % hd4;
-		var val = vec4<f32>(0.0);
-		if (gb + r < gr_hi) {
-			val = query4(from_da, bwd_row(bp, gb + r, kvh) * bp.hd + 4u * c);
-		}
-		bw_x[r * MAX_HD4 + c] = val;
-	}
-}
-
-// Row r of bw_x against row jj of bw_kv (dot_x_k) or of bw_kv2 (dot_x_v), over hd4 vec4s.
-fn dot_x_k(r: u32, jj: u32, hd4: u32) -> f32 {
-	var acc = vec4<f32>(0.0);
-	for (var c = 0u; c < hd4; c++) {
-		acc += bw_x[r * MAX_HD4 + c] * bw_kv[jj * KV_STRIDE4 + c];
-	}
-	return acc.x + acc.y + acc.z + acc.w;
-}
-
-fn dot_x_v(r: u32, jj: u32, hd4: u32) -> f32 {
-	var acc = vec4<f32>(0.0);
-	for (var c = 0u; c < hd4; c++) {
-		acc += bw_x[r * MAX_HD4 + c] * bw_kv2[jj * KV_STRIDE4 + c];
-	}
-	return acc.x + acc.y + acc.z + acc.w;
-}
-
-// One workgroup per tile of BQ query rows sharing kv head kvh (grid (tiles, KV)). Rows' lse from
-// the forward's (m, l), delta = da·a; both stored back for attention_bwd_dkv. Then, per block of BK
-// visible keys: the V block gives dp = da·v, the K block the scores and dz, and
+// One workgroup per tile of QROWS query rows sharing kv head kvh (grid (tiles, KV)). Rows' lse from
+// the forward's (m, l), delta = da·a; both stored back for attention_bwd_dkv. Then, per block of
+// KEY_BLOCK visible keys: the V block gives dp = da·v, the K block the scores and dz, and
 // dq_r += Σ_j dz_rj·k_j (each thread owns one vec4 of dims of every row).
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
 	let bp = bwd_p;
 	let kvh = wid.y;
 	let rows_total = bp.T * bp.group;
-	let row0 = wid.x * BQ;
-	let nrows = min(BQ, rows_total - row0);
+	let row0 = wid.x * QROWS;
+	let nrows = min(QROWS, rows_total - row0);
 	let hd4 = bp.hd / 4u;
 
-	stage_queries(bp, false, row0, row0 + nrows, kvh, lid);
-	for (var idx = lid; idx < BQ * hd4; idx += WORKGROUP_SIZE) {
-		let r = idx / hd4;
-		let c = idx % hd4;
-		var val = vec4<f32>(0.0);
-		if (r < nrows) {
-			val = query4(true, bwd_row(bp, row0 + r, kvh) * bp.hd + 4u * c);
-		}
-		bw_y[r * MAX_HD4 + c] = val;
-	}
+	stage_queries(bp, false, &q_tile, row0, row0 + nrows, kvh, lid);
+	stage_queries(bp, true, &bw_y, row0, row0 + nrows, kvh, lid);
 	if (lid < nrows) {
-		let row = bwd_row(bp, row0 + lid, kvh);
+		let row = query_row(bp, row0 + lid, kvh);
 		var delta = 0.0;
 		for (var c = 0u; c < bp.hd; c++) {
-			delta += bda[row * bp.hd + c] * ba[row * bp.hd + c];
+			delta += dst[row * bp.hd + c] * ba[row * bp.hd + c];
 		}
-		let lse = bstats[row * 2u] + log(bstats[row * 2u + 1u]);
+		let lse = ml[row * 2u] + log(ml[row * 2u + 1u]);
 		bw_lse[lid] = lse;
 		bw_delta[lid] = delta;
-		bstats[row * 2u] = lse;
-		bstats[row * 2u + 1u] = delta;
+		ml[row * 2u] = lse;
+		ml[row * 2u + 1u] = delta;
 	}
 
 	// keys any row of the tile sees (uniform: tokens imin .. imax)
@@ -562,52 +494,46 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
 	}
 	let hi = imax + 1u;
 
-	var acc: array<vec4<f32>, MAX_BQ>;
-	for (var r = 0u; r < MAX_BQ; r++) {
+	var acc: array<vec4<f32>, MAX_QROWS>;
+	for (var r = 0u; r < MAX_QROWS; r++) {
 		acc[r] = vec4<f32>(0.0);
 	}
-	for (var jb = lo; jb < hi; jb += BK) {
-		workgroupBarrier(); // the previous block's readers of bw_kv / pair_g are done
-		stage_keys(bp, true, jb, hi, kvh, lid);
+	for (var jb = lo; jb < hi; jb += KEY_BLOCK) {
+		workgroupBarrier(); // the previous block's readers of kv_tile / pair_g are done
+		stage_keys(bp, true, &kv_tile, jb, hi, kvh, lid);
 		workgroupBarrier();
 		// dp_rj = da_r·v_j
-		for (var pair = lid; pair < BQ * BK; pair += WORKGROUP_SIZE) {
-			let r = pair / BK;
-			let jj = pair % BK;
-			var dp = vec4<f32>(0.0);
-			for (var c = 0u; c < hd4; c++) {
-				dp += bw_y[r * MAX_HD4 + c] * bw_kv[jj * KV_STRIDE4 + c];
-			}
-			pair_g[pair] = dp.x + dp.y + dp.z + dp.w;
+		for (var pair = lid; pair < QROWS * KEY_BLOCK; pair += WORKGROUP_SIZE) {
+			pair_g[pair] = dot_rows(&bw_y, pair / KEY_BLOCK, &kv_tile, pair % KEY_BLOCK, hd4);
 		}
 		workgroupBarrier();
-		stage_keys(bp, false, jb, hi, kvh, lid);
+		stage_keys(bp, false, &kv_tile, jb, hi, kvh, lid);
 		workgroupBarrier();
 		// dz_rj = p_rj·(dp_rj − delta_r)·∂s/∂(qk), p_rj = exp(s_rj − lse_r); 0 where masked
-		for (var pair = lid; pair < BQ * BK; pair += WORKGROUP_SIZE) {
-			let r = pair / BK;
-			let jj = pair % BK;
+		for (var pair = lid; pair < QROWS * KEY_BLOCK; pair += WORKGROUP_SIZE) {
+			let r = pair / KEY_BLOCK;
+			let jj = pair % KEY_BLOCK;
 			let j = jb + jj;
 			var dz = 0.0;
-			if (r < nrows && j < hi && bwd_visible(bp, j, (row0 + r) / bp.group)) {
-				let s = bwd_softcap(bp, dot_x_k(r, jj, hd4));
+			if (r < nrows && j < hi && visible(bp.window, j, (row0 + r) / bp.group)) {
+				let s = capped_score(bp, dot_rows(&q_tile, r, &kv_tile, jj, hd4));
 				dz = exp(s - bw_lse[r]) * (pair_g[pair] - bw_delta[r]) * bwd_dscore(bp, s);
 			}
 			pair_g[pair] = dz;
 		}
 		workgroupBarrier();
 		if (lid < hd4) {
-			for (var jj = 0u; jj < BK; jj++) {
-				let kj = bw_kv[jj * KV_STRIDE4 + lid];
-				for (var r = 0u; r < BQ; r++) {
-					acc[r] += pair_g[r * BK + jj] * kj;
+			for (var jj = 0u; jj < KEY_BLOCK; jj++) {
+				let kj = vec4<f32>(kv_tile[jj * KV_STRIDE4 + lid]);
+				for (var r = 0u; r < QROWS; r++) {
+					acc[r] += pair_g[r * KEY_BLOCK + jj] * kj;
 				}
 			}
 		}
 	}
 	if (lid < hd4) {
 		for (var r = 0u; r < nrows; r++) {
-			let e = bwd_row(bp, row0 + r, kvh) * bp.hd + 4u * lid;
+			let e = query_row(bp, row0 + r, kvh) * bp.hd + 4u * lid;
 			bout0[e] = acc[r].x;
 			bout0[e + 1u] = acc[r].y;
 			bout0[e + 2u] = acc[r].z;
@@ -616,33 +542,23 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
 	}
 }
 
-// One workgroup per block of BK keys of kv head kvh (grid (ceil(T / BK), KV)): walks the query rows
-// that see them (every head of the GQA group, so dk and dv sum over the heads in one place) in tiles
-// of BQ rows: q rows → scores; da rows → dp, p, dz and dv_j += Σ_r p_rj·da_r; q rows again →
-// dk_j += Σ_r dz_rj·q_r. Each thread owns one vec4 of dims of every key. (q and da take turns in
-// bw_x: both beside the block's k and v would not fit in 32 KiB, so q is read twice per tile.)
+// One workgroup per block of KEY_BLOCK keys of kv head kvh (grid (ceil(T / KEY_BLOCK), KV)): walks
+// the query rows that see them (every head of the GQA group, so dk and dv sum over the heads in one
+// place) in tiles of QROWS rows: q rows → scores; da rows → dp, p, dz and dv_j += Σ_r p_rj·da_r;
+// q rows again → dk_j += Σ_r dz_rj·q_r. Each thread owns one vec4 of dims of every key. (q and da
+// take turns in q_tile: both beside the block's k and v would not fit in 32 KiB, so q is read twice
+// per tile.)
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
 	let bp = bwd_p;
 	let kvh = wid.y;
-	let j0 = wid.x * BK;
-	let nkeys = min(BK, bp.T - j0);
+	let j0 = wid.x * KEY_BLOCK;
+	let nkeys = min(KEY_BLOCK, bp.T - j0);
 	let hd4 = bp.hd / 4u;
 	let kv_row = bp.kv_heads * bp.hd;
 
-	for (var idx = lid; idx < BK * hd4; idx += WORKGROUP_SIZE) {
-		let jj = idx / hd4;
-		let c = idx % hd4;
-		var kv = vec4<f32>(0.0);
-		var vv = vec4<f32>(0.0);
-		if (jj < nkeys) {
-			let e = (j0 + jj) * kv_row + kvh * bp.hd + 4u * c;
-			kv = key4(false, e);
-			vv = key4(true, e);
-		}
-		bw_kv[jj * KV_STRIDE4 + c] = kv;
-		bw_kv2[jj * KV_STRIDE4 + c] = vv;
-	}
+	stage_keys(bp, false, &kv_tile, j0, j0 + nkeys, kvh, lid);
+	stage_keys(bp, true, &bw_kv2, j0, j0 + nkeys, kvh, lid);
 	// the queries that see a key of the block: tokens j0 .. min(T, j_last + window) − 1
 	var t_hi = bp.T;
 	if (bp.window > 0u) {
@@ -656,60 +572,61 @@ fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
 		dk[jj] = vec4<f32>(0.0);
 		dv[jj] = vec4<f32>(0.0);
 	}
-	for (var gb = j0 * bp.group; gb < gr_hi; gb += BQ) {
-		workgroupBarrier(); // the previous tile's readers of bw_x / pair_* are done
+	for (var gb = j0 * bp.group; gb < gr_hi; gb += QROWS) {
+		workgroupBarrier(); // the previous tile's readers of q_tile / probs / pair_g are done
 		// q rows of the tile, and their lse / delta
-		stage_queries(bp, false, gb, gr_hi, kvh, lid);
-		if (lid < BQ && gb + lid < gr_hi) {
-			let row = bwd_row(bp, gb + lid, kvh);
-			bw_lse[lid] = bstats[row * 2u];
-			bw_delta[lid] = bstats[row * 2u + 1u];
+		stage_queries(bp, false, &q_tile, gb, gr_hi, kvh, lid);
+		if (lid < QROWS && gb + lid < gr_hi) {
+			let row = query_row(bp, gb + lid, kvh);
+			bw_lse[lid] = ml[row * 2u];
+			bw_delta[lid] = ml[row * 2u + 1u];
 		}
 		workgroupBarrier();
 		// scores (NEG where the pair is masked)
-		for (var pair = lid; pair < BQ * BK; pair += WORKGROUP_SIZE) {
-			let r = pair / BK;
-			let jj = pair % BK;
+		for (var pair = lid; pair < QROWS * KEY_BLOCK; pair += WORKGROUP_SIZE) {
+			let r = pair / KEY_BLOCK;
+			let jj = pair % KEY_BLOCK;
 			var s = NEG;
-			if (gb + r < gr_hi && jj < nkeys && bwd_visible(bp, j0 + jj, (gb + r) / bp.group)) {
-				s = bwd_softcap(bp, dot_x_k(r, jj, hd4));
+			if (gb + r < gr_hi && jj < nkeys && visible(bp.window, j0 + jj, (gb + r) / bp.group)) {
+				s = capped_score(bp, dot_rows(&q_tile, r, &kv_tile, jj, hd4));
 			}
-			pair_s[pair] = s;
+			probs[pair] = s;
 		}
 		workgroupBarrier();
 		// da rows → dp; p and dz
-		stage_queries(bp, true, gb, gr_hi, kvh, lid);
+		stage_queries(bp, true, &q_tile, gb, gr_hi, kvh, lid);
 		workgroupBarrier();
-		for (var pair = lid; pair < BQ * BK; pair += WORKGROUP_SIZE) {
-			let r = pair / BK;
-			let s = pair_s[pair];
+		for (var pair = lid; pair < QROWS * KEY_BLOCK; pair += WORKGROUP_SIZE) {
+			let r = pair / KEY_BLOCK;
+			let s = probs[pair];
 			var pr = 0.0;
 			var dz = 0.0;
 			if (s > NEG) {
 				pr = exp(s - bw_lse[r]);
-				dz = pr * (dot_x_v(r, pair % BK, hd4) - bw_delta[r]) * bwd_dscore(bp, s);
+				let dp = dot_rows(&q_tile, r, &bw_kv2, pair % KEY_BLOCK, hd4);
+				dz = pr * (dp - bw_delta[r]) * bwd_dscore(bp, s);
 			}
-			pair_s[pair] = pr;
+			probs[pair] = pr;
 			pair_g[pair] = dz;
 		}
 		workgroupBarrier();
 		if (lid < hd4) {
-			for (var r = 0u; r < BQ; r++) {
-				let dar = bw_x[r * MAX_HD4 + lid];
-				for (var jj = 0u; jj < BK; jj++) {
-					dv[jj] += pair_s[r * BK + jj] * dar;
+			for (var r = 0u; r < QROWS; r++) {
+				let dar = vec4<f32>(q_tile[r * MAX_HD4 + lid]);
+				for (var jj = 0u; jj < KEY_BLOCK; jj++) {
+					dv[jj] += probs[r * KEY_BLOCK + jj] * dar;
 				}
 			}
 		}
 		workgroupBarrier();
 		// q rows again → dk
-		stage_queries(bp, false, gb, gr_hi, kvh, lid);
+		stage_queries(bp, false, &q_tile, gb, gr_hi, kvh, lid);
 		workgroupBarrier();
 		if (lid < hd4) {
-			for (var r = 0u; r < BQ; r++) {
-				let qr = bw_x[r * MAX_HD4 + lid];
-				for (var jj = 0u; jj < BK; jj++) {
-					dk[jj] += pair_g[r * BK + jj] * qr;
+			for (var r = 0u; r < QROWS; r++) {
+				let qr = vec4<f32>(q_tile[r * MAX_HD4 + lid]);
+				for (var jj = 0u; jj < KEY_BLOCK; jj++) {
+					dk[jj] += pair_g[r * KEY_BLOCK + jj] * qr;
 				}
 			}
 		}
