@@ -117,14 +117,6 @@ fn load_v4(e: u32) -> vec4<f32> {
 	return bitcast<vec4<f32>>(vec4<u32>(v[e], v[e + 1u], v[e + 2u], v[e + 3u]));
 }
 
-// Elements e .. e + 3 of q, or of da (the backward's, bound where the forward writes).
-fn query4(from_da: bool, e: u32) -> vec4<f32> {
-	if (from_da) {
-		return vec4<f32>(dst[e], dst[e + 1u], dst[e + 2u], dst[e + 3u]);
-	}
-	return vec4<f32>(q[e], q[e + 1u], q[e + 2u], q[e + 3u]);
-}
-
 // Key j is visible to the query at position pos.
 fn visible(window: u32, j: u32, pos: u32) -> bool {
 	return j <= pos && (window == 0u || j + window > pos);
@@ -145,39 +137,49 @@ fn query_row(pp: Params, gr: u32, kvh: u32) -> u32 {
 	return (gr / pp.group) * pp.heads + kvh * pp.group + gr % pp.group;
 }
 
-// tile ← the q (or da) rows of tile rows gb .. gb + QROWS − 1 of kv head kvh (zeros from gr_hi on).
-// Columns ≥ hd/4 are never written nor read.
-fn stage_queries(pp: Params, from_da: bool, tile: ptr<workgroup, array<vec4<tile_t>, ROWS4>>,
-		gb: u32, gr_hi: u32, kvh: u32, lid: u32) {
+// What stage() loads: query rows (q, or the backward's da, bound where the forward writes) into a
+// row tile, or key rows (k or v of the cache) into a key tile.
+const Q_ROWS: u32 = 0u;
+const DA_ROWS: u32 = 1u;
+const K_ROWS: u32 = 2u;
+const V_ROWS: u32 = 3u;
+
+// Elements 4c .. 4c + 3 of row `row` of `kind`: a tile row (i, h) of kv head kvh, or key `row`.
+fn load_row4(pp: Params, kind: u32, row: u32, kvh: u32, c: u32) -> vec4<f32> {
+	if (kind >= K_ROWS) {
+		let e = row * pp.kv_heads * pp.hd + kvh * pp.hd + 4u * c;
+		if (kind == V_ROWS) {
+			return load_v4(e);
+		}
+		return load_k4(e);
+	}
+	let e = query_row(pp, row, kvh) * pp.hd + 4u * c;
+	if (kind == DA_ROWS) {
+		return vec4<f32>(dst[e], dst[e + 1u], dst[e + 2u], dst[e + 3u]);
+	}
+	return vec4<f32>(q[e], q[e + 1u], q[e + 2u], q[e + 3u]);
+}
+
+// Rows r0 .. r0 + n − 1 of `kind` → row_tile (Q_ROWS, DA_ROWS: n = QROWS) or key_tile (K_ROWS,
+// V_ROWS: n = KEY_BLOCK), as tile_t; rows from `hi` on are zeros. Columns ≥ hd/4 are never written
+// nor read. Only the tile `kind` names is written.
+fn stage(pp: Params, kind: u32, row_tile: ptr<workgroup, array<vec4<tile_t>, ROWS4>>,
+		key_tile: ptr<workgroup, array<vec4<tile_t>, KEYS4>>, r0: u32, hi: u32, kvh: u32, lid: u32) {
 	let hd4 = pp.hd / 4u;
-	for (var idx = lid; idx < QROWS * hd4; idx += WORKGROUP_SIZE) {
+	let keys = kind >= K_ROWS;
+	let n = select(QROWS, KEY_BLOCK, keys);
+	for (var idx = lid; idx < n * hd4; idx += WORKGROUP_SIZE) {
 		let r = idx / hd4;
 		let c = idx % hd4;
 		var val = vec4<f32>(0.0);
-		if (gb + r < gr_hi) {
-			val = query4(from_da, query_row(pp, gb + r, kvh) * pp.hd + 4u * c);
+		if (r0 + r < hi) {
+			val = load_row4(pp, kind, r0 + r, kvh, c);
 		}
-		(*tile)[r * MAX_HD4 + c] = vec4<tile_t>(val);
-	}
-}
-
-// tile ← the k (or v) rows of keys jb .. jb + KEY_BLOCK − 1 of kv head kvh (zeros from hi on).
-fn stage_keys(pp: Params, from_v: bool, tile: ptr<workgroup, array<vec4<tile_t>, KEYS4>>,
-		jb: u32, hi: u32, kvh: u32, lid: u32) {
-	let hd4 = pp.hd / 4u;
-	for (var idx = lid; idx < KEY_BLOCK * hd4; idx += WORKGROUP_SIZE) {
-		let jj = idx / hd4;
-		let c = idx % hd4;
-		var val = vec4<f32>(0.0);
-		if (jb + jj < hi) {
-			let e = (jb + jj) * pp.kv_heads * pp.hd + kvh * pp.hd + 4u * c;
-			if (from_v) {
-				val = load_v4(e);
-			} else {
-				val = load_k4(e);
-			}
+		if (keys) {
+			(*key_tile)[r * KV_STRIDE4 + c] = vec4<tile_t>(val);
+		} else {
+			(*row_tile)[r * MAX_HD4 + c] = vec4<tile_t>(val);
 		}
-		(*tile)[jj * KV_STRIDE4 + c] = vec4<tile_t>(val);
 	}
 }
 
@@ -215,7 +217,7 @@ fn attention_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
 	}
 
 	// Query rows → workgroup memory (row r ↔ token i = gr / group, head kvh·group + gr % group).
-	stage_queries(pp, false, &q_tile, row0, row0 + nrows, kvh, lid);
+	stage(pp, Q_ROWS, &q_tile, &kv_tile, row0, row0 + nrows, kvh, lid);
 
 	var m = NEG; // meaningful in threads lid < QROWS (one row each)
 	var l = 0.0;
@@ -228,7 +230,7 @@ fn attention_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
 	for (var jb = lo; jb < hi; jb += KEY_BLOCK) {
 		workgroupBarrier(); // previous block's readers of kv_tile / probs are done
 		// K block → workgroup memory; keys at or past `hi` are zeros (and masked below).
-		stage_keys(pp, false, &kv_tile, jb, hi, kvh, lid);
+		stage(pp, K_ROWS, &q_tile, &kv_tile, jb, hi, kvh, lid);
 		workgroupBarrier();
 
 		// Scores: s = softcap(q·k · scale), then the mask (NEG marks an invisible key).
@@ -267,7 +269,7 @@ fn attention_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
 			row_alpha[lid] = alpha;
 		}
 		// V block → the same workgroup memory (the scores above no longer need K).
-		stage_keys(pp, true, &kv_tile, jb, hi, kvh, lid);
+		stage(pp, V_ROWS, &q_tile, &kv_tile, jb, hi, kvh, lid);
 		workgroupBarrier();
 
 		// acc = acc·alpha + Σ_j p_j·v_j for this thread's vec4 of dims, every row of the tile.
@@ -470,8 +472,8 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
 	let nrows = min(QROWS, rows_total - row0);
 	let hd4 = bp.hd / 4u;
 
-	stage_queries(bp, false, &q_tile, row0, row0 + nrows, kvh, lid);
-	stage_queries(bp, true, &bw_y, row0, row0 + nrows, kvh, lid);
+	stage(bp, Q_ROWS, &q_tile, &kv_tile, row0, row0 + nrows, kvh, lid);
+	stage(bp, DA_ROWS, &bw_y, &kv_tile, row0, row0 + nrows, kvh, lid);
 	if (lid < nrows) {
 		let row = query_row(bp, row0 + lid, kvh);
 		var delta = 0.0;
@@ -500,14 +502,14 @@ fn attention_bwd_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
 	}
 	for (var jb = lo; jb < hi; jb += KEY_BLOCK) {
 		workgroupBarrier(); // the previous block's readers of kv_tile / pair_g are done
-		stage_keys(bp, true, &kv_tile, jb, hi, kvh, lid);
+		stage(bp, V_ROWS, &q_tile, &kv_tile, jb, hi, kvh, lid);
 		workgroupBarrier();
 		// dp_rj = da_r·v_j
 		for (var pair = lid; pair < QROWS * KEY_BLOCK; pair += WORKGROUP_SIZE) {
 			pair_g[pair] = dot_rows(&bw_y, pair / KEY_BLOCK, &kv_tile, pair % KEY_BLOCK, hd4);
 		}
 		workgroupBarrier();
-		stage_keys(bp, false, &kv_tile, jb, hi, kvh, lid);
+		stage(bp, K_ROWS, &q_tile, &kv_tile, jb, hi, kvh, lid);
 		workgroupBarrier();
 		// dz_rj = p_rj·(dp_rj − delta_r)·∂s/∂(qk), p_rj = exp(s_rj − lse_r); 0 where masked
 		for (var pair = lid; pair < QROWS * KEY_BLOCK; pair += WORKGROUP_SIZE) {
@@ -557,8 +559,8 @@ fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
 	let hd4 = bp.hd / 4u;
 	let kv_row = bp.kv_heads * bp.hd;
 
-	stage_keys(bp, false, &kv_tile, j0, j0 + nkeys, kvh, lid);
-	stage_keys(bp, true, &bw_kv2, j0, j0 + nkeys, kvh, lid);
+	stage(bp, K_ROWS, &q_tile, &kv_tile, j0, j0 + nkeys, kvh, lid);
+	stage(bp, V_ROWS, &q_tile, &bw_kv2, j0, j0 + nkeys, kvh, lid);
 	// the queries that see a key of the block: tokens j0 .. min(T, j_last + window) − 1
 	var t_hi = bp.T;
 	if (bp.window > 0u) {
@@ -575,7 +577,7 @@ fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
 	for (var gb = j0 * bp.group; gb < gr_hi; gb += QROWS) {
 		workgroupBarrier(); // the previous tile's readers of q_tile / probs / pair_g are done
 		// q rows of the tile, and their lse / delta
-		stage_queries(bp, false, &q_tile, gb, gr_hi, kvh, lid);
+		stage(bp, Q_ROWS, &q_tile, &kv_tile, gb, gr_hi, kvh, lid);
 		if (lid < QROWS && gb + lid < gr_hi) {
 			let row = query_row(bp, gb + lid, kvh);
 			bw_lse[lid] = ml[row * 2u];
@@ -594,7 +596,7 @@ fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
 		}
 		workgroupBarrier();
 		// da rows → dp; p and dz
-		stage_queries(bp, true, &q_tile, gb, gr_hi, kvh, lid);
+		stage(bp, DA_ROWS, &q_tile, &kv_tile, gb, gr_hi, kvh, lid);
 		workgroupBarrier();
 		for (var pair = lid; pair < QROWS * KEY_BLOCK; pair += WORKGROUP_SIZE) {
 			let r = pair / KEY_BLOCK;
@@ -620,7 +622,7 @@ fn attention_bwd_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
 		}
 		workgroupBarrier();
 		// q rows again → dk
-		stage_queries(bp, false, &q_tile, gb, gr_hi, kvh, lid);
+		stage(bp, Q_ROWS, &q_tile, &kv_tile, gb, gr_hi, kvh, lid);
 		workgroupBarrier();
 		if (lid < hd4) {
 			for (var r = 0u; r < QROWS; r++) {
