@@ -22,11 +22,15 @@ test('the app loads and every section is reachable from the navigation', async (
 	}
 });
 
-test('the settings page shows the WebGPU adapter and its limits', async ({ page }) => {
+test('the settings page shows the WebGPU adapter, its kernel paths and its limits', async ({
+	page
+}) => {
 	await page.goto('/settings');
 	await expect(page.getByTestId('gpu-report')).toBeVisible();
 	await expect(page.getByTestId('gpu-adapter')).not.toHaveText('—');
 	await expect(page.getByTestId('gpu-report')).toContainText('maxStorageBufferBindingSize');
+	// the kernel paths chosen at load: SwiftShader has subgroups but no shader-f16
+	await expect(page.getByTestId('gpu-paths')).toHaveText(/^f32 · (no )?subgroups$/);
 	await expect(page.getByTestId('storage-usage')).toBeVisible();
 });
 

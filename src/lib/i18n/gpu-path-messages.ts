@@ -3,7 +3,7 @@ export const gpuPathEn = {
 	'gpu.paths': 'Kernel paths',
 	'gpu.paths.f16': 'f16 storage, f32 accumulation',
 	'gpu.paths.f32': 'f32',
-	'gpu.paths.subgroups': 'subgroup reductions',
+	'gpu.paths.subgroups': 'subgroups',
 	'gpu.paths.noSubgroups': 'no subgroups'
 };
 
@@ -11,6 +11,6 @@ export const gpuPathJa: typeof gpuPathEn = {
 	'gpu.paths': 'カーネルの経路',
 	'gpu.paths.f16': 'f16 で保持、f32 で累積',
 	'gpu.paths.f32': 'f32',
-	'gpu.paths.subgroups': 'サブグループ集約',
+	'gpu.paths.subgroups': 'サブグループ',
 	'gpu.paths.noSubgroups': 'サブグループなし'
 };
