@@ -4,6 +4,8 @@
  * fresh device without reloading the page.
  */
 import { describe, expect, it } from 'vitest';
+import { filesFromUrl } from '../../src/lib/model/files';
+import { loadModel } from '../../src/lib/model/load';
 import { isSessionError } from '../../src/lib/session/errors';
 import { ModelSession } from '../../src/lib/session/model-session';
 import type { ChatRequest, ModelSource } from '../../src/lib/session/types';
@@ -39,6 +41,52 @@ describe('ModelSession', () => {
 		// greedy on the same weights: the same reply as before the loss
 		expect(after.text).toBe(before.text);
 		expect(after.tokens).toBe(before.tokens);
+		session.close();
+	});
+
+	it('Stop during prompt processing returns after the chunk being fed; the cache then holds what was fed', async () => {
+		const files = filesFromUrl(`${location.origin}/fixtures/tiny-hf/`);
+		const session = new ModelSession();
+		const C = 16;
+		await session.open(
+			await loadModel(files),
+			{ id: 'tiny', label: 'tiny' },
+			{ files, prefillChunk: C }
+		);
+		const long: ChatRequest = {
+			...request,
+			messages: [{ role: 'user', content: 'Hello there, how are you today? '.repeat(12) }]
+		};
+		const other: ChatRequest = { ...request, messages: [{ role: 'user', content: 'Bye' }] };
+		// the reply to the long prompt, read whole
+		const whole = await session.chat(long);
+		expect(whole.promptTokens).toBeGreaterThan(4 * C);
+		expect(whole.tokens).toBeGreaterThan(0);
+		await session.chat(other); // the cache now holds another chat
+
+		// Stop pressed while the 2nd chunk of the long prompt is processed
+		const engine = session.engine;
+		const append = engine.append.bind(engine);
+		let chunks = 0;
+		engine.append = async (ids) => {
+			chunks++;
+			if (chunks === 2) session.stop();
+			await append(ids);
+		};
+		const stopped = await session.chat(long);
+		engine.append = append;
+		expect(chunks).toBe(2); // not every chunk of the prompt
+		expect(stopped.stopReason).toBe('stopped');
+		expect(stopped.tokens).toBe(0);
+		expect(stopped.text).toBe('');
+		expect(engine.length).toBe(2 * C);
+
+		// usable afterwards: the same prompt reuses the two fed chunks and gives the same reply
+		const again = await session.chat(long);
+		expect(again.reusedTokens).toBe(2 * C);
+		expect(again.stopReason).toBe(whole.stopReason);
+		expect(again.text).toBe(whole.text);
+		expect(again.tokens).toBe(whole.tokens);
 		session.close();
 	});
 });

@@ -63,7 +63,10 @@ export interface SessionOptions {
 	db?: () => StudioDatabase;
 }
 
-export interface OpenOptions extends Pick<EngineOptions, 'maxTokens' | 'kvCacheDtype'> {
+export interface OpenOptions extends Pick<
+	EngineOptions,
+	'maxTokens' | 'kvCacheDtype' | 'prefillChunk'
+> {
 	/** The model's tokenizer when already loaded; else it is read from `files` on first use. */
 	tokenizer?: Tokenizer;
 	files?: ModelFiles;
@@ -253,9 +256,14 @@ export class ModelSession {
 			let text = '';
 			let firstTokenAt = 0;
 			let endOfTurn = false;
+			let unfed = 0;
 			try {
+				// prompt processing, a chunk at a time: Stop is heard between chunks; after a Stop the
+				// unfed rest is not fed and generate() returns at once
+				const rest = await feedPrompt(m.engine, fresh, abort.signal);
+				if (abort.signal.aborted) unfed = rest.length;
 				for await (const id of m.engine.generate(
-					fresh,
+					rest.slice(unfed),
 					{
 						temperature: s.temperature,
 						topK: s.topK,
@@ -291,7 +299,7 @@ export class ModelSession {
 				this.abort = null;
 			}
 			text += decoder.flush();
-			m.prefix.generated(ids, out);
+			m.prefix.generated(ids.slice(0, ids.length - unfed), out);
 			const secs = firstTokenAt ? (performance.now() - firstTokenAt) / 1000 : 0;
 			return {
 				text,
@@ -472,6 +480,22 @@ export class ModelSession {
 			this.lost = report;
 		}
 	}
+}
+
+/**
+ * Feeds all but the last chunk of a prompt's `fresh` tokens, one chunk at a time, until `signal`
+ * aborts; returns what is left to feed (the last chunk, for generate()).
+ */
+async function feedPrompt(
+	engine: Gemma2Engine,
+	fresh: number[],
+	signal: AbortSignal
+): Promise<number[]> {
+	const C = engine.prefillChunk;
+	let at = 0;
+	for (; fresh.length - at > C && !signal.aborted; at += C)
+		await engine.append(fresh.slice(at, at + C));
+	return fresh.slice(at);
 }
 
 async function readTokenizer(files: ModelFiles): Promise<Tokenizer> {
