@@ -1,7 +1,9 @@
 /**
  * The model session as the worker runs it, on the page's WebGPU: a lost device (forced with
  * device.destroy()) drops the model with a typed DeviceLost error, and the next load works on a
- * fresh device without reloading the page.
+ * fresh device without reloading the page; a failed allocation (forced: SwiftShader refuses a
+ * buffer of the device's largest size) says OutOfMemory and frees what was made; Stop during
+ * prompt processing.
  */
 import { describe, expect, it } from 'vitest';
 import { filesFromUrl } from '../../src/lib/model/files';
@@ -87,6 +89,50 @@ describe('ModelSession', () => {
 		expect(again.stopReason).toBe(whole.stopReason);
 		expect(again.text).toBe(whole.text);
 		expect(again.tokens).toBe(whole.tokens);
+		session.close();
+	});
+
+	it('a failed allocation says OutOfMemory, frees every buffer it made, and the next load works', async (ctx) => {
+		const files = filesFromUrl(`${location.origin}/fixtures/tiny-hf/`);
+		const model = await loadModel(files);
+		const session = new ModelSession();
+		const { device, report } = await session.device();
+		// SwiftShader's largest allocation is 1 GiB and Dawn's buffer of the device's
+		// maxBufferSize (1 GiB) needs a little more: vkAllocateMemory fails, a real GPUOutOfMemoryError.
+		// A real GPU may have room for it; there the failure cannot be forced this way.
+		if (!report.software) ctx.skip();
+		const c = model.config;
+		const rowBytes = c.numKvHeads * c.headDim * 4; // f32 KV cache
+		const maxTokens = Math.floor(device.limits.maxStorageBufferBindingSize / rowBytes);
+		const layerBytes = maxTokens * rowBytes;
+		expect(layerBytes).toBe(device.limits.maxBufferSize);
+
+		// every buffer the attempt creates must be destroyed again
+		const created = new Set<GPUBuffer>();
+		const createBuffer = device.createBuffer.bind(device);
+		device.createBuffer = (d) => {
+			const b = createBuffer(d);
+			created.add(b);
+			const destroy = b.destroy.bind(b);
+			b.destroy = () => (created.delete(b), destroy());
+			return b;
+		};
+		const e = await session
+			.open(model, { id: 'tiny', label: 'tiny' }, { files, maxTokens, kvCacheDtype: 'f32' })
+			.catch((x: unknown) => x);
+		device.createBuffer = createBuffer;
+		expect(isSessionError(e, 'out-of-memory'), String(e)).toBe(true);
+		// what was asked for: at least the weights and one K and V layer of the cache
+		expect(isSessionError(e, 'out-of-memory') && e.params.bytes).toBeGreaterThan(2 * layerBytes);
+		expect(created.size).toBe(0);
+		expect(session.info()).toBeNull();
+		const chat = await session.chat(request).catch((x: unknown) => x);
+		expect(isSessionError(chat, 'no-model-loaded')).toBe(true);
+
+		// the same device still works: the model loads at its own size and answers
+		await session.open(model, { id: 'tiny', label: 'tiny' }, { files });
+		expect((await session.device()).device).toBe(device);
+		expect((await session.chat(request)).tokens).toBeGreaterThan(0);
 		session.close();
 	});
 });

@@ -187,7 +187,8 @@ export class ModelSession {
 		const memory = new GpuMemory(device);
 		const engine = await allocating(
 			device,
-			() => memory.current,
+			// the high-water mark: a failed engine frees what it made before this is read
+			() => memory.peak,
 			() => Gemma2Engine.create(device, model.weights, { ...opts, memory }),
 			() => memory.freeAll()
 		);
