@@ -12,6 +12,7 @@ import { exportEn, exportJa } from './export-messages';
 import { studioPagesEn, studioPagesJa } from './studio-pages-messages';
 import { trainEn, trainJa } from './train-messages';
 import { judgeMetricEn, judgeMetricJa } from './judge-metric-messages';
+import { dataNamesEn, dataNamesJa } from './data-name-messages';
 
 export const en = {
 	...studioEn,
@@ -24,6 +25,7 @@ export const en = {
 	...studioPagesEn,
 	...trainEn,
 	...judgeMetricEn,
+	...dataNamesEn,
 	'app.name': 'Mondō Studio',
 	'app.tagline':
 		'Chat with Gemma-2, grow a character dataset, and train a LoRA adapter on your own GPU — in this tab.',
@@ -259,6 +261,7 @@ export const ja: Record<MessageKey, string> = {
 	...studioPagesJa,
 	...trainJa,
 	...judgeMetricJa,
+	...dataNamesJa,
 	'app.name': 'Mondō Studio（問答スタジオ）',
 	'app.tagline':
 		'Gemma-2 と話し、キャラクターのデータセットを育て、自分の GPU で LoRA アダプターを学習する——すべてこのタブの中で。',
