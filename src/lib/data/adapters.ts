@@ -223,7 +223,10 @@ export async function importSharedAdapter(
 	// declared sizes are checked first, then the files are read with a cap and a deadline.
 	const source = { hubBaseUrl: opts.hubBaseUrl };
 	await inspectSharedAdapter(ref, source);
-	const imported = importPeftFolder(model.config, await downloadSharedAdapter(ref, source));
+	const files = [...(await downloadSharedAdapter(ref, source))].map(
+		([name, bytes]) => new File([bytes as Uint8Array<ArrayBuffer>], name)
+	);
+	const { imported } = await readPickedAdapterOffThread(model.config, files);
 	return storeImported({ db, config: model.config, modelId: model.id }, imported, opts.name);
 }
 
