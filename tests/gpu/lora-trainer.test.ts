@@ -226,4 +226,86 @@ describe('LoraTrainer', () => {
 			env.destroy();
 		}
 	});
+
+	it('a pause between the examples of an accumulated step resumes exactly (gradients and loss kept in the state)', async () => {
+		const c = TINY_CONFIG;
+		const w = randomWeights(c, 43, 'f32');
+		const init = createLoraAdapter(
+			c,
+			{
+				...LORA_DEFAULTS,
+				r: 2,
+				lora_alpha: 4,
+				lora_dropout: 0.1,
+				target_modules: ['q_proj', 'down_proj']
+			},
+			3
+		);
+		const train = [
+			example([300, 301], [400, 401, 402]),
+			example([310], [410, 411]),
+			example([320, 321, 322], [420]),
+			example([330], [430, 431, 432, 433]),
+			example([340, 341], [440, 441])
+		];
+		// 5 micro-batches of 1, 4 per step → steps of 4 and 1 examples
+		const a = args({
+			learning_rate: 1e-2,
+			num_train_epochs: 1,
+			per_device_train_batch_size: 1,
+			gradient_accumulation_steps: 4,
+			seed: 3
+		});
+		const env = await setup(w, init, 16);
+		try {
+			const run = async (pauseAfter: number | null) => {
+				env.lora.upload(init);
+				const losses: number[] = [];
+				const opts = {
+					device: env.device,
+					backward: env.backward,
+					adapter: env.lora,
+					args: a,
+					train,
+					onStep: (r: StepReport) => losses.push(r.loss)
+				};
+				let trainer = new LoraTrainer(opts);
+				let examplesRun = 0;
+				let state: TrainerState | null = null;
+				if (pauseAfter !== null) {
+					const lossAndGrads = env.backward.lossAndGrads.bind(env.backward);
+					env.backward.lossAndGrads = async (...x) => {
+						if (++examplesRun === pauseAfter) trainer.stop();
+						return lossAndGrads(...x);
+					};
+					expect(await trainer.run()).toBe(0); // paused inside step 1
+					env.backward.lossAndGrads = lossAndGrads;
+					state = structuredClone(await trainer.state());
+					trainer.destroy();
+					// clobber what the GPU holds: the resume must restore parameters and gradients
+					env.lora.upload(createLoraAdapter(c, init.config, 99));
+					const enc = env.device.createCommandEncoder();
+					env.lora.zeroGrads(enc);
+					env.device.queue.submit([enc.finish()]);
+					trainer = new LoraTrainer({ ...opts, resume: state });
+				}
+				expect(await trainer.run()).toBe(2);
+				trainer.destroy();
+				return { losses, adapter: await env.lora.download(), state };
+			};
+			const whole = await run(null);
+			const paused = await run(2);
+			expect(paused.state!.step).toBe(0);
+			expect(paused.state!.partial!.examplesDone).toBe(2);
+			expect(paused.state!.partial!.grads.size).toBe(2 * init.modules.size);
+			expect(paused.losses).toEqual(whole.losses);
+			for (const [name, m] of whole.adapter.modules) {
+				const p = paused.adapter.modules.get(name)!;
+				expect([...p.A], `${name} A`).toEqual([...m.A]);
+				expect([...p.B], `${name} B`).toEqual([...m.B]);
+			}
+		} finally {
+			env.destroy();
+		}
+	});
 });

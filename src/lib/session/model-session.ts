@@ -388,7 +388,7 @@ export class ModelSession {
 		}).finally(() => (this.trainingRunId = null));
 	}
 
-	/** Pause (checkpoint, resumable) the running training after its current step. */
+	/** Pause (checkpoint, resumable) the running training after its current example. */
 	pauseTraining(): void {
 		this.training?.pause();
 	}
