@@ -32,7 +32,9 @@ afterEach(() => (started = []));
 describe('adapter import off the main thread', () => {
 	it('a zip: the worker returns the same tensors as an in-thread read', async () => {
 		const zip = new File([exportPeftZip(TINY_CONFIG, adapter, opts)], 'socratic.zip');
-		const off = await readPickedAdapterOffThread(TINY_CONFIG, [zip]);
+		// the page hands in its model's config as reactive state: a Proxy structured clone refuses
+		const proxied = new Proxy(structuredClone(TINY_CONFIG), {});
+		const off = await readPickedAdapterOffThread(proxied, [zip]);
 		expect(started).toHaveLength(1);
 		expect(started[0]).toMatch(/peft-import\.worker/);
 		const here = await readPickedAdapter(TINY_CONFIG, [zip]);

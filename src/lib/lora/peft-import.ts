@@ -55,7 +55,9 @@ export async function readPickedAdapterOffThread(
 		type: 'module'
 	});
 	try {
-		return await Comlink.wrap<PeftImportWorker>(worker).read(config, picked);
+		// a plain copy: the page's config may be a Svelte state proxy, which structured clone refuses
+		const plain = JSON.parse(JSON.stringify(config)) as Gemma2Config;
+		return await Comlink.wrap<PeftImportWorker>(worker).read(plain, picked);
 	} finally {
 		worker.terminate();
 	}
