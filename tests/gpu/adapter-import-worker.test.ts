@@ -31,7 +31,10 @@ afterEach(() => (started = []));
 
 describe('adapter import off the main thread', () => {
 	it('a zip: the worker returns the same tensors as an in-thread read', async () => {
-		const zip = new File([exportPeftZip(TINY_CONFIG, adapter, opts)], 'socratic.zip');
+		const zip = new File(
+			[exportPeftZip(TINY_CONFIG, adapter, opts) as Uint8Array<ArrayBuffer>],
+			'socratic.zip'
+		);
 		// the page hands in its model's config as reactive state: a Proxy structured clone refuses
 		const proxied = new Proxy(structuredClone(TINY_CONFIG), {});
 		const off = await readPickedAdapterOffThread(proxied, [zip]);
