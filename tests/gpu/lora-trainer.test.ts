@@ -53,6 +53,20 @@ function example(prompt: number[], reply: number[]): TrainingExample {
 	return { input_ids: ids, labels: ids.map((t, i) => (i >= start ? t : -100)) };
 }
 
+/** Five short examples of different lengths (steps group them by batch size and accumulation). */
+const train = [
+	example([300, 301], [400, 401, 402]),
+	example([310], [410, 411]),
+	example([320, 321, 322], [420]),
+	example([330], [430, 431, 432, 433]),
+	example([340, 341], [440, 441])
+];
+
+/** What every trainer of these tests gets: the tiny model's GPU parts, arguments and examples. */
+function trainerOptions(env: Awaited<ReturnType<typeof setup>>, a: TrainingArguments) {
+	return { device: env.device, backward: env.backward, adapter: env.lora, args: a, train };
+}
+
 function args(over: Partial<TrainingArguments>): TrainingArguments {
 	return { ...TRAINING_DEFAULTS, lr_scheduler_kwargs: {}, ...over };
 }
@@ -114,13 +128,6 @@ describe('LoraTrainer', () => {
 		const rnd = seededRandom(5);
 		for (const m of init.modules.values())
 			for (let i = 0; i < m.B.length; i++) m.B[i] = Math.fround((rnd() * 2 - 1) * 0.2);
-		const train = [
-			example([300, 301], [400, 401, 402]),
-			example([310], [410, 411]),
-			example([320, 321, 322], [420]),
-			example([330], [430, 431, 432, 433]),
-			example([340, 341], [440, 441])
-		];
 		const evalSet = [example([350], [450, 451])];
 		const a = args({
 			learning_rate: 3e-3,
@@ -181,11 +188,7 @@ describe('LoraTrainer', () => {
 		const steps: StepReport[] = [];
 		const evals: EvalReport[] = [];
 		const opts = {
-			device: env.device,
-			backward: env.backward,
-			adapter: env.lora,
-			args: a,
-			train,
+			...trainerOptions(env, a),
 			eval: evalSet,
 			onStep: (r: StepReport) => {
 				steps.push(r);
@@ -241,13 +244,6 @@ describe('LoraTrainer', () => {
 			},
 			3
 		);
-		const train = [
-			example([300, 301], [400, 401, 402]),
-			example([310], [410, 411]),
-			example([320, 321, 322], [420]),
-			example([330], [430, 431, 432, 433]),
-			example([340, 341], [440, 441])
-		];
 		// 5 micro-batches of 1, 4 per step → steps of 4 and 1 examples
 		const a = args({
 			learning_rate: 1e-2,
@@ -262,11 +258,7 @@ describe('LoraTrainer', () => {
 				env.lora.upload(init);
 				const losses: number[] = [];
 				const opts = {
-					device: env.device,
-					backward: env.backward,
-					adapter: env.lora,
-					args: a,
-					train,
+					...trainerOptions(env, a),
 					onStep: (r: StepReport) => losses.push(r.loss)
 				};
 				let trainer = new LoraTrainer(opts);
