@@ -281,6 +281,9 @@ describe('LoraTrainer', () => {
 					env.device.queue.submit([enc.finish()]);
 					trainer = new LoraTrainer({ ...opts, resume: state });
 				}
+				// a stop asked for before run() (a pause pressed while the run is prepared) is kept
+				trainer.stop();
+				expect(await trainer.run()).toBe(0);
 				expect(await trainer.run()).toBe(2);
 				trainer.destroy();
 				return { losses, adapter: await env.lora.download(), state };

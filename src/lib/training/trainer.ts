@@ -194,9 +194,19 @@ export class LoraTrainer {
 		return this.best;
 	}
 
-	/** Runs until the plan is done or stop() is called. Returns the steps done. */
+	/**
+	 * Runs until the plan is done or stop() is called — also a stop() made before run(), e.g. a
+	 * pause pressed while the run was being prepared. Returns the steps done.
+	 */
 	async run(): Promise<number> {
-		this.stopRequested = false;
+		try {
+			return await this.runSteps();
+		} finally {
+			this.stopRequested = false; // used up: a later run() continues
+		}
+	}
+
+	private async runSteps(): Promise<number> {
 		const { args } = this.o;
 		const bs = args.per_device_train_batch_size;
 		const ga = args.gradient_accumulation_steps;
