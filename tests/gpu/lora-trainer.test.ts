@@ -53,6 +53,20 @@ function example(prompt: number[], reply: number[]): TrainingExample {
 	return { input_ids: ids, labels: ids.map((t, i) => (i >= start ? t : -100)) };
 }
 
+/** Five short examples of different lengths (steps group them by batch size and accumulation). */
+const train = [
+	example([300, 301], [400, 401, 402]),
+	example([310], [410, 411]),
+	example([320, 321, 322], [420]),
+	example([330], [430, 431, 432, 433]),
+	example([340, 341], [440, 441])
+];
+
+/** What every trainer of these tests gets: the tiny model's GPU parts, arguments and examples. */
+function trainerOptions(env: Awaited<ReturnType<typeof setup>>, a: TrainingArguments) {
+	return { device: env.device, backward: env.backward, adapter: env.lora, args: a, train };
+}
+
 function args(over: Partial<TrainingArguments>): TrainingArguments {
 	return { ...TRAINING_DEFAULTS, lr_scheduler_kwargs: {}, ...over };
 }
@@ -114,13 +128,6 @@ describe('LoraTrainer', () => {
 		const rnd = seededRandom(5);
 		for (const m of init.modules.values())
 			for (let i = 0; i < m.B.length; i++) m.B[i] = Math.fround((rnd() * 2 - 1) * 0.2);
-		const train = [
-			example([300, 301], [400, 401, 402]),
-			example([310], [410, 411]),
-			example([320, 321, 322], [420]),
-			example([330], [430, 431, 432, 433]),
-			example([340, 341], [440, 441])
-		];
 		const evalSet = [example([350], [450, 451])];
 		const a = args({
 			learning_rate: 3e-3,
@@ -181,11 +188,7 @@ describe('LoraTrainer', () => {
 		const steps: StepReport[] = [];
 		const evals: EvalReport[] = [];
 		const opts = {
-			device: env.device,
-			backward: env.backward,
-			adapter: env.lora,
-			args: a,
-			train,
+			...trainerOptions(env, a),
 			eval: evalSet,
 			onStep: (r: StepReport) => {
 				steps.push(r);
@@ -221,6 +224,80 @@ describe('LoraTrainer', () => {
 				const delta = (x: Float32Array, y: Float32Array) => Array.from(x, (v, i) => v - y[i]);
 				expect(relErr(delta(g.A, i0.A), delta(m.A, i0.A)), `${name} A`).toBeLessThan(1e-3);
 				expect(relErr(delta(g.B, i0.B), delta(m.B, i0.B)), `${name} B`).toBeLessThan(1e-3);
+			}
+		} finally {
+			env.destroy();
+		}
+	});
+
+	it('a pause between the examples of an accumulated step resumes exactly (gradients and loss kept in the state)', async () => {
+		const c = TINY_CONFIG;
+		const w = randomWeights(c, 43, 'f32');
+		const init = createLoraAdapter(
+			c,
+			{
+				...LORA_DEFAULTS,
+				r: 2,
+				lora_alpha: 4,
+				lora_dropout: 0.1,
+				target_modules: ['q_proj', 'down_proj']
+			},
+			3
+		);
+		// 5 micro-batches of 1, 4 per step → steps of 4 and 1 examples
+		const a = args({
+			learning_rate: 1e-2,
+			num_train_epochs: 1,
+			per_device_train_batch_size: 1,
+			gradient_accumulation_steps: 4,
+			seed: 3
+		});
+		const env = await setup(w, init, 16);
+		try {
+			const run = async (pauseAfter: number | null) => {
+				env.lora.upload(init);
+				const losses: number[] = [];
+				const opts = {
+					...trainerOptions(env, a),
+					onStep: (r: StepReport) => losses.push(r.loss)
+				};
+				let trainer = new LoraTrainer(opts);
+				let examplesRun = 0;
+				let state: TrainerState | null = null;
+				if (pauseAfter !== null) {
+					const lossAndGrads = env.backward.lossAndGrads.bind(env.backward);
+					env.backward.lossAndGrads = async (...x) => {
+						if (++examplesRun === pauseAfter) trainer.stop();
+						return lossAndGrads(...x);
+					};
+					expect(await trainer.run()).toBe(0); // paused inside step 1
+					env.backward.lossAndGrads = lossAndGrads;
+					state = structuredClone(await trainer.state());
+					trainer.destroy();
+					// clobber what the GPU holds: the resume must restore parameters and gradients
+					env.lora.upload(createLoraAdapter(c, init.config, 99));
+					const enc = env.device.createCommandEncoder();
+					env.lora.zeroGrads(enc);
+					env.device.queue.submit([enc.finish()]);
+					trainer = new LoraTrainer({ ...opts, resume: state });
+				}
+				// a stop asked for before run() (a pause pressed while the run is prepared) is kept
+				trainer.stop();
+				expect(await trainer.run()).toBe(0);
+				expect(await trainer.run()).toBe(2);
+				trainer.destroy();
+				return { losses, adapter: await env.lora.download(), state };
+			};
+			const whole = await run(null);
+			const paused = await run(2);
+			expect(paused.state!.step).toBe(0);
+			expect(paused.state!.partial!.examplesDone).toBe(2);
+			expect(paused.state!.partial!.grads.size).toBe(2 * init.modules.size);
+			expect(paused.losses).toEqual(whole.losses);
+			for (const [name, m] of whole.adapter.modules) {
+				const p = paused.adapter.modules.get(name)!;
+				expect([...p.A], `${name} A`).toEqual([...m.A]);
+				expect([...p.B], `${name} B`).toEqual([...m.B]);
 			}
 		} finally {
 			env.destroy();

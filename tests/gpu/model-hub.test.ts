@@ -225,4 +225,40 @@ describe('hubFiles', () => {
 			/no-such-file\.json: file not found in test-org\/tiny-gemma2-mlc@main/
 		);
 	});
+
+	it('caps the text files (config, manifest, tokenizer): an endless or oversized one is refused, naming the file and limit', async () => {
+		// a host that streams a config.json forever, with no Content-Length
+		let sent = 0;
+		const endless: FetchLike = async (input, init) => {
+			if (!input.endsWith('/mlc-chat-config.json')) return fetch(input, init);
+			const body = new ReadableStream<Uint8Array>({
+				pull(controller) {
+					sent += 1024;
+					controller.enqueue(new Uint8Array(1024).fill(32));
+				}
+			});
+			return new Response(body, { status: 200 });
+		};
+		const cap = 64 * 1024;
+		const hub = hubFiles(REPO, 'main', { baseUrl: BASE, fetch: endless, maxTextBytes: cap });
+		await expect(loadModel(hub)).rejects.toThrow(
+			`mlc-chat-config.json: larger than the ${cap} bytes (0 MiB) allowed for this file`
+		);
+		expect(sent).toBeLessThan(cap + 16 * 1024); // the read stopped at the cap
+		// nothing kept, not even an empty cache (isCached would open one)
+		expect((await listCachedModels()).some((m) => m.repo === REPO)).toBe(false);
+
+		// the real tokenizer.json (34 KB) over a 16 KiB cap: refused on its declared size, and the
+		// prefetch that lists it stops there
+		const small = hubFiles(REPO, 'main', { baseUrl: BASE, maxTextBytes: 16 * 1024 });
+		await expect(loadTokenizer(small)).rejects.toThrow(
+			'tokenizer.json: larger than the 16384 bytes (0 MiB) allowed for this file'
+		);
+		await expect(small.prefetch(await modelFileList(small))).rejects.toThrow(/tokenizer\.json/);
+		expect(await small.isCached('tokenizer.json')).toBe(false);
+
+		// the default cap (128 MiB) lets the real files through
+		const tokenizer = await loadTokenizer(hubFiles(REPO, 'main', { baseUrl: BASE }));
+		expect(tokenizer.encode('hello').length).toBeGreaterThan(0);
+	});
 });

@@ -3,7 +3,11 @@
  * error and leaves the database as it was: the record is written whole or not at all.
  */
 import 'fake-indexeddb/auto';
+import * as Comlink from 'comlink';
 import { afterEach, describe, expect, it } from 'vitest';
+import { describeError } from '../../src/lib/i18n/describe-error';
+import { i18n } from '../../src/lib/i18n/index.svelte';
+import { isSessionError, registerSessionErrorTransfer } from '../../src/lib/session/errors';
 import { StudioDatabase, newId } from '../../src/lib/data/db';
 import type { Checkpoint, Dataset } from '../../src/lib/data/types';
 import { StorageFullError, isQuotaError, writeWhole } from '../../src/lib/data/storage-write';
@@ -139,5 +143,54 @@ describe('a full quota leaves the database consistent', () => {
 		expect(isQuotaError(q)).toBe(true);
 		expect(isQuotaError({ name: 'AbortError', inner: q })).toBe(true);
 		expect(isQuotaError(new Error('x'))).toBe(false);
+	});
+});
+
+describe('a full quota inside the worker reaches the page as a typed error', () => {
+	afterEach(() => (i18n.locale = 'en'));
+
+	it('a checkpoint saved by the worker: SessionError storage-full naming it, worded in en and ja', async () => {
+		registerSessionErrorTransfer();
+		const db = new StudioDatabase(`quota-${newId()}`);
+		const runId = newId();
+		// the worker side: a training run saving its checkpoint, as training-job.ts does
+		const { port1, port2 } = new MessageChannel();
+		Comlink.expose(
+			{
+				saveCheckpoint: (step: number) =>
+					writeWhole(db, [db.checkpoints], `checkpoint at step ${step}`, () =>
+						db.checkpoints.put({
+							id: newId(),
+							runId,
+							step,
+							createdAt: step
+						} as unknown as Checkpoint)
+					)
+			},
+			port1 as unknown as Comlink.Endpoint
+		);
+		const worker = Comlink.wrap<{ saveCheckpoint(step: number): Promise<string> }>(
+			port2 as unknown as Comlink.Endpoint
+		);
+		quotaAfter(0);
+		const e = await worker.saveCheckpoint(40).catch((x: unknown) => x);
+		restore();
+		expect(isSessionError(e, 'storage-full') && e.params).toEqual({
+			what: 'checkpoint at step 40'
+		});
+		expect(await db.checkpoints.count()).toBe(0);
+		i18n.locale = 'en';
+		expect(describeError(e)).toMatch(
+			/storage for this site is full: checkpoint at step 40 was not/
+		);
+		i18n.locale = 'ja';
+		expect(describeError(e)).toMatch(
+			/保存領域がいっぱいです。checkpoint at step 40は保存されませんでした/
+		);
+		// on the page itself (a dataset import) the same words come from the untyped error
+		expect(describeError(new StorageFullError('my dialogues', null))).toMatch(/保存領域がいっぱい/);
+		port1.close();
+		port2.close();
+		db.close();
 	});
 });

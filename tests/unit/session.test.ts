@@ -11,6 +11,7 @@ import {
 	outOfMemory,
 	registerSessionErrorTransfer,
 	SessionError,
+	storageFull,
 	tokenOutOfRange,
 	trainingAlreadyRunning
 } from '../../src/lib/session/errors';
@@ -25,7 +26,8 @@ const everyError = [
 	adapterMismatch({ adapter: 'a', detail: 'lora_A shape' }),
 	adapterNotFound({ id: 'x' }),
 	trainingAlreadyRunning({ runId: 'r' }),
-	tokenOutOfRange({ id: 300000, vocabSize: 256000 })
+	tokenOutOfRange({ id: 300000, vocabSize: 256000 }),
+	storageFull({ what: 'checkpoint at step 40' })
 ];
 
 describe('KvPrefix (the ids beside the KV cache they describe)', () => {

@@ -12,12 +12,8 @@
  */
 import type { Gemma2Config } from '../model/config';
 import { mixAdapters, type LoraAdapter } from '../lora/adapter';
-import {
-	exportPeftFiles,
-	importPeftFolder,
-	importPeftZip,
-	type ImportedAdapter
-} from '../lora/peft';
+import { exportPeftFiles, importPeftFolder, type ImportedAdapter } from '../lora/peft';
+import { readPickedAdapterOffThread } from '../lora/peft-import';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from '../lora/tensor-names';
 import { downloadSharedAdapter, inspectSharedAdapter } from '../share/adapter-check';
 import type { AdapterRef } from '../share/sources';
@@ -193,21 +189,16 @@ async function storeImported(
 	return { id, existing, warnings: imported.warnings };
 }
 
-/** A picked PEFT zip, or the files of a picked PEFT folder; validated against the loaded model. */
+/**
+ * A picked PEFT zip, or the files of a picked PEFT folder; parsed and checked against the loaded
+ * model off the page's main thread (lora/peft-import.ts), then stored.
+ */
 export async function importAdapterFiles(
 	base: AdapterBase,
 	picked: File[]
 ): Promise<AdapterImport> {
-	if (picked.length === 1 && /\.zip$/i.test(picked[0].name)) {
-		// streamed: sizes are checked as bytes arrive (zip.ts), the file is never held inflated whole
-		const imported = await importPeftZip(base.config, picked[0].stream());
-		return storeImported(base, imported, picked[0].name.replace(/\.zip$/i, ''));
-	}
-	const files = new Map<string, Uint8Array>();
-	for (const f of picked)
-		files.set(f.webkitRelativePath || f.name, new Uint8Array(await f.arrayBuffer()));
-	const name = picked[0]?.webkitRelativePath.split('/')[0] || 'imported adapter';
-	return storeImported(base, importPeftFolder(base.config, files), name);
+	const { imported, name } = await readPickedAdapterOffThread(base.config, picked);
+	return storeImported(base, imported, name);
 }
 
 /**
@@ -232,7 +223,10 @@ export async function importSharedAdapter(
 	// declared sizes are checked first, then the files are read with a cap and a deadline.
 	const source = { hubBaseUrl: opts.hubBaseUrl };
 	await inspectSharedAdapter(ref, source);
-	const imported = importPeftFolder(model.config, await downloadSharedAdapter(ref, source));
+	const files = [...(await downloadSharedAdapter(ref, source))].map(
+		([name, bytes]) => new File([bytes as Uint8Array<ArrayBuffer>], name)
+	);
+	const { imported } = await readPickedAdapterOffThread(model.config, files);
 	return storeImported({ db, config: model.config, modelId: model.id }, imported, opts.name);
 }
 

@@ -14,6 +14,6 @@ export function describeError(e: unknown): string {
 		if (e.code === 'out-of-memory') params.mib = Math.round((params.bytes as number) / 2 ** 20);
 		return t(`error.${e.code}` as MessageKey, params);
 	}
-	if (e instanceof StorageFullError) return t('hostile.storage.full', { what: e.what });
+	if (e instanceof StorageFullError) return t('error.storage-full', { what: e.what });
 	return e instanceof Error ? e.message : String(e);
 }

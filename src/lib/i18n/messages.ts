@@ -13,6 +13,7 @@ import { studioPagesEn, studioPagesJa } from './studio-pages-messages';
 import { trainEn, trainJa } from './train-messages';
 import { judgeMetricEn, judgeMetricJa } from './judge-metric-messages';
 import { gpuPathEn, gpuPathJa } from './gpu-path-messages';
+import { dataNamesEn, dataNamesJa } from './data-name-messages';
 
 export const en = {
 	...studioEn,
@@ -26,6 +27,7 @@ export const en = {
 	...trainEn,
 	...judgeMetricEn,
 	...gpuPathEn,
+	...dataNamesEn,
 	'app.name': 'Mondō Studio',
 	'app.tagline':
 		'Chat with Gemma-2, grow a character dataset, and train a LoRA adapter on your own GPU — in this tab.',
@@ -262,6 +264,7 @@ export const ja: Record<MessageKey, string> = {
 	...trainJa,
 	...judgeMetricJa,
 	...gpuPathJa,
+	...dataNamesJa,
 	'app.name': 'Mondō Studio（問答スタジオ）',
 	'app.tagline':
 		'Gemma-2 と話し、キャラクターのデータセットを育て、自分の GPU で LoRA アダプターを学習する——すべてこのタブの中で。',

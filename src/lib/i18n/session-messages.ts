@@ -11,7 +11,9 @@ export const sessionEn = {
 	'error.adapter-not-found': 'The adapter was not found (deleted?).',
 	'error.training-already-running':
 		'A training run is already running: pause or stop it before starting another.',
-	'error.token-out-of-range': 'Token id {id} is outside the model’s vocabulary ({vocabSize}).'
+	'error.token-out-of-range': 'Token id {id} is outside the model’s vocabulary ({vocabSize}).',
+	'error.storage-full':
+		'The browser’s storage for this site is full: {what} was not saved (nothing half-written was kept). Free space on the Datasets or Adapters page, or in the browser’s site settings, then try again.'
 };
 
 export const sessionJa: Record<keyof typeof sessionEn, string> = {
@@ -26,5 +28,7 @@ export const sessionJa: Record<keyof typeof sessionEn, string> = {
 	'error.adapter-not-found': 'アダプターが見つかりません（削除されましたか？）。',
 	'error.training-already-running':
 		'学習がすでに実行中です。別の学習を始める前に一時停止か停止をしてください。',
-	'error.token-out-of-range': 'トークン ID {id} はモデルの語彙（{vocabSize}）の範囲外です。'
+	'error.token-out-of-range': 'トークン ID {id} はモデルの語彙（{vocabSize}）の範囲外です。',
+	'error.storage-full':
+		'このサイトのブラウザー保存領域がいっぱいです。{what}は保存されませんでした（書きかけのデータは残っていません）。データセットまたはアダプターのページ、あるいはブラウザーのサイト設定で空きを作ってから、もう一度お試しください。'
 };

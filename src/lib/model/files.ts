@@ -22,6 +22,8 @@ export interface ExpectedFile {
 	size?: number;
 	/** MD5 as lowercase hex (the MLC manifest's `md5sum`). */
 	md5?: string;
+	/** Most bytes allowed (a text file's cap); a download stops as soon as it is passed. */
+	maxBytes?: number;
 }
 
 export interface ModelFiles {
@@ -38,6 +40,14 @@ export interface ModelFiles {
 	url?(path: string): string;
 }
 
+/** A file longer than the bytes allowed for it (ExpectedFile.maxBytes), naming the file and cap. */
+export const overFileCap = (file: string, cap: number) =>
+	new ModelFormatError(
+		file,
+		null,
+		`larger than the ${cap} bytes (${Math.round(cap / 2 ** 20)} MiB) allowed for this file`
+	);
+
 /** Throw a ModelFormatError naming `file` if `bytes` is not what `expected` says. */
 export function checkExpectedFile(
 	file: string,
@@ -45,6 +55,8 @@ export function checkExpectedFile(
 	expected: ExpectedFile | undefined
 ): void {
 	if (!expected) return;
+	if (expected.maxBytes !== undefined && bytes.byteLength > expected.maxBytes)
+		throw overFileCap(file, expected.maxBytes);
 	if (expected.size !== undefined && bytes.byteLength !== expected.size)
 		throw new ModelFormatError(
 			file,

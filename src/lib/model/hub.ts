@@ -11,7 +11,14 @@
  *   as complete; a file that fails is dropped with its pieces.
  */
 import { ModelFormatError } from './config';
-import { checkExpectedFile, type ExpectedFile, type FileProgress, type ModelFiles } from './files';
+import {
+	checkExpectedFile,
+	MAX_MODEL_TEXT_BYTES,
+	overFileCap,
+	type ExpectedFile,
+	type FileProgress,
+	type ModelFiles
+} from './files';
 import { concatBytes as concat } from '../net/bytes';
 
 export const HF_HUB_URL = 'https://huggingface.co';
@@ -52,7 +59,12 @@ export interface HubOptions {
 	verifyMd5?: boolean;
 	/** Size of everything that will be read, for the session's total and ETA. */
 	expectedTotalBytes?: number;
+	/** Most bytes of a text file (`*.json`: configs, manifests, tokenizer); default 128 MiB. */
+	maxTextBytes?: number;
 }
+
+/** A model folder's text files (configs, manifests, tokenizer) are its JSON files. */
+const isTextFile = (path: string) => path.endsWith('.json');
 
 export interface HubFiles extends ModelFiles {
 	repo: string;
@@ -121,6 +133,7 @@ export function hubFiles(repo: string, revision = 'main', options: HubOptions = 
 	const baseUrl = options.baseUrl ?? HF_HUB_URL;
 	const doFetch = options.fetch ?? ((input: string, init?: RequestInit) => fetch(input, init));
 	const pieceBytes = options.pieceBytes ?? DEFAULT_PIECE_BYTES;
+	const maxTextBytes = options.maxTextBytes ?? MAX_MODEL_TEXT_BYTES;
 	const cacheName = hubCacheName(repo, revision);
 	const url = (path: string) => hubFileUrl(repo, revision, path, baseUrl);
 	const describe = `${repo}@${revision} (${baseUrl})`;
@@ -274,6 +287,13 @@ export function hubFiles(repo: string, revision = 'main', options: HubOptions = 
 			const length = response.headers.get('content-length');
 			total = length !== null && !response.headers.get('content-encoding') ? Number(length) : null;
 		}
+		const cap = expected?.maxBytes;
+		const overCap = () => overFileCap(path, cap!);
+		if (cap !== undefined && total !== null && total > cap) {
+			await response.body?.cancel().catch(() => {});
+			await dropPieces(cache, pieces);
+			throw overCap();
+		}
 
 		const state = { loaded: resumeFrom, total };
 		fileState.set(path, state);
@@ -290,6 +310,10 @@ export function hubFiles(repo: string, revision = 'main', options: HubOptions = 
 		let received = 0;
 		let overflow = false;
 		const append = (b: Uint8Array) => {
+			if (cap !== undefined && received + b.byteLength > cap) {
+				overflow = true;
+				throw overCap();
+			}
 			if (buffer) {
 				if (received + b.byteLength > buffer.byteLength) {
 					overflow = true;
@@ -406,16 +430,17 @@ export function hubFiles(repo: string, revision = 'main', options: HubOptions = 
 	async function bytes(
 		path: string,
 		onFileProgress?: (p: FileProgress) => void,
-		expected?: ExpectedFile
+		given?: ExpectedFile
 	): Promise<ArrayBuffer> {
+		// a text file is capped (a host cannot make the page read an endless config.json)
+		const expected =
+			isTextFile(path) && given?.maxBytes === undefined
+				? { ...given, maxBytes: maxTextBytes }
+				: given;
 		const cached = await cachedFile(path);
 		if (cached) {
 			// Verified when it was stored; the size is cheap to check again.
-			checkExpectedFile(
-				path,
-				cached,
-				expected?.size !== undefined ? { size: expected.size } : undefined
-			);
+			checkExpectedFile(path, cached, { size: expected?.size, maxBytes: expected?.maxBytes });
 			fileState.set(path, { loaded: cached.byteLength, total: cached.byteLength });
 			onFileProgress?.({ file: path, loaded: cached.byteLength, total: cached.byteLength });
 			report(path, true, 0);
@@ -465,7 +490,7 @@ export function hubFiles(repo: string, revision = 'main', options: HubOptions = 
 			throw new ModelFormatError(path, null, `HTTP ${response.status} for ${url(path)}`);
 		},
 		async text(path) {
-			return new TextDecoder().decode(await bytes(path));
+			return new TextDecoder().decode(await bytes(path, undefined, { maxBytes: maxTextBytes }));
 		},
 		bytes,
 		async prefetch(entries) {

@@ -6,6 +6,7 @@
  * client) adds the code and parameters on the way out and rebuilds a SessionError on the way in.
  */
 import * as Comlink from 'comlink';
+import { StorageFullError } from '../data/storage-write';
 
 export interface SessionErrorParams {
 	/** A call that needs the model before one was loaded (or after a lost device dropped it). */
@@ -23,6 +24,11 @@ export interface SessionErrorParams {
 	'training-already-running': { runId: string };
 	/** A token id outside the model's vocabulary. */
 	'token-out-of-range': { id: number; vocabSize: number };
+	/**
+	 * The browser's storage quota was full while the worker saved `what` (a checkpoint, an adapter):
+	 * nothing of it was written (data/storage-write.ts). A StorageFullError crosses as this code.
+	 */
+	'storage-full': { what: string };
 }
 
 export type SessionErrorCode = keyof SessionErrorParams;
@@ -93,6 +99,18 @@ export const tokenOutOfRange = (p: SessionErrorParams['token-out-of-range']) =>
 		`token id ${p.id} is outside the vocabulary (${p.vocabSize})`
 	);
 
+export const storageFull = (p: SessionErrorParams['storage-full']) =>
+	new SessionError(
+		'storage-full',
+		p,
+		`the browser's storage for this site is full: ${p.what} was not saved (nothing half-written was kept)`
+	);
+
+/** The typed form of a worker-side failure that has one (a full quota); others as they are. */
+function typed(e: unknown): unknown {
+	return e instanceof StorageFullError ? storageFull({ what: e.what }) : e;
+}
+
 /** What travels in place of comlink's {message, name, stack} for a SessionError. */
 interface SerializedThrow {
 	isError: boolean;
@@ -106,7 +124,11 @@ interface SerializedThrow {
 
 let registered = false;
 
-/** Makes thrown SessionErrors cross comlink with their code and parameters (both sides call it). */
+/**
+ * Makes thrown SessionErrors cross comlink with their code and parameters (both sides call it); a
+ * StorageFullError thrown in the worker (a checkpoint saved by a training run) crosses as
+ * SessionError storage-full.
+ */
 export function registerSessionErrorTransfer(): void {
 	if (registered) return;
 	registered = true;
@@ -117,8 +139,8 @@ export function registerSessionErrorTransfer(): void {
 	Comlink.transferHandlers.set('throw', {
 		canHandle: base.canHandle,
 		serialize(thrown: { value: unknown }) {
-			const [wire, transfer] = base.serialize(thrown);
-			const e = thrown.value;
+			const e = typed(thrown.value);
+			const [wire, transfer] = base.serialize({ ...thrown, value: e });
 			if (e instanceof SessionError && wire.isError)
 				wire.value.session = { code: e.code, params: structuredClone(e.params) };
 			return [wire, transfer];

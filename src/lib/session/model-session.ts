@@ -63,7 +63,10 @@ export interface SessionOptions {
 	db?: () => StudioDatabase;
 }
 
-export interface OpenOptions extends Pick<EngineOptions, 'maxTokens' | 'kvCacheDtype'> {
+export interface OpenOptions extends Pick<
+	EngineOptions,
+	'maxTokens' | 'kvCacheDtype' | 'prefillChunk'
+> {
 	/** The model's tokenizer when already loaded; else it is read from `files` on first use. */
 	tokenizer?: Tokenizer;
 	files?: ModelFiles;
@@ -184,7 +187,8 @@ export class ModelSession {
 		const memory = new GpuMemory(device);
 		const engine = await allocating(
 			device,
-			() => memory.current,
+			// the high-water mark: a failed engine frees what it made before this is read
+			() => memory.peak,
 			() => Gemma2Engine.create(device, model.weights, { ...opts, memory }),
 			() => memory.freeAll()
 		);
@@ -253,9 +257,14 @@ export class ModelSession {
 			let text = '';
 			let firstTokenAt = 0;
 			let endOfTurn = false;
+			let unfed = 0;
 			try {
+				// prompt processing, a chunk at a time: Stop is heard between chunks; after a Stop the
+				// unfed rest is not fed and generate() returns at once
+				const rest = await feedPrompt(m.engine, fresh, abort.signal);
+				if (abort.signal.aborted) unfed = rest.length;
 				for await (const id of m.engine.generate(
-					fresh,
+					rest.slice(unfed),
 					{
 						temperature: s.temperature,
 						topK: s.topK,
@@ -291,7 +300,7 @@ export class ModelSession {
 				this.abort = null;
 			}
 			text += decoder.flush();
-			m.prefix.generated(ids, out);
+			m.prefix.generated(ids.slice(0, ids.length - unfed), out);
 			const secs = firstTokenAt ? (performance.now() - firstTokenAt) / 1000 : 0;
 			return {
 				text,
@@ -379,7 +388,7 @@ export class ModelSession {
 		}).finally(() => (this.trainingRunId = null));
 	}
 
-	/** Pause (checkpoint, resumable) the running training after its current step. */
+	/** Pause (checkpoint, resumable) the running training after its current example. */
 	pauseTraining(): void {
 		this.training?.pause();
 	}
@@ -472,6 +481,22 @@ export class ModelSession {
 			this.lost = report;
 		}
 	}
+}
+
+/**
+ * Feeds all but the last chunk of a prompt's `fresh` tokens, one chunk at a time, until `signal`
+ * aborts; returns what is left to feed (the last chunk, for generate()).
+ */
+async function feedPrompt(
+	engine: Gemma2Engine,
+	fresh: number[],
+	signal: AbortSignal
+): Promise<number[]> {
+	const C = engine.prefillChunk;
+	let at = 0;
+	for (; fresh.length - at > C && !signal.aborted; at += C)
+		await engine.append(fresh.slice(at, at + C));
+	return fresh.slice(at);
 }
 
 async function readTokenizer(files: ModelFiles): Promise<Tokenizer> {

@@ -290,6 +290,26 @@ export class GpuLoraAdapter implements LoraBackwardHook {
 		return out;
 	}
 
+	/** Overwrites the gradients (by PEFT tensor name, as downloadGrads gives them): a paused step's. */
+	uploadGrads(grads: Map<string, Float32Array>): void {
+		this.check();
+		if (!this.trainable) throw new Error('GpuLoraAdapter: no gradients (not trainable)');
+		for (const slot of this.slots.values()) {
+			const m = slot.module;
+			const buf = this.segments[slot.segment].grads!;
+			for (const [part, offset, n] of [
+				['A', slot.offsetA, m.r * m.in],
+				['B', slot.offsetB, m.out * m.r]
+			] as const) {
+				const name = loraTensorName(m.layer, m.proj, part);
+				const g = grads.get(name);
+				if (g?.length !== n)
+					throw new Error(`GpuLoraAdapter.uploadGrads: ${name} is missing or has another shape`);
+				this.device.queue.writeBuffer(buf, offset * 4, Float32Array.from(g));
+			}
+		}
+	}
+
 	/** Overwrites the parameters with those of `adapter` (same modules and ranks), e.g. on resume. */
 	upload(adapter: LoraAdapter): void {
 		this.check();

@@ -17,7 +17,9 @@
  * Deterministic given the seed: the shuffle is mulberry32(seed, epoch), the dropout mask seed is a
  * function of (seed, step, micro-batch). The state between steps (adapter, AdamW moments, step,
  * data position) is a plain structured-cloneable object (TrainerState) for checkpoints and resume.
- * stop() / pause: a flag checked between optimizer steps.
+ * stop() / pause: a flag checked between the examples of an optimizer step; a step cut short keeps
+ *              its accumulated gradients and loss in the state (`partial`), and a resume finishes
+ *              it exactly as an uninterrupted run would (same examples, dropout seeds, order).
  *
  * Not the Trainer's: its RandomSampler draws from torch's generator; ours is a different (seeded)
  * permutation. With shuffle: false the order is the file's, as in a reference run.
@@ -87,6 +89,16 @@ export interface TrainerState {
 	/** The training arguments and dataset size the plan was made for (resume checks them). */
 	args: TrainingArguments;
 	numExamples: number;
+	/** The optimizer step `step + 1`, paused after some of its examples (absent between steps). */
+	partial?: PartialStep;
+}
+
+/** An optimizer step cut short by a pause: the examples done, their loss sum, their gradients. */
+export interface PartialStep {
+	examplesDone: number;
+	lossSum: number;
+	/** By PEFT tensor name (GpuLoraAdapter.downloadGrads). */
+	grads: Map<string, Float32Array>;
 }
 
 export interface TrainerOptions {
@@ -137,6 +149,8 @@ export class LoraTrainer {
 	private epoch = 0;
 	private batchInEpoch = 0;
 	private stopRequested = false;
+	/** The step in progress when a pause cut it short (its gradients stay in the adapter's buffers). */
+	private partial: Omit<PartialStep, 'grads'> | null = null;
 	private best: TrainerState['best'] = null;
 	private readonly evalEvery: number;
 	private readonly saveEvery: number;
@@ -167,7 +181,10 @@ export class LoraTrainer {
 		return this.step >= this.plan.totalSteps;
 	}
 
-	/** Ask the loop to stop after the current optimizer step (pause = stop + resume from state()). */
+	/**
+	 * Ask the loop to stop after the example being run (pause = stop + resume from state(); a step
+	 * cut short is finished by the resume).
+	 */
 	stop(): void {
 		this.stopRequested = true;
 	}
@@ -177,9 +194,19 @@ export class LoraTrainer {
 		return this.best;
 	}
 
-	/** Runs until the plan is done or stop() is called. Returns the steps done. */
+	/**
+	 * Runs until the plan is done or stop() is called — also a stop() made before run(), e.g. a
+	 * pause pressed while the run was being prepared. Returns the steps done.
+	 */
 	async run(): Promise<number> {
-		this.stopRequested = false;
+		try {
+			return await this.runSteps();
+		} finally {
+			this.stopRequested = false; // used up: a later run() continues
+		}
+	}
+
+	private async runSteps(): Promise<number> {
 		const { args } = this.o;
 		const bs = args.per_device_train_batch_size;
 		const ga = args.gradient_accumulation_steps;
@@ -198,6 +225,7 @@ export class LoraTrainer {
 					for (let i = b * bs; i < Math.min((b + 1) * bs, n); i++)
 						examples.push(this.o.train[order[i]]);
 				const report = await this.optimizerStep(examples);
+				if (!report) return this.step; // paused mid-step: state() keeps the partial step
 				this.batchInEpoch = last;
 				const dt = (performance.now() - t0) / 1000;
 				stepSeconds += dt;
@@ -239,19 +267,31 @@ export class LoraTrainer {
 		return this.step;
 	}
 
-	/** One optimizer step over `examples` (all micro-batches of the accumulation step). */
+	/**
+	 * One optimizer step over `examples` (all micro-batches of the accumulation step), continuing a
+	 * paused one; null when a stop request cut it short (then `partial` says how far it got).
+	 */
 	private async optimizerStep(
 		examples: TrainingExample[]
-	): Promise<Pick<StepReport, 'loss' | 'learningRate' | 'gradNorm'>> {
+	): Promise<Pick<StepReport, 'loss' | 'learningRate' | 'gradNorm'> | null> {
 		const { device, adapter, backward, args } = this.o;
 		const N = trainerNumItemsInBatch(examples);
-		let enc = device.createCommandEncoder({ label: 'lora.zero_grads' });
-		adapter.zeroGrads(enc);
-		device.queue.submit([enc.finish()]);
-		let lossSum = 0;
+		const from = this.partial?.examplesDone ?? 0;
+		let lossSum = this.partial?.lossSum ?? 0;
+		this.partial = null;
+		let enc: GPUCommandEncoder;
+		if (from === 0) {
+			enc = device.createCommandEncoder({ label: 'lora.zero_grads' });
+			adapter.zeroGrads(enc);
+			device.queue.submit([enc.finish()]);
+		}
 		adapter.training = true;
 		try {
-			for (let i = 0; i < examples.length; i++) {
+			for (let i = from; i < examples.length; i++) {
+				if (i > from && this.stopRequested) {
+					this.partial = { examplesDone: i, lossSum };
+					return null;
+				}
 				adapter.dropoutSeed =
 					(Math.imul(args.seed + 1, 0x27d4eb2f) ^
 						Math.imul(this.step + 1, 0x165667b1) ^
@@ -331,7 +371,10 @@ export class LoraTrainer {
 			log: structuredClone(this.log),
 			best: this.best && { ...this.best },
 			args: structuredClone(this.o.args),
-			numExamples: this.o.train.length
+			numExamples: this.o.train.length,
+			...(this.partial && {
+				partial: { ...this.partial, grads: await this.o.adapter.downloadGrads() }
+			})
 		};
 	}
 
@@ -348,6 +391,10 @@ export class LoraTrainer {
 		this.batchInEpoch = s.batchInEpoch;
 		this.log.push(...s.log);
 		this.best = s.best && { ...s.best };
+		if (s.partial) {
+			this.o.adapter.uploadGrads(s.partial.grads);
+			this.partial = { examplesDone: s.partial.examplesDone, lossSum: s.partial.lossSum };
+		}
 	}
 
 	destroy(): void {

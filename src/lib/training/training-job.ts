@@ -71,7 +71,7 @@ export class TrainingJob {
 		readonly runId: string
 	) {}
 
-	/** Stop after the current optimizer step and keep a checkpoint to resume from. */
+	/** Stop after the current example (mid-step: the step is kept) and checkpoint to resume from. */
 	pause(): void {
 		this.stopKind = 'pause';
 		this.trainer?.stop();
