@@ -21,6 +21,8 @@ export const judgeMetricEn = {
 	'judgeEval.noRemote': 'The remote judge (set one up on the Judge page first)',
 	'judgeEval.time': 'About {time} at the {speed} tokens/s chat measured with this model.',
 	'judgeEval.noSpeed': 'Chat with this model once to measure its speed and get a time.',
+	'judgeEval.noEvaluations':
+		'This run never evaluates (eval_strategy "no", or the dataset has no eval split): no scores would be recorded.',
 	'judgeEval.rubric': 'Rubric',
 	'judgeEval.character': 'Character judged',
 	'judgeEval.prompts': 'Held-out prompts',
@@ -63,6 +65,8 @@ export const judgeMetricJa: Record<keyof typeof judgeMetricEn, string> = {
 	'judgeEval.noRemote': 'リモートジャッジ（先にジャッジページで設定してください）',
 	'judgeEval.time': 'チャットでこのモデルを測った {speed} トークン/秒で約 {time} です。',
 	'judgeEval.noSpeed': 'このモデルで一度チャットすると速度が測られ、時間も表示されます。',
+	'judgeEval.noEvaluations':
+		'この実行は評価を行いません（eval_strategy が "no"、またはデータセットに評価用分割がありません）。スコアは記録されません。',
 	'judgeEval.rubric': 'ルーブリック',
 	'judgeEval.character': '判定するキャラクター',
 	'judgeEval.prompts': '評価用プロンプト数',
