@@ -11,11 +11,8 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
-import { createLoraAdapter } from '../../src/lib/lora/adapter';
-import { LORA_DEFAULTS } from '../../src/lib/lora/config';
-import { exportPeftZip } from '../../src/lib/lora/peft';
-import { TINY_CONFIG } from '../../src/lib/reference/random-model';
-import { loadTinyModel } from './studio-fixtures';
+import { pair, tinyCharacter, tinyRubric } from '../judge-fixtures';
+import { loadTinyModel, STRONG_ADAPTER_ZIP as ZIP } from './studio-fixtures';
 
 /** Puts records into the studio's database (once the app has made it), then reloads the page. */
 async function seed(page: Page, records: Record<string, object[]>): Promise<void> {
@@ -50,40 +47,8 @@ async function seed(page: Page, records: Record<string, object[]>): Promise<void
 }
 
 const now = 1_750_000_000_000;
-const rubric = {
-	id: 'rubric-tiny',
-	key: 'tiny-style-flow',
-	version: 1,
-	name: 'Tiny style and flow',
-	language: 'en',
-	// short: the tiny model's context is small
-	template: '{{criterion}} {{min}}-{{max}}\n{{dialogue}}',
-	criteria: [
-		{ key: 'style', label: 'style', anchors: {} },
-		{ key: 'flow', label: 'flow', anchors: {} }
-	],
-	scale: { min: 0, max: 4 },
-	origin: 'user',
-	createdAt: now
-};
-const character = {
-	id: 'char-sokra',
-	name: 'Sokra',
-	language: 'en',
-	profile: 'asks',
-	styleNotes: 'short',
-	exampleLines: [],
-	prompt: '',
-	origin: 'user',
-	createdAt: now,
-	updatedAt: now
-};
-const pair = (q: string, a: string) => ({
-	messages: [
-		{ role: 'user', content: q },
-		{ role: 'model', content: a }
-	]
-});
+const rubric = tinyRubric('rubric-tiny', now);
+const character = tinyCharacter('char-sokra', now);
 const dataset = {
 	id: 'ds-tiny',
 	name: 'tiny dialogues',
@@ -221,20 +186,6 @@ test('the Train page shows judge scores, the best step, the overfitting notice a
 	await expect(replies).not.toContainText('Who do you think I am?');
 });
 
-// Strong on purpose (as in adapters.spec.ts): it changes the tiny model's greedy replies.
-const adapter = createLoraAdapter(
-	TINY_CONFIG,
-	{
-		...LORA_DEFAULTS,
-		r: 4,
-		lora_alpha: 64,
-		target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']
-	},
-	3
-);
-for (const m of adapter.modules.values()) m.B.forEach((_, i) => (m.B[i] = Math.sin(7 * i + 1) * 4));
-const ZIP = Buffer.from(exportPeftZip(TINY_CONFIG, adapter, { baseModel: 'test-org/tiny-gemma2' }));
-
 test.use({ serviceWorkers: 'block' });
 
 test('the Adapters page compares by score: the same table for the same seed, exported as CSV and JSON', async ({
@@ -251,7 +202,7 @@ test('the Adapters page compares by score: the same table for the same seed, exp
 
 	const card = page.getByTestId('adapter-scores');
 	await card.getByRole('checkbox', { name: 'socratic-lora' }).check();
-	await card.getByTestId('scores-rubric').selectOption({ label: 'Tiny style and flow (v1)' });
+	await card.getByTestId('scores-rubric').selectOption({ label: `${rubric.name} (v1)` });
 	await card.getByTestId('scores-character').selectOption({ label: 'Sokra' });
 	await card.getByTestId('scores-dataset').selectOption({ label: 'tiny dialogues' });
 	await card.getByLabel('Held-out prompts').fill('1');

@@ -21,6 +21,7 @@ import type { TrainingRun } from '../../src/lib/data/types';
 import { ModelSession } from '../../src/lib/session/model-session';
 import type { ModelSource } from '../../src/lib/session/types';
 import type { TrainerState } from '../../src/lib/training/trainer';
+import { pair, tinyCharacter, tinyRubric } from '../judge-fixtures';
 
 const source: ModelSource = { kind: 'url', url: `${location.origin}/fixtures/tiny-hf/` };
 
@@ -47,40 +48,9 @@ const trainingArgs = {
 async function setup(db: StudioDatabase) {
 	const now = Date.now();
 	const characterId = newId();
-	await db.characters.add({
-		id: characterId,
-		name: 'Sokra',
-		language: 'en',
-		profile: 'asks',
-		styleNotes: 'short',
-		exampleLines: [],
-		prompt: '',
-		origin: 'user',
-		createdAt: now,
-		updatedAt: now
-	} as never);
+	await db.characters.add(tinyCharacter(characterId, now));
 	const rubricId = newId();
-	await db.rubrics.add({
-		id: rubricId,
-		key: 'tiny-style-flow',
-		version: 1,
-		name: 'tiny',
-		language: 'en',
-		template: '{{criterion}} {{min}}-{{max}}\n{{dialogue}}',
-		criteria: [
-			{ key: 'style', label: 'style', anchors: {} },
-			{ key: 'flow', label: 'flow', anchors: {} }
-		],
-		scale: { min: 0, max: 4 },
-		origin: 'user',
-		createdAt: now
-	});
-	const pair = (q: string, a: string) => ({
-		messages: [
-			{ role: 'user' as const, content: q },
-			{ role: 'model' as const, content: a }
-		]
-	});
+	await db.rubrics.add(tinyRubric(rubricId, now));
 	const datasetId = newId();
 	await db.datasets.add({
 		id: datasetId,
