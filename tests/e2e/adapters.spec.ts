@@ -7,28 +7,16 @@ import { expect, test, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { unzipSync } from 'fflate';
 import { ggufLoraFile, readPeftFilesForGguf } from '../../src/lib/export/gguf-lora';
-import { loadTinyModel } from './studio-fixtures';
+import {
+	loadTinyModel,
+	STRONG_ADAPTER as adapter,
+	STRONG_ADAPTER_ZIP as ZIP
+} from './studio-fixtures';
 import { createLoraAdapter } from '../../src/lib/lora/adapter';
 import { LORA_DEFAULTS } from '../../src/lib/lora/config';
 import { exportPeftFiles, exportPeftZip } from '../../src/lib/lora/peft';
 import { writeZip } from '../../src/lib/lora/zip';
 import { TINY_CONFIG } from '../../src/lib/reference/random-model';
-
-// Strong on purpose: the tiny model's final softcap (3) saturates its logits, so a mild adapter would not
-// move the argmax. The float64 reference gives 4 × token 365 ("\n") for the base model on "abc" and
-// 4 × token 57 with this adapter.
-const adapter = createLoraAdapter(
-	TINY_CONFIG,
-	{
-		...LORA_DEFAULTS,
-		r: 4,
-		lora_alpha: 64,
-		target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']
-	},
-	3
-);
-for (const m of adapter.modules.values()) m.B.forEach((_, i) => (m.B[i] = Math.sin(7 * i + 1) * 4));
-const ZIP = Buffer.from(exportPeftZip(TINY_CONFIG, adapter, { baseModel: 'test-org/tiny-gemma2' }));
 
 /** The Adapters page with the tiny model loaded and the zip imported as "socratic-lora". */
 async function adaptersPageWithZip(page: Page) {

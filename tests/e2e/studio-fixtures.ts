@@ -1,5 +1,12 @@
-/** What the Train and Adapters e2e tests share: a chat JSONL, the tiny model, IndexedDB counts. */
+/**
+ * What the Train and Adapters e2e tests share: a chat JSONL, the tiny model, an adapter that
+ * changes it, IndexedDB counts.
+ */
 import { expect, type Page } from '@playwright/test';
+import { createLoraAdapter } from '../../src/lib/lora/adapter';
+import { LORA_DEFAULTS } from '../../src/lib/lora/config';
+import { exportPeftZip } from '../../src/lib/lora/peft';
+import { TINY_CONFIG } from '../../src/lib/reference/random-model';
 
 /** A JSONL of {"messages": [user, assistant]} rows. */
 export function chatJsonl(pairs: [user: string, model: string][]): Buffer {
@@ -51,3 +58,26 @@ export async function storedCount(page: Page, store: string): Promise<number> {
 		store
 	);
 }
+
+/**
+ * An adapter for the tiny model, strong on purpose: the tiny model's final softcap (3) saturates
+ * its logits, so a mild adapter would not move the argmax. The float64 reference gives 4 × token
+ * 365 ("\n") for the base model on "abc" and 4 × token 57 with this adapter.
+ */
+export const STRONG_ADAPTER = createLoraAdapter(
+	TINY_CONFIG,
+	{
+		...LORA_DEFAULTS,
+		r: 4,
+		lora_alpha: 64,
+		target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']
+	},
+	3
+);
+for (const m of STRONG_ADAPTER.modules.values())
+	m.B.forEach((_, i) => (m.B[i] = Math.sin(7 * i + 1) * 4));
+
+/** STRONG_ADAPTER as a PEFT zip, exactly as the studio exports it. */
+export const STRONG_ADAPTER_ZIP = Buffer.from(
+	exportPeftZip(TINY_CONFIG, STRONG_ADAPTER, { baseModel: 'test-org/tiny-gemma2' })
+);

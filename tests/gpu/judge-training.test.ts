@@ -3,8 +3,15 @@
  * real IndexedDB: every evaluation generates replies with the adapter being trained, judges them
  * with the base model (adapter off) and records eval_<criterion>_score and eval_combined_score;
  * the best checkpoint is the combined score's, kept under save_total_limit, and is the run's
- * adapter under load_best_model_at_end; a run paused and resumed records the same series; a best
- * metric nothing produces is refused before the run starts.
+ * adapter under load_best_model_at_end; a run paused during an evaluation, the page reloaded (a new
+ * session over the same database) and resumed records the same series; a best metric nothing
+ * produces is refused before the run starts.
+ *
+ * Lean on purpose (the gpu layer runs on 2 CI cores): 4 steps, 2 evaluations, 1 held-out prompt,
+ * replies of 2 tokens and judge comments of 1 token are enough to prove every rule. Most of the
+ * time is the first training step's and the first reply's pipeline compilation, so the "reload"
+ * hands the GPU device (and its compiled pipelines) to the new session; everything else — engine,
+ * weights, training stack, job — is new and reads the run back from IndexedDB.
  */
 import { describe, expect, it } from 'vitest';
 import { adapterTensors } from '../../src/lib/lora/adapter';
@@ -14,12 +21,15 @@ import type { TrainingRun } from '../../src/lib/data/types';
 import { ModelSession } from '../../src/lib/session/model-session';
 import type { ModelSource } from '../../src/lib/session/types';
 import type { TrainerState } from '../../src/lib/training/trainer';
+import { pair, tinyCharacter, tinyRubric } from '../judge-fixtures';
 
 const source: ModelSource = { kind: 'url', url: `${location.origin}/fixtures/tiny-hf/` };
 
+const PROMPTS = 1;
+
 const trainingArgs = {
 	learning_rate: 5e-2,
-	max_steps: 8,
+	max_steps: 4,
 	per_device_train_batch_size: 1,
 	gradient_accumulation_steps: 1,
 	lr_scheduler_type: 'constant',
@@ -38,47 +48,17 @@ const trainingArgs = {
 async function setup(db: StudioDatabase) {
 	const now = Date.now();
 	const characterId = newId();
-	await db.characters.add({
-		id: characterId,
-		name: 'Sokra',
-		language: 'en',
-		profile: 'asks',
-		styleNotes: 'short',
-		exampleLines: [],
-		prompt: '',
-		origin: 'user',
-		createdAt: now,
-		updatedAt: now
-	} as never);
+	await db.characters.add(tinyCharacter(characterId, now));
 	const rubricId = newId();
-	await db.rubrics.add({
-		id: rubricId,
-		key: 'tiny-style-flow',
-		version: 1,
-		name: 'tiny',
-		language: 'en',
-		template: '{{criterion}} {{min}}-{{max}}\n{{dialogue}}',
-		criteria: [
-			{ key: 'style', label: 'style', anchors: {} },
-			{ key: 'flow', label: 'flow', anchors: {} }
-		],
-		scale: { min: 0, max: 4 },
-		origin: 'user',
-		createdAt: now
-	});
-	const pair = (q: string, a: string) => ({
-		messages: [
-			{ role: 'user' as const, content: q },
-			{ role: 'model' as const, content: a }
-		]
-	});
+	await db.rubrics.add(tinyRubric(rubricId, now));
 	const datasetId = newId();
 	await db.datasets.add({
 		id: datasetId,
 		name: 'tiny',
 		origin: 'user',
-		train: [pair('hello', 'good day'), pair('why', 'ask more'), pair('what', 'know less')],
-		eval: [pair('who', 'a friend'), pair('how', 'slowly'), pair('when', 'now')],
+		// two examples, one per step: every evaluation is at an epoch's end (the pause below too)
+		train: [pair('hello', 'good day'), pair('why', 'ask more')],
+		eval: [pair('who', 'a friend')],
 		createdAt: now,
 		updatedAt: now
 	} as never);
@@ -95,10 +75,10 @@ async function setup(db: StudioDatabase) {
 			? {
 					rubricId,
 					characterId,
-					prompts: 2,
+					prompts: PROMPTS,
 					seed: 3,
-					judgeTokens: 6,
-					sampling: { temperature: 0, topK: 1, topP: 1, repetitionPenalty: 1, maxNewTokens: 4 }
+					judgeTokens: 1,
+					sampling: { temperature: 0, topK: 1, topP: 1, repetitionPenalty: 1, maxNewTokens: 2 }
 				}
 			: undefined,
 		createdAt: now,
@@ -110,9 +90,9 @@ async function setup(db: StudioDatabase) {
 const evals = (r: TrainingRun | undefined) => r!.metrics.filter((m) => m.evalLoss !== undefined);
 
 describe('training by the judge (tiny model)', () => {
-	it('records scores at each evaluation, keeps and ends with the best by combined_score, resumes with the same series', async () => {
+	it('records scores at each evaluation, keeps and ends with the best by combined_score, resumes after a reload with the same series', async () => {
 		const db = new StudioDatabase(`judge-${newId()}`);
-		const session = new ModelSession({ db: () => db });
+		let session = new ModelSession({ db: () => db });
 		await session.load(source);
 		const makeRun = await setup(db);
 
@@ -130,7 +110,7 @@ describe('training by the judge (tiny model)', () => {
 		expect(await session.train(run.id)).toBe('completed');
 		const done = await db.runs.get(run.id);
 		const series = evals(done);
-		expect(series.map((m) => m.step)).toEqual([2, 4, 6, 8]);
+		expect(series.map((m) => m.step)).toEqual([2, 4]);
 		for (const m of series) {
 			const s = m.scores!;
 			for (const k of ['eval_style_score', 'eval_flow_score', 'eval_combined_score']) {
@@ -141,7 +121,7 @@ describe('training by the judge (tiny model)', () => {
 		}
 		// every evaluation's replies and judgments are kept
 		const replies = await db.evalReplies.where('runId').equals(run.id).toArray();
-		expect(replies).toHaveLength(8);
+		expect(replies).toHaveLength(2 * PROMPTS);
 		for (const r of replies) expect(r.judgment ?? r.error).toBeDefined();
 
 		// the best is the combined score's (the first of equal values), kept under save_total_limit 1
@@ -149,9 +129,8 @@ describe('training by the judge (tiny model)', () => {
 		for (const m of series)
 			if (m.scores!.eval_combined_score > best.scores!.eval_combined_score) best = m;
 		const checkpoints = await db.checkpoints.where('runId').equals(run.id).sortBy('step');
-		expect(checkpoints.map((c) => c.step)).toEqual(
-			[...new Set([best.step, 8])].sort((a, b) => a - b)
-		);
+		// (the Trainer's rotation: with a limit of 1 the newest stays beside an older best)
+		expect(checkpoints.map((c) => c.step)).toEqual(best.step === 4 ? [4] : [best.step, 4]);
 		const bestCheckpoint = checkpoints.find((c) => c.step === best.step)!;
 		expect(bestCheckpoint.best).toBe(true);
 		expect((bestCheckpoint.state as TrainerState).best?.metric).toBe('eval_combined_score');
@@ -165,22 +144,46 @@ describe('training by the judge (tiny model)', () => {
 		const expected = adapterTensors((bestCheckpoint.state as TrainerState).adapter);
 		for (const [name, values] of expected) expect(stored.get(name), name).toEqual(values);
 
-		// the same run paused after its second evaluation and resumed: the same series
+		// the same run paused during its first evaluation (after its first reply): the evaluation
+		// stops at once, nothing of it is recorded, the step's checkpoint says it is pending
 		const again = makeRun(true);
 		await db.runs.add(again);
 		const paused = await session.train(again.id, (e) => {
-			if (e.kind === 'eval' && e.report.step === 4) session.pauseTraining();
+			if (e.kind === 'phase' && e.phase === 'evaluating' && e.total === 2 * PROMPTS && e.done === 1)
+				session.pauseTraining();
 		});
 		expect(paused).toBe('paused');
-		expect(evals(await db.runs.get(again.id)).map((m) => m.step)).toEqual([2, 4]);
-		expect(await session.train(again.id)).toBe('completed');
+		expect(evals(await db.runs.get(again.id))).toEqual([]);
+		expect(await db.evalReplies.where('runId').equals(again.id).count()).toBe(0);
+		const pending = await db.checkpoints.where('runId').equals(again.id).toArray();
+		expect(pending.map((c) => [c.step, c.evaluationPending])).toEqual([[2, true]]);
+
+		// the page reloaded (a new session over the same database) and the run resumed: the
+		// interrupted evaluation runs first, and the series is the uninterrupted run's
+		session.close();
+		const device = session.device();
+		session = new ModelSession({ db: () => db, requestDevice: () => device });
+		await session.load(source);
+		let adapterId = '';
+		const ended = await session.train(again.id, (e) => {
+			if (e.kind === 'adapter') adapterId = e.adapterId;
+		});
+		expect(ended).toBe('completed');
 		const resumed = evals(await db.runs.get(again.id));
-		expect(resumed.map((m) => m.step)).toEqual([2, 4, 6, 8]);
-		for (const [i, m] of resumed.entries())
+		expect(resumed.map((m) => m.step)).toEqual([2, 4]);
+		for (const [i, m] of resumed.entries()) {
+			expect(m.evalLoss).toBeCloseTo(series[i].evalLoss!, 5);
+			expect(m.epoch).toBe(series[i].epoch);
 			for (const [k, v] of Object.entries(series[i].scores!))
 				expect(m.scores![k], `${k} at step ${m.step}`).toBeCloseTo(v, 5);
-		expect(await db.evalReplies.where('runId').equals(again.id).count()).toBe(8);
+		}
+		expect(await db.evalReplies.where('runId').equals(again.id).count()).toBe(2 * PROMPTS);
+		// and it ends with the same best adapter
+		const resumedAdapter = adapterTensors(
+			(await loadStoredAdapter(session.info()!.config, (await db.adapters.get(adapterId))!)).adapter
+		);
+		for (const [name, values] of expected) expect(resumedAdapter.get(name), name).toEqual(values);
 		session.close();
 		db.close();
-	}, 300_000);
+	}, 480_000); // a guard for a loaded machine (measured 189–265 s with 7 parallel jobs on 2 cores)
 });

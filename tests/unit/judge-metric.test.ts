@@ -175,10 +175,14 @@ describe('metric_for_best_model is checked before the run', () => {
 });
 
 describe('checkpoint rotation', () => {
-	it('save_total_limit keeps the newest and never deletes the best', () => {
-		expect(checkpointsToDelete([20, 40, 60, 80], 2, 20)).toEqual([40]);
-		expect(checkpointsToDelete([20, 40, 60, 80], 2, 80)).toEqual([20]);
+	it('save_total_limit keeps that many, the best among them, as the Trainer rotates', () => {
+		// the best moves just before the newest; the oldest go
+		expect(checkpointsToDelete([20, 40, 60, 80], 2, 20)).toEqual([40, 60]);
+		expect(checkpointsToDelete([20, 40, 60, 80], 2, 80)).toEqual([20, 40]);
+		expect(checkpointsToDelete([20, 40, 60, 80], 3, 40)).toEqual([20]);
+		// a limit of 1 keeps the newest beside an older best (to resume from), only the best when newest
 		expect(checkpointsToDelete([80, 20, 60, 40], 1, 40)).toEqual([20, 60]);
+		expect(checkpointsToDelete([20, 40, 60, 80], 1, 80)).toEqual([20, 40, 60]);
 		expect(checkpointsToDelete([20, 40], null, 20)).toEqual([]);
 		expect(checkpointsToDelete([20, 40, 60], 2, null)).toEqual([20]);
 	});
@@ -283,6 +287,14 @@ describe('the fixed prompt set and the cost of evaluating', () => {
 				tokensPerSecond: 0
 			}).seconds
 		).toBeNull();
+		// a remote judge's tokens take the server's time, not this device's
+		expect(
+			evaluationCost({
+				...{ prompts: 4, maxNewTokens: 64, criteria: 2, judgeTokens: 100, evaluations: 5 },
+				tokensPerSecond: 100,
+				remoteJudge: true
+			})
+		).toEqual({ tokensGenerated: 1280, tokensJudged: 4000, seconds: 12.8 });
 	});
 });
 

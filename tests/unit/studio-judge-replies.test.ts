@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { Rubric } from '../../src/lib/data/types';
-import { compareByScore, comparisonCsv } from '../../src/lib/studio/judge-replies';
+import {
+	compareByScore,
+	comparisonCsv,
+	comparisonJson,
+	judgedReply,
+	judgeReplies
+} from '../../src/lib/studio/judge-replies';
 import type { LocalJudgeEngine } from '../../src/lib/studio/judge';
 import { mulberry32 } from '../../src/lib/random';
+import { summarizeScores } from '../../src/lib/studio/judge-scores';
 
 const rubric: Rubric = {
 	id: 'r1',
@@ -118,14 +125,84 @@ describe('adapters compared by score', () => {
 		expect(c.result.variants[0].replies[0].reply).not.toBe(a.result.variants[0].replies[0].reply);
 	});
 
-	it('exports the table as CSV', async () => {
+	it('exports the table as CSV and the whole comparison as JSON', async () => {
 		const { result } = await run(11);
+		const [base, good, bad] = result.variants;
 		const csv = comparisonCsv(result).trim().split('\n');
 		expect(csv[0]).toBe('variant,adapter_id,criterion,mean,spread,judged,failed,winner');
-		expect(csv).toContain(
-			`good adapter,good,combined,${result.variants[1].summary.combined},,3,0,yes`
-		);
-		expect(csv.filter((l) => l.startsWith('bad adapter'))).toEqual([]);
-		expect(JSON.parse(JSON.stringify(result)).winner).toBe(1);
+		// a row per variant and criterion, then the combined score: 3 × (2 + 1)
+		expect(csv).toHaveLength(1 + 9);
+		const tone = good.summary.criteria.tone;
+		expect(csv).toContain(`good adapter,good,tone,${tone.mean},${tone.spread},3,0,yes`);
+		expect(csv).toContain(`good adapter,good,combined,${good.summary.combined},,3,0,yes`);
+		expect(csv).toContain(`base,,combined,${base.summary.combined},,3,0,`);
+		// a variant whose judgments all failed is in the table, with no scores, not zeros
+		expect(csv.filter((l) => l.startsWith('bad adapter'))).toEqual([
+			'bad adapter,bad,tone,,,0,3,',
+			'bad adapter,bad,flow,,,0,3,',
+			'bad adapter,bad,combined,,,0,3,'
+		]);
+		expect(bad.summary.failed).toBe(3);
+
+		const json = JSON.parse(comparisonJson(result));
+		expect(json).toMatchObject({
+			format: 'mondo-score-comparison',
+			version: 1,
+			rubric: { id: 'r1', key: 'tone-flow', version: 2 },
+			seed: 11,
+			judgeTokens: 4,
+			winner: 1
+		});
+		expect(json.sampling.temperature).toBe(0.7);
+		expect(json.variants.map((v: { name: string }) => v.name)).toEqual([
+			'base',
+			'good adapter',
+			'bad adapter'
+		]);
+		expect(json.variants[1].replies[0].reply).toBe(good.replies[0].reply);
+		expect(json.variants[1].replies[0].judgment.scores).toEqual(good.replies[0].judgment!.scores);
+		expect(json.variants[2].replies[0].error).toMatch(/no probability/);
+	});
+});
+
+describe('replies judged by the remote judge (training evaluation)', () => {
+	it('the local model only replies; the server judges; a failed request is a failed judgment', async () => {
+		const s = scriptedEngine();
+		const requests: { url: string; body: { model: string; messages: { content: string }[] } }[] =
+			[];
+		const fetch = (async (url: string, init: RequestInit) => {
+			const body = JSON.parse(init.body as string);
+			requests.push({ url, body });
+			const text: string = body.messages[0].content;
+			if (text.includes('base how')) return new Response('overloaded', { status: 503 });
+			const score = text.startsWith('tone') ? 3 : 1;
+			return Response.json({ choices: [{ message: { content: `fine.\nScore: ${score}` } }] });
+		}) as typeof globalThis.fetch;
+		let judgeWith = 0;
+		const judged = await judgeReplies({
+			prompts,
+			engine: s.engine,
+			tokenizer: { encode: (t) => [t.charCodeAt(0)] },
+			rubric,
+			character: { name: 'S', profile: '', styleNotes: '' },
+			sampling: { temperature: 0, topK: 1, topP: 1, repetitionPenalty: 1, maxNewTokens: 8 },
+			seed: 1,
+			judge: { model: 'tiny' },
+			remote: { endpoint: 'http://127.0.0.1:9/v1', model: 'judge-model', fetch },
+			generateWith: () => s.use(null),
+			judgeWith: () => void judgeWith++
+		});
+		expect(judgeWith).toBe(0);
+		expect(s.calls.every((c) => c.startsWith('reply:'))).toBe(true);
+		expect(requests[0].url).toBe('http://127.0.0.1:9/v1/chat/completions');
+		expect(requests[0].body.model).toBe('judge-model');
+		const [why, how, who] = judged;
+		expect(why.judgment?.judge).toMatchObject({ kind: 'remote', model: 'judge-model' });
+		expect(why.judgment?.scores).toEqual({ tone: { score: 3 }, flow: { score: 1 } });
+		expect(who.judgment?.scores.tone.score).toBe(3);
+		expect(how.judgment).toBeUndefined();
+		expect(how.error).toMatch(/HTTP 503/);
+		const summary = summarizeScores(rubric, judged.map(judgedReply));
+		expect(summary).toMatchObject({ judged: 2, failed: 1, combined: 2 });
 	});
 });

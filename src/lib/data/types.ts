@@ -253,6 +253,11 @@ export interface JudgeEvaluationSettings {
 	sampling: SamplingSettings;
 	/** Token budget of the judge's comment per criterion (default DEFAULT_JUDGE_SAMPLING's 384). */
 	judgeTokens?: number;
+	/**
+	 * Judge with this OpenAI-compatible server instead of the base model (the Judge page's remote
+	 * judge; its API key stays in that setting, never in the run). Absent: the local judge.
+	 */
+	remoteJudge?: { endpoint: string; model: string };
 }
 
 /** One reply generated at an evaluation of a run, and its judgment (or why judging failed). */
@@ -289,6 +294,8 @@ export interface Checkpoint {
 	metrics: Record<string, number>;
 	/** Best by metric_for_best_model so far (kept beyond save_total_limit). */
 	best?: boolean;
+	/** The run was paused during this step's evaluation: a resume runs that evaluation first. */
+	evaluationPending?: boolean;
 	createdAt: number;
 }
 

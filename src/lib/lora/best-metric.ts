@@ -8,7 +8,7 @@
  * - The direction: `greater_is_better` when set, else false only for a name ending in `loss`.
  * - Before a run: a metric no configured evaluation produces is an error (the Trainer only finds
  *   out at the first evaluation; a studio run would silently never pick a best checkpoint).
- * - Rotation: keep the newest `save_total_limit` checkpoints and never delete the best.
+ * - Rotation: the Trainer's `save_total_limit` rule, which never deletes the best.
  * - Overfitting: the chosen score got worse for `patience` evaluations in a row while the training
  *   loss kept falling; names the best step.
  */
@@ -135,8 +135,10 @@ function checkLoadBest(args: TrainingArguments): void {
 }
 
 /**
- * The checkpoints (by step) that `save_total_limit` removes: all but the newest `limit` of those
- * that are not the best; the best is always kept. `limit` null or undefined keeps everything.
+ * The checkpoints (by step) that `save_total_limit` removes, by the Trainer's rule
+ * (`_sorted_checkpoints` + `_rotate_checkpoints`): the best is moved just before the newest, then
+ * the oldest go until `limit` are left. So the best is never deleted, and with a limit of 1 the
+ * newest stays beside it (the run resumes from it). `limit` null or undefined keeps everything.
  */
 export function checkpointsToDelete(
 	steps: number[],
@@ -144,8 +146,15 @@ export function checkpointsToDelete(
 	bestStep: number | null | undefined
 ): number[] {
 	if (limit === null || limit === undefined) return [];
-	const removable = [...steps].sort((a, b) => a - b).filter((s) => s !== bestStep);
-	return removable.slice(0, Math.max(0, removable.length - Math.max(1, limit)));
+	const order = [...steps].sort((a, b) => a - b);
+	let keep = Math.max(1, limit);
+	const at = bestStep === null || bestStep === undefined ? -1 : order.indexOf(bestStep);
+	if (at >= 0 && at < order.length - 1) {
+		order.splice(at, 1);
+		order.splice(order.length - 1, 0, bestStep!);
+		if (keep === 1) keep = 2;
+	}
+	return order.slice(0, Math.max(0, order.length - keep)).sort((a, b) => a - b);
 }
 
 export interface ScoredEvaluation {

@@ -48,15 +48,17 @@ export interface EvaluationCostInput {
 	judgeTokens: number;
 	/** Evaluations in the run (evaluationsInRun). */
 	evaluations: number;
-	/** Measured generation speed, tokens per second (0: unknown). */
-	tokensPerSecond: number;
+	/** Measured generation speed, tokens per second (chat/reply-speed.ts; 0 or null: unknown). */
+	tokensPerSecond: number | null;
+	/** A remote server judges: its tokens cost no time here (and its speed is not measured). */
+	remoteJudge?: boolean;
 }
 
 export interface EvaluationCost {
 	/** At most: every reply uses its whole budget. */
 	tokensGenerated: number;
 	tokensJudged: number;
-	/** Null when the speed is not measured yet. */
+	/** At the measured speed: the replies, and the judge's comments when judged here; null when no speed is measured yet. */
 	seconds: number | null;
 }
 
@@ -64,8 +66,8 @@ export interface EvaluationCost {
 export function evaluationCost(c: EvaluationCostInput): EvaluationCost {
 	const tokensGenerated = c.evaluations * c.prompts * c.maxNewTokens;
 	const tokensJudged = c.evaluations * c.prompts * c.criteria * c.judgeTokens;
-	const seconds =
-		c.tokensPerSecond > 0 ? (tokensGenerated + tokensJudged) / c.tokensPerSecond : null;
+	const here = tokensGenerated + (c.remoteJudge ? 0 : tokensJudged);
+	const seconds = c.tokensPerSecond && c.tokensPerSecond > 0 ? here / c.tokensPerSecond : null;
 	return { tokensGenerated, tokensJudged, seconds };
 }
 

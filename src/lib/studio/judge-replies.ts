@@ -4,7 +4,8 @@
  * same code runs in the training worker (the trainer's metric hook) and on the Adapters page.
  *
  * `generateWith` puts the model in the state that replies (an adapter on); `judgeWith` in the state
- * that judges (the adapter off: the base model judges, as in the seeds' workflow). Reply i is
+ * that judges (the adapter off: the base model judges, as in the seeds' workflow), or, with
+ * `remote`, an OpenAI-compatible server judges (the local model only replies). Reply i is
  * sampled with seed + i, so the same seed gives the same draws for every variant and evaluation.
  * A failed judgment keeps its error and counts as failed (judge-scores.ts), never as a zero.
  */
@@ -17,7 +18,13 @@ import type {
 	SamplingSettings
 } from '../data/types';
 import type { EvalPrompt } from './eval-prompts';
-import { DEFAULT_JUDGE_SAMPLING, judgeDialogueLocally, type LocalJudgeEngine } from './judge';
+import {
+	DEFAULT_JUDGE_SAMPLING,
+	judgeDialogueLocally,
+	judgeDialogueRemotely,
+	type LocalJudgeEngine,
+	type RemoteJudgeSettings
+} from './judge';
 import { summarizeScores, type JudgedReply, type ScoreSummary } from './judge-scores';
 
 export interface JudgedPrompt {
@@ -40,6 +47,8 @@ export interface JudgeRepliesInput {
 	judgeTokens?: number;
 	seed: number;
 	judge: Omit<JudgeRef, 'kind'>;
+	/** Judge with this OpenAI-compatible server instead of the local model (judgeWith not called). */
+	remote?: RemoteJudgeSettings;
 	generateWith: () => void | Promise<void>;
 	judgeWith: () => void | Promise<void>;
 	/** Ids for the judgments' dialogueId, by prompt index (default: "reply-<index>"). */
@@ -63,26 +72,31 @@ export async function judgeReplies(o: JudgeRepliesInput): Promise<JudgedPrompt[]
 		out.push({ prompt: p.messages, reference: p.reference, reply: text });
 		o.onProgress?.(i + 1, total);
 	}
-	await o.judgeWith();
+	if (!o.remote) await o.judgeWith();
 	for (const [i, r] of out.entries()) {
+		const input = {
+			rubric: o.rubric,
+			character: o.character,
+			dialogue: {
+				id: o.replyId?.(i) ?? `reply-${i}`,
+				turns: [...r.prompt, { role: 'model' as const, content: r.reply }]
+			},
+			signal: o.signal
+		};
 		try {
-			r.judgment = await judgeDialogueLocally({
-				rubric: o.rubric,
-				character: o.character,
-				dialogue: {
-					id: o.replyId?.(i) ?? `reply-${i}`,
-					turns: [...r.prompt, { role: 'model', content: r.reply }]
-				},
-				engine: o.engine,
-				tokenizer: o.tokenizer,
-				judge: o.judge,
-				sampling: {
-					...DEFAULT_JUDGE_SAMPLING,
-					maxNewTokens: o.judgeTokens ?? DEFAULT_JUDGE_SAMPLING.maxNewTokens
-				},
-				seed: o.seed,
-				signal: o.signal
-			});
+			r.judgment = o.remote
+				? await judgeDialogueRemotely({ ...input, settings: o.remote })
+				: await judgeDialogueLocally({
+						...input,
+						engine: o.engine,
+						tokenizer: o.tokenizer,
+						judge: o.judge,
+						sampling: {
+							...DEFAULT_JUDGE_SAMPLING,
+							maxNewTokens: o.judgeTokens ?? DEFAULT_JUDGE_SAMPLING.maxNewTokens
+						},
+						seed: o.seed
+					});
 		} catch (e) {
 			if ((e as Error).name === 'AbortError') throw e;
 			r.error = e instanceof Error ? e.message : String(e);
@@ -109,6 +123,8 @@ export interface ScoreComparison {
 	rubric: { id: string; key: string; version: number };
 	seed: number;
 	sampling: SamplingSettings;
+	/** Token budget of the judge's comment per criterion. */
+	judgeTokens: number;
 	variants: ComparedVariant[];
 	/** Index of the variant with the highest combined score (null: none has one). */
 	winner: number | null;
@@ -143,6 +159,7 @@ export async function compareByScore(
 		rubric: { id: o.rubric.id, key: o.rubric.key, version: o.rubric.version },
 		seed: o.seed,
 		sampling: o.sampling,
+		judgeTokens: o.judgeTokens ?? DEFAULT_JUDGE_SAMPLING.maxNewTokens,
 		variants,
 		winner,
 		createdAt: Date.now()
@@ -154,26 +171,36 @@ const csvCell = (v: string | number) => {
 	return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
-/** The comparison's table as CSV: one row per variant and criterion (and the combined score). */
+/**
+ * The comparison's table as CSV: one row per variant and criterion (every criterion any variant
+ * was scored on, empty where this one has no score), then its combined score.
+ */
 export function comparisonCsv(c: ScoreComparison): string {
 	const rows: (string | number)[][] = [
 		['variant', 'adapter_id', 'criterion', 'mean', 'spread', 'judged', 'failed', 'winner']
 	];
+	const keys = [...new Set(c.variants.flatMap((v) => Object.keys(v.summary.criteria)))];
 	c.variants.forEach((v, i) => {
-		const win = i === c.winner ? 'yes' : '';
-		for (const [key, s] of Object.entries(v.summary.criteria))
-			rows.push([v.name, v.adapterId ?? '', key, s.mean, s.spread, s.count, v.summary.failed, win]);
-		if (v.summary.combined !== null)
-			rows.push([
-				v.name,
-				v.adapterId ?? '',
-				'combined',
-				v.summary.combined,
-				'',
-				v.summary.judged,
-				v.summary.failed,
-				win
-			]);
+		const row = (criterion: string, mean: number | '', spread: number | '', judged: number) => [
+			v.name,
+			v.adapterId ?? '',
+			criterion,
+			mean,
+			spread,
+			judged,
+			v.summary.failed,
+			i === c.winner ? 'yes' : ''
+		];
+		for (const key of keys) {
+			const s = v.summary.criteria[key];
+			rows.push(row(key, s?.mean ?? '', s?.spread ?? '', s?.count ?? 0));
+		}
+		rows.push(row('combined', v.summary.combined ?? '', '', v.summary.judged));
 	});
 	return rows.map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
+}
+
+/** The whole comparison (settings, every reply and judgment, the table, the winner) as JSON. */
+export function comparisonJson(c: ScoreComparison): string {
+	return JSON.stringify({ format: 'mondo-score-comparison', version: 1, ...c }, null, 2) + '\n';
 }

@@ -7,17 +7,20 @@
  *   2. with the adapter being trained hung on the engine, a reply to each of the run's fixed,
  *      seeded held-out prompts (same seed → same draws at every evaluation and after a resume);
  *   3. with the adapter switched off (`engine.lora = null`: the same base weights, no second
- *      copy), the local G-Eval judge scores every reply with the rubric, criterion by criterion;
+ *      copy), the local G-Eval judge scores every reply with the rubric, criterion by criterion
+ *      (or the remote judge, an OpenAI-compatible server, when the run names one);
  *   4. the KV cache is released again and the adapter put back.
  *
  * A reply whose judging fails is stored with its error and counted as failed (never a zero).
+ * `signal` (the run paused or stopped) aborts the evaluation between tokens: the hook rejects with
+ * an AbortError, nothing is recorded, and the job re-runs this evaluation on resume.
  * Returns `eval_<criterion>_score` means and `eval_combined_score` (studio/judge-scores.ts).
  */
 import type { Character, EvalReply, Rubric, SamplingSettings } from '../data/types';
 import type { Tokenizer } from '../model/tokenizer';
 import type { Gemma2Engine } from '../webgpu/gemma2/forward';
 import { nextTokenProbabilities } from '../session/next-token';
-import type { LocalJudgeEngine } from '../studio/judge';
+import type { LocalJudgeEngine, RemoteJudgeSettings } from '../studio/judge';
 import type { GenerateRequest } from '../studio/generate';
 import type { EvalPrompt } from '../studio/eval-prompts';
 import { scoreMetrics, summarizeScores } from '../studio/judge-scores';
@@ -38,7 +41,12 @@ export function engineTextModel(
 			);
 	};
 	return {
-		async generate(prompt: GenerateRequest, s: SamplingSettings & { seed: number }) {
+		async generate(
+			prompt: GenerateRequest,
+			s: SamplingSettings & { seed: number },
+			signal?: AbortSignal
+		) {
+			signal?.throwIfAborted();
 			const ids = tokenizer.encodeChat(prompt.messages, { addGenerationPrompt: true });
 			fits(ids);
 			const stopIds = engine.config.eosIds;
@@ -62,13 +70,15 @@ export function engineTextModel(
 				)) {
 					if (stopIds.includes(id)) break;
 					out.push(id);
+					signal?.throwIfAborted();
 				}
 			} finally {
 				engine.reset();
 			}
 			return { text: tokenizer.decode(out, { skipSpecialTokens: true }), tokens: out.length };
 		},
-		async nextTokenProbabilities(input, tokenIds) {
+		async nextTokenProbabilities(input, tokenIds, signal) {
+			signal?.throwIfAborted();
 			const ids = tokenizer.encode(
 				tokenizer.renderChat(input.messages, { addGenerationPrompt: true }) + input.modelPrefix
 			);
@@ -97,6 +107,10 @@ export interface JudgeMetricOptions {
 	runId: string;
 	/** The base model (the judge: the adapter is off while it judges). */
 	modelId: string;
+	/** Judge with this OpenAI-compatible server instead (the local model only replies). */
+	remote?: RemoteJudgeSettings;
+	/** Aborts the evaluation in progress (a pause or stop of the run): the hook rejects. */
+	signal?: AbortSignal;
 	/** Stores the evaluation's replies and judgments (before the metrics are recorded). */
 	onReplies?: (replies: EvalReply[]) => Promise<void>;
 	/** Progress: replies generated, then judged, of twice the prompt set. */

@@ -389,6 +389,12 @@ export class LoraTrainer {
 		this.step = s.step;
 		this.epoch = s.epoch;
 		this.batchInEpoch = s.batchInEpoch;
+		// taken at an epoch's end before its bookkeeping (a pause during that evaluation): the same
+		// position as the next epoch's start (the reported epoch, epoch + batchInEpoch / per epoch, too)
+		if (this.batchInEpoch >= this.plan.batchesPerEpoch) {
+			this.epoch++;
+			this.batchInEpoch = 0;
+		}
 		this.log.push(...s.log);
 		this.best = s.best && { ...s.best };
 		if (s.partial) {

@@ -26,7 +26,8 @@ import { checkBestMetric, checkpointsToDelete } from '../lora/best-metric';
 import type { Tokenizer } from '../model/tokenizer';
 import { pickEvalPrompts } from '../studio/eval-prompts';
 import { scoreMetricNames } from '../studio/judge-scores';
-import { DEFAULT_JUDGE_SAMPLING } from '../studio/judge';
+import { DEFAULT_JUDGE_SAMPLING, type RemoteJudgeSettings } from '../studio/judge';
+import { loadJudgeSettings } from '../studio/judge-settings';
 import { judgeMetric } from './judge-evaluation';
 
 export interface TrainingJobContext {
@@ -54,6 +55,19 @@ export type TrainingEvent =
 	  }
 	| { kind: 'adapter'; adapterId: string };
 
+/**
+ * The remote judge of a run's evaluation: its endpoint and model, with the API key the Judge page
+ * keeps for that same endpoint (none for another one: a local server needs none).
+ */
+async function remoteJudgeSettings(
+	db: StudioDatabase,
+	remote: NonNullable<JudgeEvaluationSettings['remoteJudge']>
+): Promise<RemoteJudgeSettings> {
+	const saved = await loadJudgeSettings(db);
+	const sameServer = saved.endpoint.trim() === remote.endpoint.trim();
+	return { ...remote, apiKey: (sameServer && saved.apiKey) || undefined, temperature: 0 };
+}
+
 /** The newest checkpoint of a run (the one a resume starts from). */
 export async function latestCheckpoint(
 	db: StudioDatabase,
@@ -65,22 +79,30 @@ export async function latestCheckpoint(
 export class TrainingJob {
 	private trainer: LoraTrainer | null = null;
 	private stopKind: 'pause' | 'stop' | null = null;
+	/** Aborts a judge evaluation in progress when the run is paused or stopped. */
+	private readonly evaluation = new AbortController();
 
 	constructor(
 		private readonly ctx: TrainingJobContext,
 		readonly runId: string
 	) {}
 
-	/** Stop after the current example (mid-step: the step is kept) and checkpoint to resume from. */
+	/**
+	 * Stop after the current example (mid-step: the step's partial gradients are kept) and checkpoint
+	 * to resume from. A judge evaluation in progress stops at once; the checkpoint is marked so that
+	 * a resume runs it first.
+	 */
 	pause(): void {
 		this.stopKind = 'pause';
 		this.trainer?.stop();
+		this.evaluation.abort();
 	}
 
-	/** Stop after the current optimizer step; the run ends (its checkpoints stay). */
+	/** Stop after the current optimizer step (or during its judge evaluation); the run ends (its checkpoints stay). */
 	stop(): void {
 		this.stopKind = 'stop';
 		this.trainer?.stop();
+		this.evaluation.abort();
 	}
 
 	async run(onEvent: (e: TrainingEvent) => void = () => {}): Promise<RunStatus> {
@@ -148,7 +170,7 @@ export class TrainingJob {
 					r.metrics.push(m);
 					r.updatedAt = Date.now();
 				});
-		const saveCheckpoint = async (state: TrainerState, best = false) => {
+		const saveCheckpoint = async (state: TrainerState, best = false, evaluationPending = false) => {
 			const last = state.log.filter((r): r is StepReport => 'loss' in r).at(-1);
 			onEvent({ kind: 'phase', phase: 'checkpointing' });
 			// the new checkpoint and the pruning of old ones land together or not at all
@@ -168,9 +190,10 @@ export class TrainingJob {
 					dataPosition: { epoch: state.epoch, batchInEpoch: state.batchInEpoch },
 					metrics: last ? { loss: last.loss, learningRate: last.learningRate } : {},
 					best,
+					...(evaluationPending && { evaluationPending }),
 					createdAt: Date.now()
 				});
-				// keep the newest save_total_limit checkpoints and the best one (the newest marked best:
+				// save_total_limit, by the Trainer's rule, never deletes the best (the newest marked best:
 				// an earlier best was beaten by it)
 				const all = await db.checkpoints.where('runId').equals(this.runId).toArray();
 				const bestStep = all
@@ -236,6 +259,7 @@ export class TrainingJob {
 							tokenizer: this.ctx.chatTokenizer!,
 							runId: this.runId,
 							modelId: this.ctx.modelId,
+							signal: this.evaluation.signal,
 							onReplies: async (replies) => void (await db.evalReplies.bulkPut(replies)),
 							onProgress: (done, total) =>
 								onEvent({ kind: 'phase', phase: 'evaluating', done, total })
@@ -245,9 +269,24 @@ export class TrainingJob {
 			});
 			this.trainer = stack.trainer;
 			const lora = stack.lora;
-			if (this.stopKind) this.trainer.stop();
-			await this.trainer.run();
-			if (this.trainer.finished) {
+			// A pause during an evaluation (the judge's replies take minutes on a 2B model) ends it at
+			// once; the step's checkpoint is marked and a resume runs that evaluation first, with the
+			// same adapter, prompts and seeds: the same series as a run never paused.
+			let evaluationPending = false;
+			try {
+				if (checkpoint?.evaluationPending) {
+					const report = await this.trainer.evaluate();
+					await saveCheckpoint(await this.trainer.state(), report.isBest);
+				}
+				if (!this.stopKind) await this.trainer.run();
+			} catch (e) {
+				if (!this.stopKind || (e as Error)?.name !== 'AbortError') throw e;
+				evaluationPending = true;
+			}
+			if (this.trainer.finished && !evaluationPending) {
+				// the final checkpoint first: when the best is the last step it replaces that step's
+				// checkpoint, which the adapter then names
+				await saveCheckpoint(await this.trainer.state());
 				// load_best_model_at_end: the run's adapter is the best checkpoint's
 				const best = training.load_best_model_at_end ? this.trainer.bestEval : null;
 				const bestCheckpoint = best
@@ -259,11 +298,10 @@ export class TrainingJob {
 					training.seed,
 					bestCheckpoint
 				);
-				await saveCheckpoint(await this.trainer.state());
 				status = 'completed';
 				onEvent({ kind: 'adapter', adapterId });
 			} else {
-				await saveCheckpoint(await this.trainer.state());
+				await saveCheckpoint(await this.trainer.state(), false, evaluationPending);
 				status = this.stopKind === 'stop' ? 'stopped' : 'paused';
 			}
 			await db.runs.update(this.runId, { status, updatedAt: Date.now() });
@@ -318,7 +356,8 @@ export class TrainingJob {
 			prompts,
 			sampling: settings.sampling,
 			judgeTokens: settings.judgeTokens ?? DEFAULT_JUDGE_SAMPLING.maxNewTokens,
-			seed: settings.seed
+			seed: settings.seed,
+			remote: settings.remoteJudge && (await remoteJudgeSettings(db, settings.remoteJudge))
 		};
 	}
 }
