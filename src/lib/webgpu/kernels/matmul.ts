@@ -42,11 +42,6 @@ const GEMM_TILE_K = 8;
 function gemmTileBytes(tile: GemmTile): number {
 	return 2 * GEMM_TILE_K * (2 * tile + 8) * 4;
 }
-/**
- * Up to this many tokens the GEMV shape is used: each token re-reads W, which costs less than
- * the tiled kernel's mostly-empty 64-token tiles for a handful of rows.
- */
-export const GEMV_MAX_M = 4;
 
 /** Rows [rowStart, rowStart + rows) of a weight, in their own GPU buffer(s). */
 export interface GpuLinearChunk {
