@@ -44,6 +44,27 @@ function topPipelines(byPipeline: Record<string, number>, total: number, n: numb
 		.join(', ');
 }
 
+/**
+ * "label share% of FLOPs (share% of dispatches)" for each kernel of trainingFlopsByKernel, most
+ * FLOPs first; `attention` sums the attention pipelines' dispatches.
+ */
+function flopShares(
+	flops: Record<string, number>,
+	dispatches: Record<string, number>,
+	total: number
+): string {
+	const all = Object.values(dispatches).reduce((a, b) => a + b, 0);
+	return Object.entries(flops)
+		.sort((a, b) => b[1] - a[1])
+		.map(([k, v]) => {
+			const n = Object.entries(dispatches)
+				.filter(([p]) => p === k || p.startsWith(`${k}.`))
+				.reduce((a, [, d]) => a + d, 0);
+			return `\`${k}\` ${((100 * v) / total).toFixed(1)}% (${((100 * n) / all).toFixed(0)}% of dispatches)`;
+		})
+		.join(', ');
+}
+
 /** Markdown lines of the counted figures (for docs/BENCHMARKS.md, between the COUNTS markers). */
 export function countsLines(s: StructureCounts, layers: number): string[] {
 	const d = s.decode;
@@ -51,6 +72,7 @@ export function countsLines(s: StructureCounts, layers: number): string[] {
 	const streams = s.decodeStreams;
 	const bound = Object.values(streams).reduce((a, b) => a + b, 0);
 	const dramBytes = (streams.weights ?? 0) + (streams['kv-cache'] ?? 0);
+	const flops = Object.values(s.trainFlops).reduce((a, b) => a + b, 0);
 	const lines = [
 		`Counted by wrapping the WebGPU calls around the real engine (src/lib/webgpu/call-counter.ts; dispatches counted, not run, so any adapter counts the 2B shapes): Gemma-2 2B shapes (${layers} layers, vocabulary 256,000), random q4f16_1 weights.`,
 		'',
@@ -86,6 +108,7 @@ export function countsLines(s: StructureCounts, layers: number): string[] {
 		`| copies | ${t.copies} (${mb(t.copyBytes)}) |`,
 		`| queue writes | ${t.writeBuffers} (${t.writeBufferBytes} bytes) |`,
 		`| most dispatched | ${topPipelines(t.dispatchesByPipeline, t.dispatches, 8)} |`,
+		`| FLOP share by kernel (computed from the shapes: ${(flops / 1e9).toFixed(1)} GFLOP per token) | ${flopShares(s.trainFlops, t.dispatchesByPipeline, flops)} |`,
 		'',
 		`**Projection, not a measurement**: decode time per token = bytes / bandwidth + dispatches × overhead, with bytes = bound weights + KV cache (${gb(dramBytes)}) and ${d.dispatches} dispatches per token, at ${DISPATCH_OVERHEAD_US.join(' and ')} µs per dispatch.`,
 		'',

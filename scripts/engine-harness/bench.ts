@@ -292,12 +292,28 @@ async function fmaRate(device: GPUDevice, software: boolean): Promise<number> {
  *                         layer, ctx = mean attended positions (causal, sliding window on even layers)
  */
 export function trainingFlopsPerToken(c: Gemma2Config, T: number, r: number): number {
+	return Object.values(trainingFlopsByKernel(c, T, r)).reduce((a, b) => a + b, 0);
+}
+
+/**
+ * trainingFlopsPerToken by the kernel that computes it (pipeline labels as the call counter
+ * names them): the base projections and the LM head in the GEMMs (`matmul.gemm_q4`: forward and
+ * recompute, `matmul.gemm_dx_q4`: dx), the LoRA branch (forward and recompute 2·r·(in + out) each;
+ * backward rows: u, g, dx = 2·r·(2·in + out); weight gradients 2·r·(in + out)), attention.
+ */
+export function trainingFlopsByKernel(
+	c: Gemma2Config,
+	T: number,
+	r: number
+): Record<string, number> {
 	let layerParams = 0;
-	let loraFlops = 0;
+	let loraIn = 0;
+	let loraOut = 0;
 	for (const p of PROJECTIONS) {
 		const [rows, cols] = projectionShape(c, p); // rows = out, cols = in
 		layerParams += rows * cols;
-		loraFlops += 10 * r * cols + 8 * r * rows;
+		loraIn += r * cols;
+		loraOut += r * rows;
 	}
 	let attn = 0;
 	for (let L = 0; L < c.numLayers; L++) {
@@ -306,7 +322,16 @@ export function trainingFlopsPerToken(c: Gemma2Config, T: number, r: number): nu
 		for (let t = 0; t < T; t++) ctx += Math.min(t + 1, window);
 		attn += 4 * c.numHeads * c.headDim * (ctx / T);
 	}
-	return c.numLayers * (6 * layerParams + loraFlops) + 6 * c.vocabSize * c.hiddenSize + 4 * attn;
+	const layers = c.numLayers;
+	const head = c.vocabSize * c.hiddenSize;
+	return {
+		'matmul.gemm_q4': layers * 4 * layerParams + 4 * head,
+		'matmul.gemm_dx_q4': layers * 2 * layerParams + 2 * head,
+		'lora.lora_rows_forward': layers * 4 * (loraIn + loraOut),
+		'lora.lora_rows_backward': layers * 2 * (2 * loraIn + loraOut),
+		'lora.lora_weight_grads': layers * 2 * (loraIn + loraOut),
+		attention: 4 * attn
+	};
 }
 
 /** Random q4f16 weights with the given shapes, made directly (quantizing f32 would need 10 GB). */
@@ -584,6 +609,8 @@ export interface StructureCounts {
 	/** Bind groups created by the first training step. */
 	trainFirstStepBindGroups: number;
 	trainSeq: number;
+	/** FLOPs per trained token by kernel (trainingFlopsByKernel), at `trainSeq` and rank 16. */
+	trainFlops: Record<string, number>;
 }
 
 /**
@@ -664,7 +691,8 @@ export async function countStructure(
 			decodeWeightBytesMin: weightBytes(w).perToken,
 			train: counter.counts,
 			trainFirstStepBindGroups,
-			trainSeq: opts.trainSeq
+			trainSeq: opts.trainSeq,
+			trainFlops: trainingFlopsByKernel(c, opts.trainSeq, TRAIN_RANK)
 		};
 	} finally {
 		counter.uninstall();

@@ -104,7 +104,9 @@ describe('matmul backward dx = dy W', () => {
 		{ kind: 'f32', M: 67, N: 75, K: 45 },
 		{ kind: 'q4f16', M: 70, N: 67, K: 160 },
 		{ kind: 'q4f32', M: 5, N: 33, K: 96 },
-		{ kind: 'q4f16', M: 131, N: 70, K: 160 }
+		{ kind: 'q4f16', M: 131, N: 70, K: 160 },
+		// dy rows of whole vec4s (N % 4 == 0): staged with vec4 loads
+		{ kind: 'q4f16', M: 70, N: 68, K: 96 }
 	];
 	for (const { kind, M, N, K } of CASES)
 		for (const tile of [64, 128] as const)

@@ -10,9 +10,9 @@ import { Gemma2Engine } from '../../src/lib/webgpu/gemma2/forward';
 import { LoraKernel } from '../../src/lib/webgpu/kernels/lora';
 import { randomArray, readF32, relErr, run, testDevice, upload } from './harness';
 
-// IN, OUT not multiples of the 256-thread workgroup; R, T·R not multiples of the outputs per
-// workgroup. The shapes reach each split of lora_down / lora_dy_b (lora.ts slicesPerOutput): few
-// outputs (64 threads each), many outputs over short sums (1), many over long sums (8).
+// IN, OUT not multiples of the 256-thread workgroup; R not a multiple of the 16 outputs of a
+// reduction pass or of the 16 ranks of a lora_weight_grads workgroup; T not a multiple of its
+// 16-token chunks.
 const SHAPES: [T: number, IN: number, OUT: number, R: number][] = [
 	[7, 300, 260, 5],
 	[70, 300, 260, 17],

@@ -33,7 +33,7 @@
  */
 import { isSlidingLayer, type Gemma2Config } from '../../model/config';
 import { shiftedTargets } from '../../lora/labels';
-import type { ProjectionName } from '../../model/weights';
+import { PROJECTIONS, projectionShape, type ProjectionName } from '../../model/weights';
 import { beginComputePass, endComputePass } from '../kernel';
 import { AttentionKernel } from '../kernels/attention';
 import { CrossEntropyKernel } from '../kernels/cross-entropy';
@@ -77,6 +77,13 @@ export interface LossResult {
 	/** Number of supervised targets (labels[t+1] ≠ −100, t < T−1). */
 	count: number;
 }
+
+/**
+ * Work per command buffer of a training step (FLOPs): 256 GFLOP is ~0.25 s at 1 TFLOP/s, well
+ * inside a 2 s watchdog. Gemma-2 2B at 512 tokens: three layers of the forward per submit, the
+ * loss alone, a layer of the backward per submit.
+ */
+const SUBMIT_FLOPS = 256e9;
 
 const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
@@ -151,6 +158,8 @@ export class Gemma2Backward {
 	private readonly geluGate: GeluGateKernel;
 	private readonly crossEntropy: CrossEntropyKernel;
 	private readonly ceBlockRows: number;
+	/** Weights of one layer's seven projections (2 FLOPs per weight and token each pass). */
+	private readonly layerParams: number;
 
 	private readonly ids: GPUBuffer; // [maxTokens] u32
 	private readonly h: GPUBuffer; // [T, d] the residual stream of the forward
@@ -182,6 +191,10 @@ export class Gemma2Backward {
 		this.geluGate = new GeluGateKernel(device);
 		this.crossEntropy = new CrossEntropyKernel(device);
 
+		this.layerParams = PROJECTIONS.reduce((n, p) => {
+			const [rows, cols] = projectionShape(c, p);
+			return n + rows * cols;
+		}, 0);
 		const T = this.maxTokens;
 		this.ceBlockRows = this.crossEntropy.blockRows(
 			this.weights.embed,
@@ -329,23 +342,30 @@ export class Gemma2Backward {
 		this.device.pushErrorScope('validation');
 		this.device.queue.writeBuffer(this.ids, 0, Uint32Array.from(ids));
 		if (R > 0) this.device.queue.writeBuffer(lb.targets, 0, Uint32Array.from(targets));
-		// One command buffer per layer (forward, and recompute + backward): a whole 2B step in one
-		// submit could run past a GPU watchdog (seconds on laptops); the queue keeps the order.
+		// Command buffers hold about SUBMIT_FLOPS of work each (a whole 2B step in one submit could
+		// run past a GPU watchdog, seconds on laptops): `budget(flops)` before encoding a piece of
+		// work submits what is pending when the piece would overflow it; the queue keeps the order.
 		let enc = this.device.createCommandEncoder({ label: 'gemma2.train' });
-		const flush = () => {
-			this.device.queue.submit([enc.finish()]);
-			enc = this.device.createCommandEncoder({ label: 'gemma2.train' });
+		let pending = 0;
+		const budget = (flops: number) => {
+			if (pending > 0 && pending + flops > SUBMIT_FLOPS) {
+				this.device.queue.submit([enc.finish()]);
+				enc = this.device.createCommandEncoder({ label: 'gemma2.train' });
+				pending = 0;
+			}
+			pending += flops;
 		};
+		const layerFlops = 2 * T * this.layerParams;
 
 		// ---------------- forward, keeping each layer's input ----------------
 		// 1. h = E[ids] · √d
 		this.embedding.encode(enc, this.ids, this.weights.embed, this.h, T, Math.fround(Math.sqrt(d)));
 		for (let L = 0; L < c.numLayers; L++) {
+			budget(layerFlops);
 			enc.copyBufferToBuffer(this.h, 0, this.ckpt[L], 0, T * d * 4);
 			beginComputePass(enc, `train forward ${L}`);
 			this.layerForward(enc, L, T, this.h, false);
 			endComputePass(enc);
-			flush();
 		}
 
 		// ---------------- loss at the supervised rows (and its gradient into dh) ----------------
@@ -365,13 +385,13 @@ export class Gemma2Backward {
 		};
 		const ceParams = { eps: c.rmsNormEps, cap: c.finalSoftcap, blockRows: this.ceBlockRows };
 		if (R > 0) {
+			budget((backward ? 6 : 2) * R * c.vocabSize * d);
 			beginComputePass(enc, 'train loss');
 			this.crossEntropy.encodeForward(enc, ceBuffers, R, ceParams);
 			if (backward)
 				this.crossEntropy.encodeBackward(enc, ceBuffers, lb.dhRows, R, { ...ceParams, gradScale });
 			endComputePass(enc);
 			enc.copyBufferToBuffer(lb.loss, 0, lb.lossRead, 0, R * 4);
-			flush();
 		}
 
 		// ---------------- backward, layer by layer ----------------
@@ -381,13 +401,13 @@ export class Gemma2Backward {
 			for (const [pos, row, n] of rowRuns)
 				enc.copyBufferToBuffer(lb.dhRows, row * d * 4, this.grad.dh, pos * d * 4, n * d * 4);
 			for (let L = c.numLayers - 1; L >= 0; L--) {
+				budget(3 * layerFlops); // recompute, dx through the frozen weights, the rest
 				// recompute the layer from its input: hMid starts as a copy of ckpt[L]
 				enc.copyBufferToBuffer(this.ckpt[L], 0, this.act.hMid, 0, T * d * 4);
 				beginComputePass(enc, `train backward ${L}`);
 				this.layerForward(enc, L, T, this.act.hMid, true);
 				this.layerBackward(enc, L, T);
 				endComputePass(enc);
-				flush();
 			}
 		}
 		this.device.queue.submit([enc.finish()]);

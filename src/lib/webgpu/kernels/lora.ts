@@ -12,18 +12,8 @@ import code from './lora.wgsl?raw';
 
 /** Threads per workgroup (WG in lora.wgsl). */
 const WG = 256;
-/**
- * Threads per output of lora_down / lora_dy_b (KS in lora.wgsl): 64 when the outputs are few
- * (decode: T·R < 1024), else 8 over a long sum (prefill and training of real models), 1 over a
- * short one (≤ 512 terms: tiny models, where more threads only cost).
- */
-function slicesPerOutput(outputs: number, sumLength: number): ReduceSlices {
-	if (outputs < 1024) return 64;
-	return sumLength > 512 ? 8 : 1;
-}
-type ReduceSlices = 1 | 8 | 64;
-const SLICES: ReduceSlices[] = [1, 8, 64];
-type ReduceEntry = 'lora_down' | 'lora_dy_b';
+/** Ranks per workgroup of lora_weight_grads (GT in lora.wgsl). */
+const GRAD_RANKS = 16;
 /** Largest rank the kernels take (a mix of adapters adds ranks up; split it beyond this). */
 export const LORA_MAX_RANK = 1024;
 
@@ -41,44 +31,30 @@ export interface LoraShape {
 	seed?: number;
 }
 
-/** One thread per output: dispatched directly (the two reductions go through reduceOverRank). */
-const ENTRY_POINTS = ['lora_up', 'lora_grad_b', 'lora_grad_a', 'lora_grad_x'] as const;
+const ENTRY_POINTS = ['lora_rows_forward', 'lora_rows_backward', 'lora_weight_grads'] as const;
 type EntryPoint = (typeof ENTRY_POINTS)[number];
 
 export class LoraKernel {
 	private readonly kernels: Record<EntryPoint, ComputeKernel>;
-	/** lora_down / lora_dy_b, one pipeline per KS. */
-	private readonly reducers = new Map<`${ReduceEntry}/${ReduceSlices}`, ComputeKernel>();
 	private readonly maxWorkgroups: number;
 
 	constructor(readonly device: GPUDevice) {
-		const kernel = (entryPoint: string, constants?: Record<string, number>) =>
-			new ComputeKernel(device, { label: 'lora', code, entryPoint, constants });
+		const kernel = (entryPoint: string) =>
+			new ComputeKernel(device, { label: 'lora', code, entryPoint });
 		this.kernels = Object.fromEntries(ENTRY_POINTS.map((e) => [e, kernel(e)])) as Record<
 			EntryPoint,
 			ComputeKernel
 		>;
-		for (const e of ['lora_down', 'lora_dy_b'] as const)
-			for (const KS of SLICES) this.reducers.set(`${e}/${KS}`, kernel(e, { KS }));
 		this.maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
 	}
 
-	/** lora_down / lora_dy_b: T·R outputs, split over KS threads each (1-D grid, 2-D past the limit). */
-	private reduceOverRank(
-		enc: GPUCommandEncoder,
-		e: ReduceEntry,
-		buffers: Bindable[],
-		s: LoraShape,
-		params: ArrayBuffer
-	): void {
-		const outputs = s.T * s.R;
-		const KS = slicesPerOutput(outputs, e === 'lora_down' ? s.IN : s.OUT);
-		const groups = ceilDiv(outputs, WG / KS);
+	/** A 1-D range of workgroups as a grid (2-D past the per-dimension limit). */
+	private grid(groups: number, e: string): [number, number] {
 		const x = Math.min(groups, this.maxWorkgroups);
 		const y = ceilDiv(groups, x);
 		if (y > this.maxWorkgroups)
-			throw new Error(`lora.${e}: ${outputs} outputs exceed one dispatch`);
-		this.reducers.get(`${e}/${KS}`)!.dispatch(enc, buffers, [x, y], params);
+			throw new Error(`lora.${e}: ${groups} workgroups exceed one dispatch`);
+		return [x, y];
 	}
 
 	private params(s: LoraShape): ArrayBuffer {
@@ -116,13 +92,15 @@ export class LoraKernel {
 		s: LoraShape
 	): void {
 		const params = this.params(s);
-		this.reduceOverRank(enc, 'lora_down', [b.x, b.A, b.u], s, params);
-		this.dispatch(enc, 'lora_up', [b.u, b.B, b.y], [ceilDiv(s.OUT, WG), s.T], params);
+		// x is bound again where the backward binds dy (one reduction routine reads either)
+		const buffers = [b.x, b.A, b.x, b.B, b.u, b.y];
+		this.dispatch(enc, 'lora_rows_forward', buffers, this.grid(s.T, 'lora_rows_forward'), params);
 	}
 
 	/**
-	 * From dy [T, OUT] and the forward's input x: g = dy B, u = x̃ Aᵀ (recomputed), then
-	 * dB += s·dyᵀu, dA += s·gᵀx̃ and dx += s·(g A) ⊙ mask (dx omitted when null).
+	 * From dy [T, OUT] and the forward's input x: u = x̃ Aᵀ (recomputed), g = dy B and
+	 * dx += s·(g A) ⊙ mask (lora_rows_backward), then dB += s·dyᵀu and dA += s·gᵀx̃
+	 * (lora_weight_grads): two dispatches.
 	 */
 	encodeBackward(
 		enc: GPUCommandEncoder,
@@ -133,17 +111,18 @@ export class LoraKernel {
 			B: Bindable;
 			dA: Bindable;
 			dB: Bindable;
-			dx: Bindable | null;
+			dx: Bindable;
 			u: Bindable;
 			g: Bindable;
 		},
 		s: LoraShape
 	): void {
 		const params = this.params(s);
-		this.reduceOverRank(enc, 'lora_down', [b.x, b.A, b.u], s, params);
-		this.reduceOverRank(enc, 'lora_dy_b', [b.dy, b.B, b.g], s, params);
-		this.dispatch(enc, 'lora_grad_b', [b.dy, b.u, b.dB], [ceilDiv(s.OUT * s.R, WG)], params);
-		this.dispatch(enc, 'lora_grad_a', [b.g, b.x, b.dA], [ceilDiv(s.IN, WG), s.R], params);
-		if (b.dx) this.dispatch(enc, 'lora_grad_x', [b.g, b.A, b.dx], [ceilDiv(s.IN, WG), s.T], params);
+		const rows = [b.x, b.A, b.dy, b.B, b.u, b.dx, b.g];
+		this.dispatch(enc, 'lora_rows_backward', rows, this.grid(s.T, 'lora_rows_backward'), params);
+		const rankBlocks = ceilDiv(s.R, GRAD_RANKS);
+		const groups = (ceilDiv(s.IN, WG) + ceilDiv(s.OUT, WG)) * rankBlocks;
+		const grads = [b.x, b.dy, b.u, b.g, b.dA, b.dB];
+		this.dispatch(enc, 'lora_weight_grads', grads, this.grid(groups, 'lora_weight_grads'), params);
 	}
 }

@@ -1,19 +1,21 @@
 // LoRA branch of one adapted projection, forward and backward (PEFT's lora.Linear, unmerged):
 //
 //   forward   x̃ = dropout(x)  (training only; keep-mask / (1 − p), else x̃ = x)
-//             u = x̃ Aᵀ                      [T, R]     lora_down
-//             y += s · u Bᵀ                  [T, OUT]   lora_up
+//             u = x̃ Aᵀ                      [T, R]     lora_rows_forward (one dispatch)
+//             y += s · u Bᵀ                  [T, OUT]
 //   backward  (the forward line y += s·B(A x̃) differentiated)
-//             g  = dy B                      [T, R]     lora_dy_b   (shared by the three below)
-//             dB += s · dyᵀ u                [OUT, R]   lora_grad_b (u recomputed with lora_down)
-//             dA += s · gᵀ x̃                 [R, IN]    lora_grad_a
-//             dx += s · (g A) ⊙ mask/(1−p)   [T, IN]    lora_grad_x
+//             u = x̃ Aᵀ (recomputed)          [T, R]     lora_rows_backward
+//             g  = dy B                      [T, R]
+//             dx += s · (g A) ⊙ mask/(1−p)   [T, IN]
+//             dB += s · dyᵀ u                [OUT, R]   lora_weight_grads
+//             dA += s · gᵀ x̃                 [R, IN]
 //
 //   x [T, IN], y / dy [T, OUT], A [R, IN], B [OUT, R], all f32 row-major (PEFT's layout).
 //   R up to LORA_MAX_RANK (a mix of adapters concatenates ranks); IN, OUT up to 9216 and beyond.
 //
 // The dropout mask is a hash of (seed, t, k): the backward recomputes exactly the forward's mask
-// when it is given the same seed and the same rows — nothing is stored between the two.
+// (and, with the same reduction, exactly its u) when it is given the same seed and the same rows —
+// nothing is stored between the two.
 // Every entry point binds its buffers from 0 in the order the .ts passes them, params last.
 
 struct Params {
@@ -27,131 +29,165 @@ struct Params {
   pad: u32,
 }
 
-// lora_down and lora_dy_b reduce over a long axis (IN or OUT, up to 9216) into few outputs
-// (T·R): each workgroup owns WG / KS outputs, and KS threads split one output's sum (thread s
-// takes k = s, s + KS, …); one barrier, then the first slice adds the KS partial sums. Every
-// thread of a warp is in the same slice, on neighbouring outputs. lora.ts picks KS: 64 for few
-// outputs (decode), 8 for many outputs over a long sum (training), 1 for a short sum.
-override KS: u32 = 8u;
 const WG: u32 = 256u;
 
-var<workgroup> red: array<f32, 256>;
-
-// ---- bindings, aliased per entry point (each uses 0..2 storage + 3 uniform)
-@group(0) @binding(0) var<storage, read> in0: array<f32>;
-@group(0) @binding(1) var<storage, read> in1: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out2: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+var<workgroup> red: array<f32, WG>;
 
 // Keep-multiplier of element (t, k) of x: 0 or 1/(1−p). PCG-style hash, uniform in [0, 1).
-fn keep(t: u32, k: u32) -> f32 {
-  if (p.dropout <= 0.0) { return 1.0; }
-  var h = p.seed * 747796405u + t * 2891336453u + k * 1664525u + 1013904223u;
+fn keep(q: Params, t: u32, k: u32) -> f32 {
+  if (q.dropout <= 0.0) { return 1.0; }
+  var h = q.seed * 747796405u + t * 2891336453u + k * 1664525u + 1013904223u;
   h = ((h >> ((h >> 28u) + 4u)) ^ h) * 277803737u;
   h = (h >> 22u) ^ h;
   h = h * 2654435761u;
   h = h ^ (h >> 16u);
   let u = f32(h >> 8u) / 16777216.0;
-  return select(0.0, 1.0 / (1.0 - p.dropout), u >= p.dropout);
+  return select(0.0, 1.0 / (1.0 - q.dropout), u >= q.dropout);
 }
 
-// Output index of this thread (row-major over [T, R]; the grid may be 2-D past the dispatch limit)
-// and its slice.
-fn split_output(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> vec2<u32> {
-  let outs = WG / KS;
-  return vec2<u32>((wid.x + wid.y * nwg.x) * outs + lid % outs, lid / outs);
-}
+// ---- row kernels: one workgroup per token row t ------------------------------------------------
+//
+// lora_rows_forward    u[t, :] = x̃[t] Aᵀ (kept in u), then y[t, :] += s · u[t] Bᵀ   — one dispatch
+// lora_rows_backward   u[t, :] = x̃[t] Aᵀ, g[t, :] = dy[t] B (both kept for lora_weight_grads),
+//                      then dx[t, :] += s · keep · (g[t] A)                         — one dispatch
+// A row's u and g stay in workgroup memory between the two phases. The reductions over IN or OUT
+// run 16 outputs at a time, 16 neighbouring threads (neighbouring k) per output.
+// Bindings: 0 x, 1 A, 2 dy (the forward binds x again), 3 B, 4 u, 5 y or dx, then 6 params
+// (forward) or 6 g, 7 params (backward).
+@group(0) @binding(0) var<storage, read> r_x: array<f32>;
+@group(0) @binding(1) var<storage, read> r_a: array<f32>;
+@group(0) @binding(2) var<storage, read> r_dy: array<f32>;
+@group(0) @binding(3) var<storage, read> r_b: array<f32>;
+@group(0) @binding(4) var<storage, read_write> r_u: array<f32>;
+@group(0) @binding(5) var<storage, read_write> r_out: array<f32>;
+@group(0) @binding(6) var<uniform> p6: Params;
+@group(0) @binding(6) var<storage, read_write> r_g: array<f32>;
+@group(0) @binding(7) var<uniform> p7: Params;
 
-// The sum of the KS partial sums of this thread's output (valid in slice 0).
-fn gather_slices(lid: u32, acc: f32) -> f32 {
-  red[lid] = acc;
-  workgroupBarrier();
-  let outs = WG / KS;
-  var total = 0.0;
-  if (lid < outs) {
-    for (var s = 0u; s < KS; s++) { total += red[s * outs + lid]; }
-  }
-  return total;
-}
+const ROW_OUTS: u32 = 16u; // outputs per reduction pass, WG / ROW_OUTS threads each
+const MAX_RANK: u32 = 1024u; // LORA_MAX_RANK in lora.ts
+var<workgroup> row_v: array<f32, MAX_RANK>; // u[t, :] or g[t, :]
 
-// u[t, j] = Σ_k A[j, k] · x̃[t, k].  in0 = x, in1 = A, out2 = u.  Grid: ceil(T·R / (WG / KS)).
-@compute @workgroup_size(WG)
-fn lora_down(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_index) lid: u32) {
-  let os = split_output(wid, nwg, lid);
-  let valid = os.x < p.T * p.R;
-  let t = os.x / p.R;
-  let j = os.x % p.R;
-  var acc = 0.0;
-  if (valid) {
-    for (var k = os.y; k < p.IN; k += KS) {
-      acc += in1[j * p.IN + k] * in0[t * p.IN + k] * keep(t, k);
+// row_v[j] = Σ_k x̃[t, k] · A[j, k] (grad = false) or Σ_n dy[t, n] · B[n, j] (grad = true).
+fn row_reduce(q: Params, t: u32, lid: u32, grad: bool) {
+  let len = select(q.IN, q.OUT, grad);
+  let s = lid % (WG / ROW_OUTS);
+  let jj = lid / (WG / ROW_OUTS);
+  for (var j0 = 0u; j0 < q.R; j0 += ROW_OUTS) {
+    let j = j0 + jj;
+    var acc = 0.0;
+    if (j < q.R) {
+      for (var k = s; k < len; k += WG / ROW_OUTS) {
+        if (grad) {
+          acc += r_dy[t * q.OUT + k] * r_b[k * q.R + j];
+        } else {
+          acc += r_x[t * q.IN + k] * keep(q, t, k) * r_a[j * q.IN + k];
+        }
+      }
     }
+    red[lid] = acc;
+    workgroupBarrier();
+    if (s == 0u && j < q.R) {
+      var total = 0.0;
+      for (var i = 0u; i < WG / ROW_OUTS; i++) { total += red[lid + i]; }
+      row_v[j] = total;
+    }
+    workgroupBarrier();
   }
-  let total = gather_slices(lid, acc);
-  if (os.y == 0u && valid) { out2[os.x] = total; }
 }
 
-// y[t, n] += s · Σ_j B[n, j] · u[t, j].  in0 = u, in1 = B, out2 = y.  Grid (ceil(OUT / WG), T).
 @compute @workgroup_size(WG)
-fn lora_up(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let n = wid.x * WG + lid;
-  let t = wid.y;
-  if (n >= p.OUT) { return; }
-  var acc = 0.0;
-  for (var j = 0u; j < p.R; j++) { acc += in1[n * p.R + j] * in0[t * p.R + j]; }
-  out2[t * p.OUT + n] += p.scale * acc;
-}
-
-// g[t, j] = Σ_n dy[t, n] · B[n, j]  (no s: it is applied once in each consumer).
-// in0 = dy, in1 = B, out2 = g.  Grid as lora_down.
-@compute @workgroup_size(WG)
-fn lora_dy_b(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_index) lid: u32) {
-  let os = split_output(wid, nwg, lid);
-  let valid = os.x < p.T * p.R;
-  let t = os.x / p.R;
-  let j = os.x % p.R;
-  var acc = 0.0;
-  if (valid) {
-    for (var n = os.y; n < p.OUT; n += KS) { acc += in0[t * p.OUT + n] * in1[n * p.R + j]; }
+fn lora_rows_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                     @builtin(local_invocation_index) lid: u32) {
+  let q = p6;
+  let t = wid.x + wid.y * nwg.x;
+  if (t >= q.T) { return; }
+  row_reduce(q, t, lid, false);
+  for (var j = lid; j < q.R; j += WG) { r_u[t * q.R + j] = row_v[j]; }
+  for (var n = lid; n < q.OUT; n += WG) {
+    var acc = 0.0;
+    for (var j = 0u; j < q.R; j++) { acc += r_b[n * q.R + j] * row_v[j]; }
+    r_out[t * q.OUT + n] += q.scale * acc;
   }
-  let total = gather_slices(lid, acc);
-  if (os.y == 0u && valid) { out2[os.x] = total; }
 }
 
-// dB[n, j] += s · Σ_t dy[t, n] · u[t, j].  in0 = dy, in1 = u, out2 = dB.
-// One thread per element of dB; grid (ceil(OUT·R / WG)).
 @compute @workgroup_size(WG)
-fn lora_grad_b(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = wid.x * WG + lid;
-  if (i >= p.OUT * p.R) { return; }
-  let n = i / p.R;
-  let j = i % p.R;
-  var acc = 0.0;
-  for (var t = 0u; t < p.T; t++) { acc += in0[t * p.OUT + n] * in1[t * p.R + j]; }
-  out2[i] += p.scale * acc;
+fn lora_rows_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                      @builtin(local_invocation_index) lid: u32) {
+  let q = p7;
+  let t = wid.x + wid.y * nwg.x;
+  if (t >= q.T) { return; }
+  row_reduce(q, t, lid, false);
+  for (var j = lid; j < q.R; j += WG) { r_u[t * q.R + j] = row_v[j]; }
+  // (row_v is rewritten only after the first barrier of the next reduction: every thread has
+  // stored its u by then)
+  row_reduce(q, t, lid, true);
+  for (var j = lid; j < q.R; j += WG) { r_g[t * q.R + j] = row_v[j]; }
+  for (var k = lid; k < q.IN; k += WG) {
+    var acc = 0.0;
+    for (var j = 0u; j < q.R; j++) { acc += row_v[j] * r_a[j * q.IN + k]; }
+    r_out[t * q.IN + k] += q.scale * keep(q, t, k) * acc;
+  }
 }
 
-// dA[j, k] += s · Σ_t g[t, j] · x̃[t, k].  in0 = g, in1 = x, out2 = dA.  Grid (ceil(IN / WG), R).
-@compute @workgroup_size(WG)
-fn lora_grad_a(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let k = wid.x * WG + lid;
-  let j = wid.y;
-  if (k >= p.IN) { return; }
-  var acc = 0.0;
-  for (var t = 0u; t < p.T; t++) { acc += in0[t * p.R + j] * in1[t * p.IN + k] * keep(t, k); }
-  out2[j * p.IN + k] += p.scale * acc;
-}
+// ---- lora_weight_grads: dA and dB in one dispatch, tiled over tokens -------------------------
+//
+//   dA[j, k] += s · Σ_t g[t, j] · x̃[t, k]      [R, IN]
+//   dB[n, j] += s · Σ_t dy[t, n] · u[t, j]      [OUT, R]
+// The first workgroups take dA, the rest dB. A workgroup owns WG columns (k or n) × 16 ranks:
+// it stages 16 tokens × 16 ranks of g (or u) in workgroup memory, and each thread reads its
+// column of x̃ (or dy) once per token for 16 FMAs — x is read ceil(R / 16) times in all, not R.
+// Bindings: 0 x, 1 dy, 2 u, 3 g, 4 dA, 5 dB, 6 params.
+@group(0) @binding(1) var<storage, read> w_dy: array<f32>;
+@group(0) @binding(2) var<storage, read> w_u: array<f32>;
+@group(0) @binding(3) var<storage, read> w_g: array<f32>;
+@group(0) @binding(4) var<storage, read_write> w_da: array<f32>;
+@group(0) @binding(5) var<storage, read_write> w_db: array<f32>;
 
-// dx[t, k] += s · keep(t, k) · Σ_j g[t, j] · A[j, k].  in0 = g, in1 = A, out2 = dx.
-// Grid (ceil(IN / WG), T).
+const GT: u32 = 16u; // tokens per staged chunk = ranks per workgroup
+var<workgroup> lt: array<vec4<f32>, 64>; // [GT tokens][16 ranks] of g or u
+
 @compute @workgroup_size(WG)
-fn lora_grad_x(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let k = wid.x * WG + lid;
-  let t = wid.y;
-  if (k >= p.IN) { return; }
-  var acc = 0.0;
-  for (var j = 0u; j < p.R; j++) { acc += in0[t * p.R + j] * in1[j * p.IN + k]; }
-  out2[t * p.IN + k] += p.scale * keep(t, k) * acc;
+fn lora_weight_grads(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                     @builtin(local_invocation_index) lid: u32) {
+  let q = p6;
+  let blocks = (q.R + GT - 1u) / GT; // rank blocks
+  let groups_a = ((q.IN + WG - 1u) / WG) * blocks;
+  var w = wid.x + wid.y * nwg.x;
+  let is_a = w < groups_a;
+  if (!is_a) { w -= groups_a; }
+  let cols = select(q.OUT, q.IN, is_a);
+  let j0 = GT * (w % blocks);
+  let col0 = (w / blocks) * WG;
+  if (col0 >= cols) { return; }
+  let col = col0 + lid;
+  var acc = array<vec4<f32>, 4>();
+  let tt = lid / GT;
+  let jj = lid % GT;
+  for (var t0 = 0u; t0 < q.T; t0 += GT) {
+    var v = 0.0;
+    if (t0 + tt < q.T && j0 + jj < q.R) {
+      let i = (t0 + tt) * q.R + j0 + jj;
+      if (is_a) { v = w_g[i]; } else { v = w_u[i]; }
+    }
+    lt[tt * 4u + jj / 4u][jj % 4u] = v;
+    workgroupBarrier();
+    if (col < cols) {
+      for (var i = 0u; i < GT && t0 + i < q.T; i++) {
+        let t = t0 + i;
+        var c: f32;
+        if (is_a) { c = r_x[t * q.IN + col] * keep(q, t, col); } else { c = w_dy[t * q.OUT + col]; }
+        acc[0] += c * lt[i * 4u];
+        acc[1] += c * lt[i * 4u + 1u];
+        acc[2] += c * lt[i * 4u + 2u];
+        acc[3] += c * lt[i * 4u + 3u];
+      }
+    }
+    workgroupBarrier();
+  }
+  if (col >= cols) { return; }
+  for (var j = 0u; j < GT && j0 + j < q.R; j++) {
+    let v = q.scale * acc[j / 4u][j % 4u];
+    if (is_a) { w_da[(j0 + j) * q.IN + col] += v; } else { w_db[col * q.R + j0 + j] += v; }
+  }
 }

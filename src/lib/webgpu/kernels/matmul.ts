@@ -26,14 +26,22 @@ export { GEMV_MAX_M } from './gemv';
 
 const code = q4 + matmul;
 /**
- * GEMM output tiles (BIG in matmul.wgsl; both stage 16 KB): 64×64 (4×4 outputs per thread, k steps
- * of 32), or 128×128 (8×8 per thread, k steps of 16: twice the FMAs per shared-memory read;
- * SwiftShader 256×1024×1024 q4: 2.4 instead of 1.7 GFLOP/s) when those still make BIG_TILE_GROUPS
- * workgroups or more — a big GPU needs a few per compute unit (Gemma-2 2B training at 512 tokens:
- * gate/up, the LM head and down_proj's dx get big tiles; the narrower products keep 64×64).
+ * GEMM output tiles (matmul.wgsl's gemm_*: WG_M × WG_N threads of 8×8 outputs each): 64×64 (64
+ * threads), or 128×128 (256 threads, 16.5 KiB of workgroup memory) when the device allows it and
+ * those still make BIG_TILE_GROUPS workgroups or more — a big GPU needs a few per compute unit
+ * (Gemma-2 2B training at 512 tokens: gate/up, the LM head and down_proj's dx get big tiles; the
+ * narrower products keep 64×64).
  */
 export type GemmTile = 64 | 128;
 const BIG_TILE_GROUPS = 128;
+/** Outputs per thread along m and n (8×8: the register block written out in matmul.wgsl). */
+const THREAD_OUTPUTS = 8;
+/** Steps of the reduction staged at once (TILE_K: one q4 word). */
+const GEMM_TILE_K = 8;
+/** Workgroup memory of a tile: two stages of TILE_K padded rows of a and b. */
+function gemmTileBytes(tile: GemmTile): number {
+	return 2 * GEMM_TILE_K * (2 * tile + 8) * 4;
+}
 
 /** Rows [rowStart, rowStart + rows) of a weight, in their own GPU buffer(s). */
 export interface GpuLinearChunk {
@@ -71,6 +79,11 @@ export interface MatmulOptions {
 
 /** One dispatch's share of W: a chunk's rows [local, local + rows) bound with offsets. */
 type RowSlice = WeightSlice;
+
+/** Params of matmul.wgsl: M, N, K, ldy, yOffset, accumulate (all u32). */
+function u32Uniforms(values: number[]): ArrayBuffer {
+	return packUniforms(values.map((v) => ['u', v] as ['u', number]));
+}
 
 function gcd(a: number, b: number): number {
 	return b === 0 ? a : gcd(b, a % b);
@@ -136,17 +149,59 @@ export class MatmulKernel {
 		return out;
 	}
 
-	private kernel(entryPoint: string, scaleF16: boolean, tile: GemmTile = 64): ComputeKernel {
-		const key = `${entryPoint}:${scaleF16}:${tile}`;
+	private kernel(
+		entryPoint: string,
+		scaleF16: boolean,
+		tile: GemmTile = 64,
+		aVec4 = false
+	): ComputeKernel {
+		const key = `${entryPoint}:${scaleF16}:${tile}:${aVec4}`;
 		let k = this.kernels.get(key);
 		if (!k) {
 			const constants: Record<string, number> = {};
 			if (entryPoint.endsWith('q4')) constants.SCALE_F16 = scaleF16 ? 1 : 0;
-			if (entryPoint.startsWith('gemm_')) constants.BIG = tile === 128 ? 1 : 0;
+			if (entryPoint.startsWith('gemm_')) {
+				const threads = tile / THREAD_OUTPUTS;
+				Object.assign(constants, { WG_M: threads, WG_N: threads, TILE_K: GEMM_TILE_K });
+				constants.A_VEC4 = aVec4 ? 1 : 0;
+			}
 			k = new ComputeKernel(this.device, { label: 'matmul', code, entryPoint, constants });
 			this.kernels.set(key, k);
 		}
 		return k;
+	}
+
+	/** The GEMM tile for an [M, N] output: 128 where it leaves enough workgroups and fits. */
+	private gemmTile(M: number, N: number, tile?: GemmTile): GemmTile {
+		const wanted = tile ?? (Math.ceil(M / 128) * Math.ceil(N / 128) >= BIG_TILE_GROUPS ? 128 : 64);
+		return gemmTileBytes(wanted) <= this.device.limits.maxComputeWorkgroupStorageSize ? wanted : 64;
+	}
+
+	/**
+	 * One GEMM dispatch (gemm_* share one tile body and one binding list: a, W, scales — W again
+	 * for f32 —, out, a as vec4s, params). a's rows are staged with vec4 loads when its row stride
+	 * and first column are multiples of 4.
+	 */
+	private dispatchGemm(
+		enc: GPUCommandEncoder,
+		entry: 'gemm' | 'gemm_dx',
+		a: GPUBuffer,
+		w: GpuLinear,
+		slice: RowSlice,
+		out: GPUBuffer,
+		grid: [number, number],
+		tile: GemmTile,
+		params: number[]
+	): void {
+		const [, , K, ldy, yOffset] = params;
+		const aVec4 = entry === 'gemm' ? K % 4 === 0 : ldy % 4 === 0 && yOffset % 4 === 0;
+		if (grid[0] > this.maxWorkgroups || grid[1] > this.maxWorkgroups)
+			throw new Error(
+				`matmul: grid ${grid} exceeds maxComputeWorkgroupsPerDimension; split the weight into smaller row chunks`
+			);
+		const kernel = this.kernel(`${entry}_${w.kind}`, w.scaleDtype !== 'f32', tile, aVec4);
+		const [weight, scales = weight] = slice.buffers;
+		kernel.dispatch(enc, [a, weight, scales, out, a], grid, u32Uniforms(params));
 	}
 
 	/** Encodes y[:, yOffset + chunk rows] (+)= x Wᵀ for every chunk of W. x is [M, W.cols]. */
@@ -161,8 +216,7 @@ export class MatmulKernel {
 		const K = w.cols;
 		const ldy = opts.ldy ?? opts.rows?.count ?? w.rows;
 		const shape = opts.shape ?? (M <= GEMV_MAX_M ? 'gemv' : 'gemm');
-		// the GEMV shape has no tiles
-		const tile = shape === 'gemv' ? 64 : (opts.tile ?? gemmTile(M, opts.rows?.count ?? w.rows));
+		const tile = this.gemmTile(M, opts.rows?.count ?? w.rows, opts.tile);
 		if (w.kind === 'q4' && K % 32 !== 0)
 			throw new Error(`matmul: q4 weight needs cols % 32 == 0, got ${K}`);
 		const start = opts.rows?.start ?? 0;
@@ -172,21 +226,10 @@ export class MatmulKernel {
 				this.gemv.encodeSlice(enc, x, w, c, y, M, { ldy, yOffset, accumulate: opts.accumulate });
 				continue;
 			}
-			const params = packUniforms([
-				['u', M],
-				['u', c.rows],
-				['u', K],
-				['u', ldy],
-				['u', (opts.yOffset ?? 0) + c.row0 - start],
-				['u', opts.accumulate ? 1 : 0]
-			]);
+			const yOffset = (opts.yOffset ?? 0) + c.row0 - start;
+			const params = [M, c.rows, K, ldy, yOffset, opts.accumulate ? 1 : 0];
 			const grid: [number, number] = [ceilDiv(c.rows, tile), ceilDiv(M, tile)];
-			if (grid[0] > this.maxWorkgroups || grid[1] > this.maxWorkgroups)
-				throw new Error(
-					`matmul: grid ${grid} exceeds maxComputeWorkgroupsPerDimension; split the weight into smaller row chunks`
-				);
-			const kernel = this.kernel(`gemm_${w.kind}`, w.scaleDtype !== 'f32', tile);
-			kernel.dispatch(enc, [x, ...c.buffers, y], grid, params);
+			this.dispatchGemm(enc, 'gemm', x, w, c, y, grid, tile, params);
 		}
 	}
 
@@ -204,26 +247,17 @@ export class MatmulKernel {
 		opts: Omit<MatmulOptions, 'shape'> = {}
 	): void {
 		const K = w.cols;
-		const tile = opts.tile ?? gemmTile(M, K);
+		const tile = this.gemmTile(M, K, opts.tile);
 		const ldy = opts.ldy ?? opts.rows?.count ?? w.rows;
 		if (w.kind === 'q4' && K % 32 !== 0)
 			throw new Error(`matmul: q4 weight needs cols % 32 == 0, got ${K}`);
 		const start = opts.rows?.start ?? 0;
 		const grid: [number, number] = [ceilDiv(K, tile), ceilDiv(M, tile)];
-		if (grid[0] > this.maxWorkgroups || grid[1] > this.maxWorkgroups)
-			throw new Error(`matmul backward: grid ${grid} exceeds maxComputeWorkgroupsPerDimension`);
-		const kernel = this.kernel(`gemm_dx_${w.kind}`, w.scaleDtype !== 'f32', tile);
 		this.slices(w, opts.rows).forEach((c, i) => {
-			const params = packUniforms([
-				['u', M],
-				['u', c.rows],
-				['u', K],
-				['u', ldy],
-				['u', (opts.yOffset ?? 0) + c.row0 - start],
-				// the first slice writes (unless asked to accumulate), the others add their share
-				['u', opts.accumulate || i > 0 ? 1 : 0]
-			]);
-			kernel.dispatch(enc, [dy, ...c.buffers, dx], grid, params);
+			// the first slice writes (unless asked to accumulate), the others add their share
+			const add = opts.accumulate || i > 0 ? 1 : 0;
+			const params = [M, c.rows, K, ldy, (opts.yOffset ?? 0) + c.row0 - start, add];
+			this.dispatchGemm(enc, 'gemm_dx', dy, w, c, dx, grid, tile, params);
 		});
 	}
 
@@ -256,9 +290,4 @@ export class MatmulKernel {
 			])
 		);
 	}
-}
-
-/** The GEMM tile for an [M, N] output (see GemmTile). */
-function gemmTile(M: number, N: number): GemmTile {
-	return Math.ceil(M / 128) * Math.ceil(N / 128) >= BIG_TILE_GROUPS ? 128 : 64;
 }

@@ -12,12 +12,10 @@
 // SCALE_F16 and the scale decode come from q4.wgsl (prepended by matmul.ts); the decode shape (M ≤ 4,
 // one pass over W) is the GEMV in gemv.wgsl.
 //
-//   gemm_*  prefill, training (M > 1): TILE_M×TILE_N output tile per workgroup, K in steps of TILE_K staged
-//           in workgroup memory k-major (xs[k][m], ws[k][n]); each of the 16×16 threads owns a
-//           4×4 block of neighbouring outputs (8×8 with BIG tiles), so one step of k is two vec4
-//           reads of shared memory for 16 FMAs (four for 64). Grid (ceil(N/TILE_N), ceil(M/TILE_M)).
+//   gemm_*  prefill, training (M > 1): one register-blocked tile body (8×8 outputs per thread,
+//           staged double-buffered in padded workgroup memory), below.
 // Backward (LoRA training; base weights are frozen, so only the activation gradient):
-//   gemm_dx_*  dx = dy W, the transposed product, below the forward entry points.
+//   gemm_dx_*  dx = dy W, the transposed product, on the same tile body.
 //   wgrad_f32  dW (+)= alpha · dyᵀ x for small trainable weights (LoRA factors).
 
 struct Params {
@@ -28,22 +26,6 @@ struct Params {
   yOffset: u32,   // first column of y written by this dispatch
   accumulate: u32 // 1: y += x Wᵀ (residual / LoRA-friendly); 0: y = x Wᵀ
 }
-
-// 64×64 outputs per workgroup, 4×4 per thread; TILE_K = 32: both staged tiles take 16 KB, the
-// WebGPU minimum of maxComputeWorkgroupStorageSize (gemm_* use no other workgroup memory).
-// 64-row tiles keep a 512-token training GEMM at hundreds of workgroups. (SwiftShader, 256×1024×1024
-// q4: 0.55 GFLOP/s with 4 strided scalar reads per k and TILE_K 16, 1.5–2.0 GFLOP/s like this.)
-// BIG (matmul.ts, long sequences): 128×128 tiles and TILE_K 16 (also 16 KB); each thread owns 8×8
-// outputs — four vec4 reads for 64 FMAs per k. A thread's rows are 4ty + 64·ib + 0..3 and its
-// columns 4tx + 64·jb + 0..3 (ib, jb < 2), so neighbouring threads still read neighbouring vec4s.
-// Written out without loops over the blocks: an accumulator array indexed by a loop variable can
-// end up in memory instead of registers (SwiftShader: 8× slower).
-override BIG: bool = false;
-override TILE_M: u32 = select(64u, 128u, BIG);
-override TILE_N: u32 = TILE_M;
-override TILE_K: u32 = select(32u, 16u, BIG);
-override TILE_M4: u32 = TILE_M / 4u; // vec4s per k-row of xs
-override TILE_N4: u32 = TILE_N / 4u;
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 // f32 entry points: binding 1 = w_f32, 2 = y, 3 = params
@@ -58,40 +40,141 @@ override TILE_N4: u32 = TILE_N / 4u;
 
 fn scale_at(i: u32) -> f32 { return scale_value(scales[scale_word(i)], i); }
 
-// xs[k][m] and ws[k][n] as vec4s: xs[kk * TILE_M4 + m / 4][m % 4].
-var<workgroup> xs: array<vec4<f32>, TILE_K * TILE_M4>;
-var<workgroup> ws: array<vec4<f32>, TILE_K * TILE_N4>;
+// ---- gemm_*: the tiled GEMMs (prefill, training): one tile body for all four entry points -----
+//
+// Every entry point computes out[m, c] (+)= Σ_r a[m, r] · b[r, c] for one TILE_M × TILE_N tile of
+// the output, walking the reduction r in steps of TILE_K:
+//   gemm_f32, gemm_q4        y = x Wᵀ   a = x [M, K] (r = k)           b[r, c] = W[c, r], c = n < N
+//   gemm_dx_f32, gemm_dx_q4  dx = dy W  a = dy [M, ldy] (r = n, from   b[r, c] = W[r, c], c = k < K
+//                                       column yOffset)
+// (dx is the backward of y = x Wᵀ with respect to x: the same weight rows, reduced over n; a
+// row-split weight is one dispatch per chunk, each reading its own columns of dy.)
+// Bindings of all four: 0 a as f32, 1 W (q4 words or f32 bit patterns), 2 scales (the f32 entry
+// points bind W again), 3 y or dx, 4 a again as vec4s (read when A_VEC4), 5 Params.
+//
+// Register blocking: WG_M × WG_N threads, each owning 8×8 outputs — rows 4ty + {0, TILE_M/2} + 0..3,
+// columns 4tx + {0, TILE_N/2} + 0..3 — so one step of r is four vec4 reads of workgroup memory
+// for 64 FMAs (4 FMAs per float read; neighbouring threads read neighbouring vec4s). The
+// accumulators are written out, never indexed by a loop variable (such an array can end up in
+// memory instead of registers: SwiftShader 8× slower).
+// Staging: ta[r][m] and tb[r][c] (vec4s along m and c), two stages — the next step of r is staged
+// while this one is multiplied, one barrier per step. Rows are padded by one vec4 (stride
+// TILE_M + 4 floats ≡ 4 mod 8), which makes the transposing stores of a conflict-free: a warp
+// stages 16 rows of a × two vec4s of r (full 32-byte sectors from global memory) and stores
+// float j of row m, r-vec4 h at (4h + j)·stride + m — the two h land 16 banks apart, 32 banks
+// in all. b's transposing stores (forward) go along c, its natural ones (dx) are vec4s.
+// Workgroup memory: 2 · TILE_K · (TILE_M + TILE_N + 8) floats — 8.5 KiB for 64×64, 16.5 KiB
+// for 128×128 tiles (matmul.ts uses those only where the device allows it).
+override WG_M: u32 = 8u; // threads along m; TILE_M = 8 · WG_M
+override WG_N: u32 = 8u;
+override TILE_K: u32 = 8u; // a multiple of 8 (one q4 word)
+override A_VEC4: bool = false; // a's rows start on vec4s and K (forward) or ldy, yOffset (dx) % 4 == 0
+override TILE_M: u32 = 8u * WG_M;
+override TILE_N: u32 = 8u * WG_N;
+override SA4: u32 = TILE_M / 4u + 1u; // vec4s per staged row, one of padding
+override SB4: u32 = TILE_N / 4u + 1u;
 
-// Stages the x tile [TILE_M, TILE_K] (zero outside M, K).
-fn load_x_tile(p: Params, m0: u32, k0: u32, lid: u32) {
-  for (var i = lid; i < TILE_M * TILE_K; i += 256u) {
-    let row = i / TILE_K;
-    let col = i % TILE_K;
-    var v = 0.0;
-    if (m0 + row < p.M && k0 + col < p.K) { v = x[(m0 + row) * p.K + k0 + col]; }
-    xs[col * TILE_M4 + row / 4u][row % 4u] = v;
+@group(0) @binding(4) var<storage, read> xv: array<vec4<f32>>;
+@group(0) @binding(5) var<uniform> p_gemm: Params;
+
+var<workgroup> ta: array<vec4<f32>, 2u * TILE_K * SA4>;
+var<workgroup> tb: array<vec4<f32>, 2u * TILE_K * SB4>;
+
+// The product in terms of a, b and the output (see above).
+struct Gemm {
+  rows: u32,    // M
+  cols: u32,    // output columns: N, or K for dx
+  red: u32,     // reduction length: K, or N for dx
+  a_ld: u32,    // row stride of a
+  a_off: u32,   // a's first column
+  out_ld: u32,  // row stride of the output
+  out_off: u32, // the output's first column
+}
+
+fn geometry(dx: bool) -> Gemm {
+  let p = p_gemm;
+  if (dx) { return Gemm(p.M, p.K, p.N, p.ldy, p.yOffset, p.K, 0u); }
+  return Gemm(p.M, p.N, p.K, p.K, 0u, p.ldy, p.yOffset);
+}
+
+// W[n, k .. k+7] as two vec4s (zero past N and K). q4: k is a multiple of 8, one word.
+fn w_eight(n: u32, k: u32, q4: bool) -> mat2x4<f32> {
+  let p = p_gemm;
+  var lo = vec4<f32>(0.0);
+  var hi = vec4<f32>(0.0);
+  if (n < p.N && k < p.K) {
+    if (q4) {
+      let word = w_q4[n * (p.K / 8u) + k / 8u];
+      let s = scale_at(n * (p.K / 32u) + k / 32u);
+      lo = (vec4<f32>(vec4<u32>(word, word >> 4u, word >> 8u, word >> 12u) & vec4<u32>(15u)) - 7.0) * s;
+      hi = (vec4<f32>(vec4<u32>(word >> 16u, word >> 20u, word >> 24u, word >> 28u) & vec4<u32>(15u)) - 7.0) * s;
+    } else {
+      for (var j = 0u; j < 4u; j++) {
+        if (k + j < p.K) { lo[j] = bitcast<f32>(w_q4[n * p.K + k + j]); }
+        if (k + 4u + j < p.K) { hi[j] = bitcast<f32>(w_q4[n * p.K + k + 4u + j]); }
+      }
+    }
+  }
+  return mat2x4<f32>(lo, hi);
+}
+
+// a[m0 .., r0 ..] → stage s of ta (zero outside rows and red).
+fn stage_a(g: Gemm, s: u32, m0: u32, r0: u32, lid: u32) {
+  let base = s * TILE_K * SA4;
+  let per_row = TILE_K / 4u;
+  for (var e = lid; e < TILE_M * per_row; e += WG_M * WG_N) {
+    let row = e / per_row;
+    let r = 4u * (e % per_row);
+    var v = vec4<f32>(0.0);
+    if (m0 + row < g.rows) {
+      let i = (m0 + row) * g.a_ld + g.a_off + r0 + r;
+      if (A_VEC4 && r0 + r + 4u <= g.red) {
+        v = xv[i / 4u];
+      } else {
+        for (var j = 0u; j < 4u; j++) {
+          if (r0 + r + j < g.red) { v[j] = x[i + j]; }
+        }
+      }
+    }
+    for (var j = 0u; j < 4u; j++) { ta[base + (r + j) * SA4 + row / 4u][row % 4u] = v[j]; }
   }
 }
 
-// acc[8·ib + 4·jb + r][c] += Σ_kk x[4ty + 64·ib + r, kk] · w[4tx + 64·jb + c, kk] (ib = jb = 0
-// unless BIG).
-fn tile_product(acc: ptr<function, array<vec4<f32>, 16>>, tx: u32, ty: u32) {
-  if (!BIG) {
-    for (var kk = 0u; kk < TILE_K; kk++) {
-      let a = xs[kk * TILE_M4 + ty];
-      let b = ws[kk * TILE_N4 + tx];
-      (*acc)[0] += a.x * b;
-      (*acc)[1] += a.y * b;
-      (*acc)[2] += a.z * b;
-      (*acc)[3] += a.w * b;
+// b[r0 .., c0 ..] → stage s of tb (zero outside).
+fn stage_b(s: u32, c0: u32, r0: u32, lid: u32, q4: bool, dx: bool) {
+  let base = s * TILE_K * SB4;
+  if (dx) {
+    // W rows are reduction rows: 8 columns at a time, stored as they lie
+    let per_row = TILE_N / 8u;
+    for (var e = lid; e < TILE_K * per_row; e += WG_M * WG_N) {
+      let r = e / per_row;
+      let c = 8u * (e % per_row);
+      let w = w_eight(r0 + r, c0 + c, q4);
+      tb[base + r * SB4 + c / 4u] = w[0];
+      tb[base + r * SB4 + c / 4u + 1u] = w[1];
     }
     return;
   }
-  for (var kk = 0u; kk < TILE_K; kk++) {
-    let a0 = xs[kk * TILE_M4 + ty];
-    let a1 = xs[kk * TILE_M4 + ty + 16u];
-    let b0 = ws[kk * TILE_N4 + tx];
-    let b1 = ws[kk * TILE_N4 + tx + 16u];
+  // W rows are output columns: 8 steps of r at a time, transposed (neighbouring threads store
+  // neighbouring columns)
+  for (var e = lid; e < TILE_N * (TILE_K / 8u); e += WG_M * WG_N) {
+    let c = e % TILE_N;
+    let r = 8u * (e / TILE_N);
+    let w = w_eight(c0 + c, r0 + r, q4);
+    for (var j = 0u; j < 8u; j++) { tb[base + (r + j) * SB4 + c / 4u][c % 4u] = w[j / 4u][j % 4u]; }
+  }
+}
+
+// acc[4·(2·ib + jb) + i][j] += Σ_r a[4ty + ib·TILE_M/2 + i, r] · b[r, 4tx + jb·TILE_N/2 + j] over
+// the TILE_K steps of stage s.
+fn tile_product(acc: ptr<function, array<vec4<f32>, 16>>, s: u32, tx: u32, ty: u32) {
+  for (var r = 0u; r < TILE_K; r++) {
+    let ia = (s * TILE_K + r) * SA4 + ty;
+    let ib = (s * TILE_K + r) * SB4 + tx;
+    let a0 = ta[ia];
+    let a1 = ta[ia + WG_M];
+    let b0 = tb[ib];
+    let b1 = tb[ib + WG_N];
     (*acc)[0] += a0.x * b0;
     (*acc)[1] += a0.y * b0;
     (*acc)[2] += a0.z * b0;
@@ -111,201 +194,59 @@ fn tile_product(acc: ptr<function, array<vec4<f32>, 16>>, tx: u32, ty: u32) {
   }
 }
 
-// Row offset (within the tile, from 4ty) and column offset (from 4tx) of accumulator block blk:
-// blk = 2·ib + jb ↔ acc[4·blk .. 4·blk + 3].
-fn block_row(blk: u32) -> u32 { return 64u * (blk / 2u); }
-fn block_col(blk: u32) -> u32 { return 64u * (blk % 2u); }
+fn gemm_tile(wid: vec3<u32>, lid: u32, q4: bool, dx: bool) {
+  let g = geometry(dx);
+  let m0 = wid.y * TILE_M;
+  let c0 = wid.x * TILE_N;
+  let tx = lid % WG_N;
+  let ty = lid / WG_N;
+  var acc: array<vec4<f32>, 16>;
+  let steps = (g.red + TILE_K - 1u) / TILE_K;
+  stage_a(g, 0u, m0, 0u, lid);
+  stage_b(0u, c0, 0u, lid, q4, dx);
+  workgroupBarrier();
+  for (var t = 0u; t < steps; t++) {
+    // stage t + 1 was last read in step t − 1, before its closing barrier
+    if (t + 1u < steps) {
+      stage_a(g, (t + 1u) & 1u, m0, (t + 1u) * TILE_K, lid);
+      stage_b((t + 1u) & 1u, c0, (t + 1u) * TILE_K, lid, q4, dx);
+    }
+    tile_product(&acc, t & 1u, tx, ty);
+    workgroupBarrier();
+  }
+  let add = p_gemm.accumulate == 1u;
+  for (var blk = 0u; blk < 4u; blk++) {
+    for (var i = 0u; i < 4u; i++) {
+      let m = m0 + 4u * ty + (blk / 2u) * (TILE_M / 2u) + i;
+      for (var j = 0u; j < 4u; j++) {
+        let c = c0 + 4u * tx + (blk % 2u) * (TILE_N / 2u) + j;
+        if (m < g.rows && c < g.cols) {
+          let o = m * g.out_ld + g.out_off + c;
+          y_q4w[o] = select(0.0, y_q4w[o], add) + acc[4u * blk + i][j];
+        }
+      }
+    }
+  }
+}
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_M * WG_N)
 fn gemm_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let p = p_f32w;
-  let m0 = wid.y * TILE_M;
-  let n0 = wid.x * TILE_N;
-  let tx = lid % 16u;
-  let ty = lid / 16u;
-  var acc: array<vec4<f32>, 16>;
-  for (var k0 = 0u; k0 < p.K; k0 += TILE_K) {
-    load_x_tile(p, m0, k0, lid);
-    for (var i = lid; i < TILE_N * TILE_K; i += 256u) {
-      let row = i / TILE_K;
-      let col = i % TILE_K;
-      var v = 0.0;
-      if (n0 + row < p.N && k0 + col < p.K) { v = w_f32[(n0 + row) * p.K + k0 + col]; }
-      ws[col * TILE_N4 + row / 4u][row % 4u] = v;
-    }
-    workgroupBarrier();
-    tile_product(&acc, tx, ty);
-    workgroupBarrier();
-  }
-  for (var blk = 0u; blk < 4u; blk++) {
-    if (!BIG && blk > 0u) { break; }
-    for (var i = 0u; i < 4u; i++) {
-      let m = m0 + 4u * ty + block_row(blk) + i;
-      for (var j = 0u; j < 4u; j++) {
-        let n = n0 + 4u * tx + block_col(blk) + j;
-        if (m < p.M && n < p.N) {
-          let o = m * p.ldy + p.yOffset + n;
-          y_f32w[o] = select(0.0, y_f32w[o], p.accumulate == 1u) + acc[4u * blk + i][j];
-        }
-      }
-    }
-  }
+  gemm_tile(wid, lid, false, false);
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_M * WG_N)
 fn gemm_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let p = p_q4w;
-  let m0 = wid.y * TILE_M;
-  let n0 = wid.x * TILE_N;
-  let tx = lid % 16u;
-  let ty = lid / 16u;
-  let words = p.K / 8u;
-  var acc: array<vec4<f32>, 16>;
-  for (var k0 = 0u; k0 < p.K; k0 += TILE_K) {
-    load_x_tile(p, m0, k0, lid);
-    // TILE_N rows × TILE_K/8 words (256 either way): one thread dequantizes one word (8 weights).
-    if (lid < TILE_N * (TILE_K / 8u)) {
-      let row = lid / (TILE_K / 8u);
-      let kw = (lid % (TILE_K / 8u)) * 8u; // the word's first k inside the tile
-      let n = n0 + row;
-      if (n < p.N) {
-        let word = w_q4[n * words + (k0 + kw) / 8u];
-        let s = scale_at(n * (p.K / 32u) + (k0 + kw) / 32u);
-        for (var j = 0u; j < 8u; j++) {
-          ws[(kw + j) * TILE_N4 + row / 4u][row % 4u] = (f32((word >> (4u * j)) & 15u) - 7.0) * s;
-        }
-      } else {
-        for (var j = 0u; j < 8u; j++) { ws[(kw + j) * TILE_N4 + row / 4u][row % 4u] = 0.0; }
-      }
-    }
-    workgroupBarrier();
-    tile_product(&acc, tx, ty);
-    workgroupBarrier();
-  }
-  for (var blk = 0u; blk < 4u; blk++) {
-    if (!BIG && blk > 0u) { break; }
-    for (var i = 0u; i < 4u; i++) {
-      let m = m0 + 4u * ty + block_row(blk) + i;
-      for (var j = 0u; j < 4u; j++) {
-        let n = n0 + 4u * tx + block_col(blk) + j;
-        if (m < p.M && n < p.N) {
-          let o = m * p.ldy + p.yOffset + n;
-          y_q4w[o] = select(0.0, y_q4w[o], p.accumulate == 1u) + acc[4u * blk + i][j];
-        }
-      }
-    }
-  }
+  gemm_tile(wid, lid, true, false);
 }
 
-// ---- gemm_dx_*: the backward of y = x Wᵀ with respect to x -------------------------------------
-//
-//   dy [M, ldy] f32 (columns yOffset .. yOffset+N−1 belong to this weight chunk), W [N, K]
-//   → dx [M, K] f32 (dx = … or dx += … with accumulate = 1)
-//
-// In the forward this was `y[m, n] = Σ_k x[m, k] · W[n, k]`, so dx[m, k] = Σ_n dy[m, n] · W[n, k]:
-// the same weight rows, reduced over n instead of k. The tile scheme is the forward GEMM's with the
-// roles swapped: a workgroup owns TILE_M tokens × TILE_N input features (k), and walks n in steps
-// of TILE_K. xs holds dy[m, n] as xs[n][m] and ws holds W[n, k] as ws[n][k] (weight rows as they
-// are stored), so tile_product is shared unchanged.
-// Bindings are the forward's (x = dy, y = dx). A row-split weight is handled by the caller: one
-// dispatch per chunk, each reading its own columns of dy and accumulating into dx.
-
-// Stages the dy tile [TILE_M, TILE_K] = dy[m0 .., yOffset + n0 ..] (zero outside M, N).
-fn load_dy_tile(p: Params, m0: u32, n0: u32, lid: u32) {
-  for (var i = lid; i < TILE_M * TILE_K; i += 256u) {
-    let row = i / TILE_K;
-    let col = i % TILE_K;
-    var v = 0.0;
-    if (m0 + row < p.M && n0 + col < p.N) { v = x[(m0 + row) * p.ldy + p.yOffset + n0 + col]; }
-    xs[col * TILE_M4 + row / 4u][row % 4u] = v;
-  }
-}
-
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_M * WG_N)
 fn gemm_dx_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let p = p_f32w;
-  let m0 = wid.y * TILE_M;
-  let k0 = wid.x * TILE_N;
-  let tx = lid % 16u;
-  let ty = lid / 16u;
-  var acc: array<vec4<f32>, 16>;
-  for (var n0 = 0u; n0 < p.N; n0 += TILE_K) {
-    load_dy_tile(p, m0, n0, lid);
-    // W[n0 .. n0+TILE_K, k0 .. k0+TILE_N] → ws[n][k] (consecutive threads read consecutive k).
-    for (var i = lid; i < TILE_N * TILE_K; i += 256u) {
-      let nn = i / TILE_N;
-      let kk = i % TILE_N;
-      var v = 0.0;
-      if (n0 + nn < p.N && k0 + kk < p.K) { v = w_f32[(n0 + nn) * p.K + k0 + kk]; }
-      ws[nn * TILE_N4 + kk / 4u][kk % 4u] = v;
-    }
-    workgroupBarrier();
-    tile_product(&acc, tx, ty);
-    workgroupBarrier();
-  }
-  // (Written out per entry point: a shared helper would statically use both y bindings.)
-  for (var blk = 0u; blk < 4u; blk++) {
-    if (!BIG && blk > 0u) { break; }
-    for (var i = 0u; i < 4u; i++) {
-      let m = m0 + 4u * ty + block_row(blk) + i;
-      for (var j = 0u; j < 4u; j++) {
-        let k = k0 + 4u * tx + block_col(blk) + j;
-        if (m < p.M && k < p.K) {
-          let o = m * p.K + k;
-          y_f32w[o] = select(0.0, y_f32w[o], p.accumulate == 1u) + acc[4u * blk + i][j];
-        }
-      }
-    }
-  }
+  gemm_tile(wid, lid, false, true);
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_M * WG_N)
 fn gemm_dx_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let p = p_q4w;
-  let m0 = wid.y * TILE_M;
-  let k0 = wid.x * TILE_N;
-  let tx = lid % 16u;
-  let ty = lid / 16u;
-  let words = p.K / 8u;
-  var acc: array<vec4<f32>, 16>;
-  for (var n0 = 0u; n0 < p.N; n0 += TILE_K) {
-    load_dy_tile(p, m0, n0, lid);
-    // TILE_K rows × TILE_N/8 words (256 either way): one thread dequantizes one word (8 weights).
-    if (lid < TILE_K * (TILE_N / 8u)) {
-      let nn = lid / (TILE_N / 8u);
-      let wi = lid % (TILE_N / 8u);
-      let n = n0 + nn;
-      let kb = k0 + wi * 8u; // first k of this word
-      if (n < p.N && kb < p.K) {
-        let word = w_q4[n * words + kb / 8u];
-        let s = scale_at(n * (p.K / 32u) + kb / 32u);
-        // the word's 8 weights are k = kb .. kb+7: two vec4s of the k-row
-        let lo = vec4<f32>(vec4<u32>(word, word >> 4u, word >> 8u, word >> 12u) & vec4<u32>(15u)) - 7.0;
-        let hi = vec4<f32>(vec4<u32>(word >> 16u, word >> 20u, word >> 24u, word >> 28u) & vec4<u32>(15u)) - 7.0;
-        ws[nn * TILE_N4 + wi * 2u] = lo * s;
-        ws[nn * TILE_N4 + wi * 2u + 1u] = hi * s;
-      } else {
-        ws[nn * TILE_N4 + wi * 2u] = vec4<f32>(0.0);
-        ws[nn * TILE_N4 + wi * 2u + 1u] = vec4<f32>(0.0);
-      }
-    }
-    workgroupBarrier();
-    tile_product(&acc, tx, ty);
-    workgroupBarrier();
-  }
-  for (var blk = 0u; blk < 4u; blk++) {
-    if (!BIG && blk > 0u) { break; }
-    for (var i = 0u; i < 4u; i++) {
-      let m = m0 + 4u * ty + block_row(blk) + i;
-      for (var j = 0u; j < 4u; j++) {
-        let k = k0 + 4u * tx + block_col(blk) + j;
-        if (m < p.M && k < p.K) {
-          let o = m * p.K + k;
-          y_q4w[o] = select(0.0, y_q4w[o], p.accumulate == 1u) + acc[4u * blk + i][j];
-        }
-      }
-    }
-  }
+  gemm_tile(wid, lid, true, true);
 }
 
 // ---- wgrad_f32: gradient of a small trainable weight -------------------------------------------
