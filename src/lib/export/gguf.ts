@@ -71,6 +71,23 @@ const ELEMENT_BYTES: Record<GgmlTensorType, number> = { F32: 4, F16: 2 };
 
 const pad = (n: number, align: number) => Math.ceil(n / align) * align;
 
+type GgufNumberType = Exclude<GgufScalarType, 'STRING' | 'BOOL'>;
+type DataViewSetter = Extract<keyof DataView, `set${string}`>;
+
+/** Bytes and DataView setter of each GGUF number type. */
+const NUMBER_LAYOUT: Record<GgufNumberType, [number, DataViewSetter]> = {
+	UINT8: [1, 'setUint8'],
+	INT8: [1, 'setInt8'],
+	UINT16: [2, 'setUint16'],
+	INT16: [2, 'setInt16'],
+	UINT32: [4, 'setUint32'],
+	INT32: [4, 'setInt32'],
+	FLOAT32: [4, 'setFloat32'],
+	FLOAT64: [8, 'setFloat64'],
+	UINT64: [8, 'setBigUint64'],
+	INT64: [8, 'setBigInt64']
+};
+
 /** Growable little-endian byte sink. */
 class Sink {
 	private buf = new Uint8Array(1024);
@@ -88,45 +105,22 @@ class Sink {
 		this.length += n;
 		return at;
 	}
-	u8(v: number) {
-		const at = this.reserve(1);
-		this.view.setUint8(at, v);
-	}
-	i8(v: number) {
-		const at = this.reserve(1);
-		this.view.setInt8(at, v);
-	}
-	u16(v: number) {
-		const at = this.reserve(2);
-		this.view.setUint16(at, v, true);
-	}
-	i16(v: number) {
-		const at = this.reserve(2);
-		this.view.setInt16(at, v, true);
+	/** One little-endian number of a GGUF scalar type. */
+	number(type: GgufNumberType, v: number | bigint) {
+		const [bytes, setter] = NUMBER_LAYOUT[type];
+		const at = this.reserve(bytes);
+		(this.view[setter] as (at: number, v: number | bigint, littleEndian: boolean) => void).call(
+			this.view,
+			at,
+			v,
+			true
+		);
 	}
 	u32(v: number) {
-		const at = this.reserve(4);
-		this.view.setUint32(at, v, true);
-	}
-	i32(v: number) {
-		const at = this.reserve(4);
-		this.view.setInt32(at, v, true);
-	}
-	f32(v: number) {
-		const at = this.reserve(4);
-		this.view.setFloat32(at, v, true);
-	}
-	f64(v: number) {
-		const at = this.reserve(8);
-		this.view.setFloat64(at, v, true);
+		this.number('UINT32', v);
 	}
 	u64(v: number | bigint) {
-		const at = this.reserve(8);
-		this.view.setBigUint64(at, BigInt(v), true);
-	}
-	i64(v: number | bigint) {
-		const at = this.reserve(8);
-		this.view.setBigInt64(at, BigInt(v), true);
+		this.number('UINT64', BigInt(v));
 	}
 	bytes(b: Uint8Array) {
 		const at = this.reserve(b.length);
@@ -159,26 +153,21 @@ function writeScalar(out: Sink, key: string, type: GgufScalarType, v: GgufValue)
 		throw new GgufWriteError(key, `${JSON.stringify(String(v))} is not ${what}`);
 	};
 	if (type === 'STRING') return typeof v === 'string' ? out.string(v) : bad('a string');
-	if (type === 'BOOL') return typeof v === 'boolean' ? out.u8(v ? 1 : 0) : bad('true or false');
+	if (type === 'BOOL')
+		return typeof v === 'boolean' ? out.number('UINT8', v ? 1 : 0) : bad('true or false');
 	if (type === 'UINT64' || type === 'INT64') {
 		if (typeof v !== 'bigint' && !(typeof v === 'number' && Number.isSafeInteger(v)))
 			bad('an integer');
 		const big = BigInt(v as number | bigint);
 		if (type === 'UINT64' ? big < 0n || big >= 1n << 64n : big < -(1n << 63n) || big >= 1n << 63n)
 			bad(`in the ${type} range`);
-		return type === 'UINT64' ? out.u64(big) : out.i64(big);
+		return out.number(type, big);
 	}
 	if (typeof v !== 'number') return bad('a number');
-	if (type === 'FLOAT32') return out.f32(v);
-	if (type === 'FLOAT64') return out.f64(v);
+	if (type === 'FLOAT32' || type === 'FLOAT64') return out.number(type, v);
 	const [lo, hi] = INT_RANGES[type]!;
 	if (!Number.isInteger(v) || v < lo || v > hi) bad(`an integer in the ${type} range`);
-	if (type === 'UINT8') out.u8(v);
-	else if (type === 'INT8') out.i8(v);
-	else if (type === 'UINT16') out.u16(v);
-	else if (type === 'INT16') out.i16(v);
-	else if (type === 'UINT32') out.u32(v);
-	else out.i32(v);
+	out.number(type, v);
 }
 
 /** The data alignment the KV pairs ask for (general.alignment), else 32. */

@@ -5,7 +5,7 @@
  * Defaults are those of transformers 4.46–4.57 `TrainingArguments` and PEFT 0.13–0.17
  * `LoraConfig`. Where the libraries moved (or where we are unsure) the field says so.
  */
-import type { ProjectionName } from '../model/weights';
+import { PROJECTIONS, type ProjectionName } from '../model/weights';
 import { checkModulePattern } from './module-regex';
 
 export type SchedulerKind =
@@ -118,15 +118,8 @@ export const LORA_DEFAULTS: LoraConfig = {
 /** PEFT's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING["gemma2"]. */
 export const PEFT_DEFAULT_GEMMA2_TARGETS: ProjectionName[] = ['q_proj', 'v_proj'];
 
-export const ALL_PROJECTIONS: ProjectionName[] = [
-	'q_proj',
-	'k_proj',
-	'v_proj',
-	'o_proj',
-	'gate_proj',
-	'up_proj',
-	'down_proj'
-];
+/** Every projection LoRA can target, in the model's order (the same list as the weights'). */
+export const ALL_PROJECTIONS: ProjectionName[] = [...PROJECTIONS];
 
 /**
  * What a value broke, for the UI to word in its language (the English message stays for the CLI).

@@ -5,7 +5,7 @@
  * plus a zip of the two; and import of PEFT folders/zips, strict where PEFT is lenient:
  * unknown or missing tensor names are errors (PEFT's strict=False would silently leave B = 0).
  */
-import type { Gemma2Config } from '../model/config';
+import { FileFieldError, type Gemma2Config } from '../model/config';
 import {
 	parseSafetensors,
 	tensorToF32,
@@ -35,15 +35,8 @@ import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, loraTensorName } from './ten
 export { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE };
 
 /** An adapter file the studio cannot use; names the file and, where there is one, the field/tensor. */
-export class PeftFormatError extends Error {
-	constructor(
-		readonly file: string,
-		readonly field: string | null,
-		message: string
-	) {
-		super(`${file}${field ? ` (${field})` : ''}: ${message}`);
-		this.name = 'PeftFormatError';
-	}
+export class PeftFormatError extends FileFieldError {
+	name = 'PeftFormatError';
 }
 
 // ---------------------------------------------------------------- Python-style JSON

@@ -28,16 +28,31 @@ export interface Gemma2Config {
 	contextLength: number;
 }
 
-/** Raised for a model file that is missing, malformed, or inconsistent; names the file and field. */
-export class ModelFormatError extends Error {
+/** A file that breaks a rule: names the file and, where there is one, the field or tensor. */
+export class FileFieldError extends Error {
 	constructor(
 		readonly file: string,
 		readonly field: string | null,
 		message: string
 	) {
 		super(`${file}${field ? ` (${field})` : ''}: ${message}`);
-		this.name = 'ModelFormatError';
 	}
+}
+
+/** Raised for a model file that is missing, malformed, or inconsistent; names the file and field. */
+export class ModelFormatError extends FileFieldError {
+	name = 'ModelFormatError';
+}
+
+/** A tensor's shape as a file's header gives it: a list of sizes, else a ModelFormatError. */
+export function tensorShape(file: string, name: string, shape: unknown): number[] {
+	if (!Array.isArray(shape) || !shape.every((s) => Number.isInteger(s) && s >= 0))
+		throw new ModelFormatError(
+			file,
+			name,
+			`shape ${JSON.stringify(shape)} is not a list of non-negative integers`
+		);
+	return shape;
 }
 
 type Json = Record<string, unknown>;
@@ -165,6 +180,18 @@ function validate(c: Gemma2Config, file: string, names: ConfigFieldNames): Gemma
 	return c;
 }
 
+/** The optional knobs both config files spell alike (but for the RoPE base's key), with defaults. */
+function optionalKnobs(c: Json, file: string, ropeKey: string, headDim: number) {
+	return {
+		rmsNormEps: optNum(c, 'rms_norm_eps', file, 1e-6) as number,
+		ropeTheta: optNum(c, ropeKey, file, 10000) as number,
+		slidingWindow: optNum(c, 'sliding_window', file, 4096) as number,
+		attnSoftcap: optNum(c, 'attn_logit_softcapping', file, null),
+		finalSoftcap: optNum(c, 'final_logit_softcapping', file, null),
+		queryPreAttnScalar: optNum(c, 'query_pre_attn_scalar', file, headDim) as number
+	};
+}
+
 /** Hugging Face `config.json` of a Gemma2ForCausalLM. */
 export function parseHfConfig(json: Json, file = 'config.json'): Gemma2Config {
 	const mt = json.model_type;
@@ -195,12 +222,7 @@ export function parseHfConfig(json: Json, file = 'config.json'): Gemma2Config {
 			numKvHeads: num(json, 'num_key_value_heads', file),
 			headDim,
 			vocabSize: num(json, 'vocab_size', file),
-			rmsNormEps: optNum(json, 'rms_norm_eps', file, 1e-6) as number,
-			ropeTheta: optNum(json, 'rope_theta', file, 10000) as number,
-			slidingWindow: optNum(json, 'sliding_window', file, 4096) as number,
-			attnSoftcap: optNum(json, 'attn_logit_softcapping', file, null),
-			finalSoftcap: optNum(json, 'final_logit_softcapping', file, null),
-			queryPreAttnScalar: optNum(json, 'query_pre_attn_scalar', file, headDim) as number,
+			...optionalKnobs(json, file, 'rope_theta', headDim),
 			bosId: optNum(json, 'bos_token_id', file, 2) as number,
 			eosIds: eos.length ? [...new Set([...eos, 107])] : [1, 107],
 			padId: optNum(json, 'pad_token_id', file, 0) as number,
@@ -234,12 +256,7 @@ export function parseMlcConfig(json: Json, file = 'mlc-chat-config.json'): Gemma
 			numKvHeads: f('num_key_value_heads'),
 			headDim,
 			vocabSize: f('vocab_size'),
-			rmsNormEps: optNum(mc, 'rms_norm_eps', file, 1e-6) as number,
-			ropeTheta: optNum(mc, 'position_embedding_base', file, 10000) as number,
-			slidingWindow: optNum(mc, 'sliding_window', file, 4096) as number,
-			attnSoftcap: optNum(mc, 'attn_logit_softcapping', file, null),
-			finalSoftcap: optNum(mc, 'final_logit_softcapping', file, null),
-			queryPreAttnScalar: optNum(mc, 'query_pre_attn_scalar', file, headDim) as number,
+			...optionalKnobs(mc, file, 'position_embedding_base', headDim),
 			bosId: optNum(json, 'bos_token_id', file, 2) as number,
 			eosIds: eos.length ? [...new Set(eos)] : [1, 107],
 			padId: optNum(json, 'pad_token_id', file, 0) as number,

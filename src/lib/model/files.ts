@@ -104,22 +104,9 @@ export function filesFromMap(
 	describe = 'in-memory model folder'
 ): ModelFiles {
 	const encoder = new TextEncoder();
-	const get = (path: string) => {
-		const v = map.get(path);
-		if (v === undefined) throw notFound(path, describe);
-		return v;
-	};
-	return {
-		describe,
-		async has(path) {
-			return map.has(path);
-		},
-		async text(path) {
-			const v = get(path);
-			return typeof v === 'string' ? v : new TextDecoder().decode(v);
-		},
-		async bytes(path, onProgress, expected) {
-			const v = get(path);
+	return keyedFiles(map, describe, {
+		text: async (v) => (typeof v === 'string' ? v : new TextDecoder().decode(v)),
+		async bytes(path, v, onProgress) {
 			const bytes =
 				typeof v === 'string'
 					? toArrayBuffer(encoder.encode(v))
@@ -127,6 +114,38 @@ export function filesFromMap(
 						? toArrayBuffer(v)
 						: v.slice(0);
 			onProgress?.({ file: path, loaded: bytes.byteLength, total: bytes.byteLength });
+			return bytes;
+		}
+	});
+}
+
+/**
+ * ModelFiles over entries keyed by path: a missing path is a ModelFormatError naming `describe`,
+ * and every file read is checked against what the manifest expects.
+ */
+function keyedFiles<T>(
+	entries: Map<string, T>,
+	describe: string,
+	read: {
+		text(entry: T): Promise<string>;
+		bytes(path: string, entry: T, onProgress?: (p: FileProgress) => void): Promise<ArrayBuffer>;
+	}
+): ModelFiles {
+	const get = (path: string) => {
+		const entry = entries.get(path);
+		if (entry === undefined) throw notFound(path, describe);
+		return entry;
+	};
+	return {
+		describe,
+		async has(path) {
+			return entries.has(path);
+		},
+		async text(path) {
+			return read.text(get(path));
+		},
+		async bytes(path, onProgress, expected) {
+			const bytes = await read.bytes(path, get(path), onProgress);
 			checkExpectedFile(path, bytes, expected);
 			return bytes;
 		}
@@ -237,30 +256,16 @@ export function filesFromFileList(list: Iterable<PickedFile> | ArrayLike<PickedF
 		if (root === '') byPath.set(p, f);
 		else if (p.startsWith(root + '/')) byPath.set(p.slice(root.length + 1), f);
 	}
-	const describe = root ? `folder ${root}` : 'picked files';
-	const get = (path: string) => {
-		const f = byPath.get(path);
-		if (!f) throw notFound(path, describe);
-		return f;
-	};
-	return {
-		describe,
-		async has(path) {
-			return byPath.has(path);
-		},
-		async text(path) {
-			return get(path).text();
-		},
-		async bytes(path, onProgress, expected) {
-			const f = get(path);
+	return keyedFiles(byPath, root ? `folder ${root}` : 'picked files', {
+		text: (f) => f.text(),
+		async bytes(path, f, onProgress) {
 			const bytes = f.stream
 				? await readStream(f.stream(), path, f.size, onProgress)
 				: await f.arrayBuffer();
 			if (!f.stream) onProgress?.({ file: path, loaded: bytes.byteLength, total: f.size });
-			checkExpectedFile(path, bytes, expected);
 			return bytes;
 		}
-	};
+	});
 }
 
 /** The largest text file of a model folder read over HTTP (Gemma's tokenizer.json is ~34 MB). */

@@ -9,7 +9,7 @@
  * - fused qkv_proj (rows Q, K, V) and gate_up_proj (gate, up) are split per projection;
  * - the quantized embedding is also the LM head.
  */
-import { ModelFormatError, parseMlcConfig } from './config';
+import { ModelFormatError, parseMlcConfig, tensorShape } from './config';
 import { readJson, type FileProgress, type ModelFiles } from './files';
 import { HF_NORMS, type LoadedWeights } from './hf';
 import {
@@ -94,17 +94,11 @@ export function parseMlcManifest(json: Record<string, unknown>, file: string): M
 				r.dtype === 'int32' ? 'uint32' : r.dtype === 'bfloat16' ? 'float32' : r.dtype;
 			if (rawDtype !== 'uint32' && rawDtype !== 'float16' && rawDtype !== 'float32')
 				throw new ModelFormatError(file, name, `unsupported dtype ${JSON.stringify(r.dtype)}`);
-			const shape = r.shape;
-			if (!Array.isArray(shape) || !shape.every((x) => Number.isInteger(x) && x >= 0))
-				throw new ModelFormatError(
-					file,
-					name,
-					`shape ${JSON.stringify(shape)} is not a list of sizes`
-				);
+			const shape = tensorShape(file, name, r.shape);
 			const bf16Storage =
 				r.dtype === 'bfloat16' || (rawDtype === 'float32' && r.format === 'f32-to-bf16');
 			const elementBytes = bf16Storage ? 2 : DTYPE_BYTES[rawDtype];
-			const expected = (shape as number[]).reduce((a, b) => a * b, 1) * elementBytes;
+			const expected = shape.reduce((a, b) => a * b, 1) * elementBytes;
 			if (r.nbytes !== expected)
 				throw new ModelFormatError(
 					file,
@@ -125,7 +119,7 @@ export function parseMlcManifest(json: Record<string, unknown>, file: string): M
 			if (records.has(name)) throw new ModelFormatError(file, name, 'record appears twice');
 			const record: MlcRecord = {
 				name,
-				shape: shape as number[],
+				shape,
 				dtype: rawDtype,
 				bf16Storage,
 				nbytes: expected,

@@ -5,7 +5,7 @@
  * offsets of the tensors, sorted, tile the data section (no gap, no overlap, nothing after).
  * Every rejection names the file and, where there is one, the tensor.
  */
-import { ModelFormatError } from './config';
+import { ModelFormatError, tensorShape } from './config';
 import { f16ToF32, f32ToF16 } from './weights';
 import { JsonTextError, parseJsonText } from './json';
 
@@ -117,13 +117,7 @@ export function parseSafetensors(input: ArrayBuffer | Uint8Array, file: string):
 			throw new ModelFormatError(file, name, 'tensor entry is not an object');
 		if (!isDtype(info.dtype))
 			throw new ModelFormatError(file, name, `unknown dtype ${JSON.stringify(info.dtype)}`);
-		const shape = info.shape;
-		if (!Array.isArray(shape) || !shape.every((s) => Number.isInteger(s) && s >= 0))
-			throw new ModelFormatError(
-				file,
-				name,
-				`shape ${JSON.stringify(shape)} is not a list of non-negative integers`
-			);
+		const shape = tensorShape(file, name, info.shape);
 		const offsets = info.data_offsets;
 		if (
 			!Array.isArray(offsets) ||
@@ -142,15 +136,14 @@ export function parseSafetensors(input: ArrayBuffer | Uint8Array, file: string):
 				name,
 				`data_offsets [${begin}, ${end}] out of range of the ${dataLen}-byte data section${end > dataLen ? ' (file truncated?)' : ''}`
 			);
-		const expected =
-			(shape as number[]).reduce((a, b) => a * b, 1) * SAFETENSORS_DTYPE_BYTES[info.dtype];
+		const expected = shape.reduce((a, b) => a * b, 1) * SAFETENSORS_DTYPE_BYTES[info.dtype];
 		if (end - begin !== expected)
 			throw new ModelFormatError(
 				file,
 				name,
 				`shape [${shape.join(', ')}] × ${info.dtype} is ${expected} bytes but data_offsets span ${end - begin}`
 			);
-		entries.push({ name, dtype: info.dtype, shape: shape as number[], begin, end });
+		entries.push({ name, dtype: info.dtype, shape, begin, end });
 	}
 
 	// Sorted by begin, the tensors must tile [0, dataLen) exactly.

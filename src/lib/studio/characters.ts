@@ -146,14 +146,29 @@ export async function createCharacter(
 	return character;
 }
 
+/** The stored record with this id, else an error naming what was looked for. */
+async function stored<T>(
+	table: { get(id: string): Promise<T | undefined> },
+	kind: string,
+	id: string
+): Promise<T> {
+	const record = await table.get(id);
+	if (!record) throw new Error(`${kind} ${id} not found`);
+	return record;
+}
+
+/** A copy's default name, in the record's language. */
+function copyName(record: { name: string; language: Language }): string {
+	return record.language === 'ja' ? `${record.name}（コピー）` : `${record.name} (copy)`;
+}
+
 /** Updates content fields; a curated record keeps its curatedKey (seeding then sees it as edited). */
 export async function updateCharacter(
 	db: StudioDatabase,
 	id: string,
 	changes: Partial<CharacterFields>
 ): Promise<Character> {
-	const current = await db.characters.get(id);
-	if (!current) throw new Error(`character ${id} not found`);
+	const current = await stored<Character>(db.characters, 'character', id);
 	const next: Character = {
 		...current,
 		...changes,
@@ -170,11 +185,8 @@ export async function duplicateCharacter(
 	id: string,
 	name?: string
 ): Promise<Character> {
-	const current = await db.characters.get(id);
-	if (!current) throw new Error(`character ${id} not found`);
-	const copyName =
-		name ?? (current.language === 'ja' ? `${current.name}（コピー）` : `${current.name} (copy)`);
-	return createCharacter(db, { ...characterFields(current), name: copyName });
+	const current = await stored<Character>(db.characters, 'character', id);
+	return createCharacter(db, { ...characterFields(current), name: name ?? copyName(current) });
 }
 
 export async function deleteCharacter(db: StudioDatabase, id: string): Promise<void> {
@@ -201,8 +213,7 @@ export async function updatePersona(
 	id: string,
 	changes: Partial<PersonaFields>
 ): Promise<Persona> {
-	const current = await db.personas.get(id);
-	if (!current) throw new Error(`persona ${id} not found`);
+	const current = await stored<Persona>(db.personas, 'persona', id);
 	const next: Persona = { ...current, ...changes, id };
 	assertValid(validatePersonaFields(next, 'persona'));
 	await db.personas.put(next);
@@ -214,12 +225,9 @@ export async function duplicatePersona(
 	id: string,
 	name?: string
 ): Promise<Persona> {
-	const current = await db.personas.get(id);
-	if (!current) throw new Error(`persona ${id} not found`);
-	const copyName =
-		name ?? (current.language === 'ja' ? `${current.name}（コピー）` : `${current.name} (copy)`);
+	const current = await stored<Persona>(db.personas, 'persona', id);
 	return createPersona(db, {
-		name: copyName,
+		name: name ?? copyName(current),
 		kind: current.kind,
 		language: current.language,
 		description: current.description

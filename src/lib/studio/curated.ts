@@ -39,6 +39,7 @@ import exchangesEn from './builtin/socrates-exchanges-en.json';
 import exchangesJa from './builtin/socrates-exchanges-ja.json';
 import { BUILTIN_RUBRICS, builtinRubricId } from './rubrics';
 import { fnv1a, stableStringify } from './random';
+import type { CharacterFields } from './characters';
 import { SETTINGS } from '../data/settings';
 
 export const CURATED_FINGERPRINTS_SETTING = SETTINGS.curatedFingerprints.key;
@@ -47,18 +48,7 @@ export function curatedId(curatedKey: string): string {
 	return `curated:${curatedKey}`;
 }
 
-type CuratedCharacter = Pick<
-	Character,
-	| 'curatedKey'
-	| 'name'
-	| 'language'
-	| 'profile'
-	| 'styleNotes'
-	| 'exampleLines'
-	| 'prompt'
-	| 'shortPrefix'
-	| 'longPrefix'
-> & { curatedKey: string };
+type CuratedCharacter = CharacterFields & { curatedKey: string };
 
 interface CuratedPersonaPair {
 	key: string;
@@ -221,71 +211,62 @@ export async function seedCuratedContent(
 				} else report.keptEdited.push(key);
 			}
 
-			for (const c of CURATED_CHARACTERS) {
-				const target: Character = {
-					...c,
-					id: curatedId(c.curatedKey),
-					origin: 'curated',
-					createdAt: now,
-					updatedAt: now
-				};
-				await reconcile(
-					db.characters,
-					c.curatedKey,
-					target,
-					characterContent,
-					(existing) => ({ ...existing, ...characterContent(target), updatedAt: now }) as Character
-				);
+			/** Each curated item beside its stored record; a refresh stamps updatedAt where the record has one. */
+			async function reconcileEach<S extends { curatedKey: string }, T extends { id: string }>(
+				table: Parameters<typeof reconcile<T>>[0],
+				items: readonly S[],
+				toTarget: (item: S) => T,
+				content: (record: Partial<T>) => object
+			) {
+				for (const item of items) {
+					const target = toTarget(item);
+					const stamp = 'updatedAt' in target ? { updatedAt: now } : {};
+					await reconcile(
+						table,
+						item.curatedKey,
+						target,
+						content,
+						(existing) => ({ ...existing, ...content(target), ...stamp }) as T
+					);
+				}
 			}
-			for (const p of CURATED_PERSONAS) {
-				const target: Persona = {
-					...p,
-					id: curatedId(p.curatedKey),
-					origin: 'curated',
-					createdAt: now
-				};
-				await reconcile(
-					db.personas,
-					p.curatedKey,
-					target,
-					personaContent,
-					(existing) => ({ ...existing, ...personaContent(target) }) as Persona
-				);
-			}
-			for (const q of CURATED_QUESTIONS) {
-				const target: OpeningQuestion = {
-					...q,
-					id: curatedId(q.curatedKey),
-					origin: 'curated',
-					createdAt: now
-				};
-				await reconcile(
-					db.openingQuestions,
-					q.curatedKey,
-					target,
-					questionContent,
-					(existing) => ({ ...existing, ...questionContent(target) }) as OpeningQuestion
-				);
-			}
-			for (const set of CURATED_EXCHANGE_SETS) {
-				const target: Dataset = {
-					id: curatedId(set.curatedKey),
+
+			const curated = (key: string) => ({
+				id: curatedId(key),
+				origin: 'curated' as const,
+				createdAt: now
+			});
+			await reconcileEach(
+				db.characters,
+				CURATED_CHARACTERS,
+				(c): Character => ({ ...c, ...curated(c.curatedKey), updatedAt: now }),
+				characterContent
+			);
+			await reconcileEach(
+				db.personas,
+				CURATED_PERSONAS,
+				(p): Persona => ({ ...p, ...curated(p.curatedKey) }),
+				personaContent
+			);
+			await reconcileEach(
+				db.openingQuestions,
+				CURATED_QUESTIONS,
+				(q): OpeningQuestion => ({ ...q, ...curated(q.curatedKey) }),
+				questionContent
+			);
+			await reconcileEach(
+				db.datasets,
+				CURATED_EXCHANGE_SETS,
+				(set): Dataset => ({
+					...curated(set.curatedKey),
 					name: set.name,
-					origin: 'curated',
 					curatedKey: set.curatedKey,
 					train: set.examples,
 					eval: [],
-					createdAt: now,
 					updatedAt: now
-				};
-				await reconcile(
-					db.datasets,
-					set.curatedKey,
-					target,
-					datasetContent,
-					(existing) => ({ ...existing, ...datasetContent(target), updatedAt: now }) as Dataset
-				);
-			}
+				}),
+				datasetContent
+			);
 			for (const r of BUILTIN_RUBRICS) {
 				const key = `rubric-${r.key}`;
 				const any = await db.rubrics.where('key').equals(r.key).first();

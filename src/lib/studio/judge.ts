@@ -238,12 +238,28 @@ function joinComments(rubric: Rubric, comments: Record<string, string>): string 
 	return rubric.criteria.map((c) => `[${c.key}] ${comments[c.key] ?? ''}`).join('\n\n');
 }
 
-function judgmentRecord(
+/**
+ * Judges one dialogue criterion by criterion: `ask` gets each criterion's rendered prompt and gives
+ * its score and comment; the answers make one Judgment by `judge`.
+ */
+async function judgeByCriterion(
 	input: JudgeDialogueInput,
 	judge: JudgeRef,
-	scores: Record<string, CriterionScore>,
-	comments: Record<string, string>
-): Judgment {
+	ask: (prompt: string) => Promise<{ score: CriterionScore; comment: string }>
+): Promise<Judgment> {
+	const scores: Record<string, CriterionScore> = {};
+	const comments: Record<string, string> = {};
+	for (const criterion of input.rubric.criteria) {
+		input.signal?.throwIfAborted();
+		const prompt = renderRubric(input.rubric, {
+			character: input.character,
+			dialogue: input.dialogue,
+			criterion
+		});
+		const answer = await ask(prompt);
+		scores[criterion.key] = answer.score;
+		comments[criterion.key] = answer.comment;
+	}
 	return {
 		id: newId(),
 		dialogueId: input.dialogue.id,
@@ -270,15 +286,8 @@ export async function judgeDialogueLocally(
 	const { rubric } = input;
 	const sampling = input.sampling ?? DEFAULT_JUDGE_SAMPLING;
 	const ids = digitTokenIds(input.tokenizer, rubric.scale);
-	const scores: Record<string, CriterionScore> = {};
-	const comments: Record<string, string> = {};
-	for (const criterion of rubric.criteria) {
-		input.signal?.throwIfAborted();
-		const prompt = renderRubric(rubric, {
-			character: input.character,
-			dialogue: input.dialogue,
-			criterion
-		});
+	const judge: JudgeRef = { ...input.judge, kind: 'local', temperature: sampling.temperature };
+	return judgeByCriterion(input, judge, async (prompt) => {
 		const messages: ChatMessage[] = [{ role: 'user', content: prompt }];
 		const generated = await input.engine.generate(
 			{ messages },
@@ -296,11 +305,8 @@ export async function judgeDialogueLocally(
 			rubric.scale,
 			'probabilities'
 		);
-		scores[criterion.key] = { score, distribution };
-		comments[criterion.key] = comment;
-	}
-	const judge: JudgeRef = { ...input.judge, kind: 'local', temperature: sampling.temperature };
-	return judgmentRecord(input, judge, scores, comments);
+		return { score: { score, distribution }, comment };
+	});
 }
 
 export interface RemoteJudgeSettings {
@@ -374,31 +380,21 @@ export async function judgeDialogueRemotely(
 	input: JudgeDialogueInput & { settings: RemoteJudgeSettings }
 ): Promise<Judgment> {
 	const { rubric, settings } = input;
-	const scores: Record<string, CriterionScore> = {};
-	const comments: Record<string, string> = {};
-	for (const criterion of rubric.criteria) {
-		input.signal?.throwIfAborted();
-		const prompt = renderRubric(rubric, {
-			character: input.character,
-			dialogue: input.dialogue,
-			criterion
-		});
-		const text = await requestChatCompletion(
-			settings,
-			[{ role: 'user', content: prompt }],
-			input.signal
-		);
-		const parsed = parseScoreFromText(text, rubric);
-		scores[criterion.key] = { score: parsed.score };
-		comments[criterion.key] = parsed.comment;
-	}
 	const judge: JudgeRef = {
 		kind: 'remote',
 		model: settings.model,
 		endpoint: settings.endpoint,
 		temperature: settings.temperature ?? 0
 	};
-	return judgmentRecord(input, judge, scores, comments);
+	return judgeByCriterion(input, judge, async (prompt) => {
+		const text = await requestChatCompletion(
+			settings,
+			[{ role: 'user', content: prompt }],
+			input.signal
+		);
+		const parsed = parseScoreFromText(text, rubric);
+		return { score: { score: parsed.score }, comment: parsed.comment };
+	});
 }
 
 export async function saveJudgment(db: StudioDatabase, judgment: Judgment): Promise<void> {
