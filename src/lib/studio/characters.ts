@@ -47,6 +47,11 @@ export class CharactersFileError extends Error {
 	}
 }
 
+/** What a characters form or import lists when it fails: each problem of a file, else the error. */
+export function charactersProblems(error: unknown): string[] {
+	return error instanceof CharactersFileError ? error.problems : [(error as Error).message];
+}
+
 const LANGUAGES: Language[] = ['en', 'ja'];
 const PERSONA_KINDS: PersonaKind[] = ['ordinary', 'historical', 'modern-influenced'];
 
@@ -64,37 +69,52 @@ function characterFields(c: CharacterFields): CharacterFields {
 	return out;
 }
 
+/**
+ * Checks of one record's fields: each failed check adds a problem naming `path.field` and what it
+ * got (cut to 40 characters). Null when the record is not an object (`problems` says so).
+ */
+function fieldChecks(value: unknown, path: string) {
+	const problems: string[] = [];
+	if (!value || typeof value !== 'object' || Array.isArray(value)) {
+		problems.push(`${path}: expected an object`);
+		return { problems, checks: null };
+	}
+	const v = value as Record<string, unknown>;
+	const fail = (field: string, expected: string) =>
+		problems.push(
+			`${path}.${field}: expected ${expected}, got ${JSON.stringify(v[field])?.slice(0, 40) ?? 'nothing'}`
+		);
+	const checks = {
+		v,
+		fail,
+		/** A string, not blank when `required`; an optional one may be left out. */
+		text(field: string, required: boolean) {
+			const x = v[field];
+			if (x === undefined && !required) return;
+			if (typeof x !== 'string' || (required && x.trim() === '')) fail(field, 'a non-empty string');
+		},
+		oneOf(field: string, allowed: readonly string[], expected = `one of ${allowed.join(', ')}`) {
+			if (!allowed.includes(v[field] as string)) fail(field, expected);
+		}
+	};
+	return { problems, checks };
+}
+
 /** Validates character fields; returns problems prefixed with `path` (e.g. "characters[0]"). */
 export function validateCharacterFields(value: unknown, path: string): string[] {
-	const problems: string[] = [];
-	if (!value || typeof value !== 'object' || Array.isArray(value))
-		return [`${path}: expected an object`];
-	const v = value as Record<string, unknown>;
-	const text = (field: string, required: boolean) => {
-		const x = v[field];
-		if (x === undefined && !required) return;
-		if (typeof x !== 'string' || (required && x.trim() === ''))
-			problems.push(
-				`${path}.${field}: expected a non-empty string, got ${JSON.stringify(x)?.slice(0, 40) ?? 'nothing'}`
-			);
-	};
-	text('name', true);
-	if (!LANGUAGES.includes(v.language as Language))
-		problems.push(
-			`${path}.language: expected "en" or "ja", got ${JSON.stringify(v.language) ?? 'nothing'}`
-		);
-	text('profile', true);
-	text('prompt', true);
-	if (typeof v.styleNotes !== 'string')
-		problems.push(
-			`${path}.styleNotes: expected a string, got ${JSON.stringify(v.styleNotes) ?? 'nothing'}`
-		);
-	text('shortPrefix', false);
-	text('longPrefix', false);
-	if (!Array.isArray(v.exampleLines))
+	const { problems, checks: c } = fieldChecks(value, path);
+	if (!c) return problems;
+	c.text('name', true);
+	c.oneOf('language', LANGUAGES, '"en" or "ja"');
+	c.text('profile', true);
+	c.text('prompt', true);
+	if (typeof c.v.styleNotes !== 'string') c.fail('styleNotes', 'a string');
+	c.text('shortPrefix', false);
+	c.text('longPrefix', false);
+	if (!Array.isArray(c.v.exampleLines))
 		problems.push(`${path}.exampleLines: expected an array of strings`);
 	else
-		v.exampleLines.forEach((line, i) => {
+		c.v.exampleLines.forEach((line, i) => {
 			if (typeof line !== 'string')
 				problems.push(`${path}.exampleLines[${i}]: expected a string, got ${JSON.stringify(line)}`);
 		});
@@ -102,26 +122,12 @@ export function validateCharacterFields(value: unknown, path: string): string[] 
 }
 
 export function validatePersonaFields(value: unknown, path: string): string[] {
-	const problems: string[] = [];
-	if (!value || typeof value !== 'object' || Array.isArray(value))
-		return [`${path}: expected an object`];
-	const v = value as Record<string, unknown>;
-	if (typeof v.name !== 'string' || v.name.trim() === '')
-		problems.push(
-			`${path}.name: expected a non-empty string, got ${JSON.stringify(v.name) ?? 'nothing'}`
-		);
-	if (!PERSONA_KINDS.includes(v.kind as PersonaKind))
-		problems.push(
-			`${path}.kind: expected one of ${PERSONA_KINDS.join(', ')}, got ${JSON.stringify(v.kind) ?? 'nothing'}`
-		);
-	if (!LANGUAGES.includes(v.language as Language))
-		problems.push(
-			`${path}.language: expected "en" or "ja", got ${JSON.stringify(v.language) ?? 'nothing'}`
-		);
-	if (typeof v.description !== 'string' || v.description.trim() === '')
-		problems.push(
-			`${path}.description: expected a non-empty string, got ${JSON.stringify(v.description) ?? 'nothing'}`
-		);
+	const { problems, checks: c } = fieldChecks(value, path);
+	if (!c) return problems;
+	c.text('name', true);
+	c.oneOf('kind', PERSONA_KINDS);
+	c.oneOf('language', LANGUAGES, '"en" or "ja"');
+	c.text('description', true);
 	return problems;
 }
 

@@ -207,6 +207,13 @@ export class GpuLoraAdapter implements LoraBackwardHook {
 		};
 	}
 
+	/** The module at (layer, proj) when it is adapted and there are rows to work on. */
+	private adapted(layer: number, proj: ProjectionName, T: number): ModuleSlot | undefined {
+		this.check();
+		const slot = this.byLayerProj.get(`${layer}/${proj}`);
+		return slot && T !== 0 ? slot : undefined;
+	}
+
 	/** ProjectionHook: y [T, out] += s·B(A x̃) for the module at (layer, proj), if adapted. */
 	encode(
 		enc: GPUCommandEncoder,
@@ -216,9 +223,8 @@ export class GpuLoraAdapter implements LoraBackwardHook {
 		y: GPUBuffer,
 		T: number
 	): void {
-		this.check();
-		const slot = this.byLayerProj.get(`${layer}/${proj}`);
-		if (!slot || T === 0) return;
+		const slot = this.adapted(layer, proj, T);
+		if (!slot) return;
 		const v = this.views(slot);
 		const { u } = this.scratch(T, slot.module.r);
 		this.kernel.encodeForward(enc, { x, A: v.A, B: v.B, u, y }, this.shape(slot, T));
@@ -234,9 +240,8 @@ export class GpuLoraAdapter implements LoraBackwardHook {
 		dx: GPUBuffer,
 		T: number
 	): void {
-		this.check();
-		const slot = this.byLayerProj.get(`${layer}/${proj}`);
-		if (!slot || T === 0) return;
+		const slot = this.adapted(layer, proj, T);
+		if (!slot) return;
 		const v = this.views(slot);
 		if (!v.dA || !v.dB)
 			throw new Error('GpuLoraAdapter: created without gradients ({ trainable: true })');

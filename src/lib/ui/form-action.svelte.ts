@@ -26,4 +26,16 @@ export class FormAction {
 			this.busy = false;
 		}
 	}
+
+	/** An onsubmit handler: keeps the page where it is, runs `action`, and gives a result to `done`. */
+	submit<T>(
+		action: () => Promise<T>,
+		done: (result: T) => void
+	): (e: SubmitEvent) => Promise<void> {
+		return async (e) => {
+			e.preventDefault();
+			const result = await this.run(action);
+			if (result !== undefined) done(result);
+		};
+	}
 }
