@@ -76,7 +76,7 @@ export const LORA_FIELDS: readonly ArgumentField[] = [
 	{ group: 'lora', name: 'target_modules', kind: 'choice' }
 ];
 
-/** The seeds' value of a field (shared/specs/workflow.md §5 via SEED_PRESET), for the hint. */
+/** The seeds' value of a field (docs/specs/workflow.md, item 5, via SEED_PRESET), for the hint. */
 export function seedsValue(field: ArgumentField): unknown {
 	const preset = field.group === 'training' ? SEED_PRESET.training : SEED_PRESET.lora;
 	return (preset as unknown as Record<string, unknown>)[field.name];
