@@ -90,19 +90,23 @@ describe('a chat turn', () => {
 		db.close();
 	});
 
-	it('takes an unanswered message back (a new conversation goes with it)', async () => {
-		const db = fresh();
-		const { model } = scripted(() => {
-			throw new Error('device lost');
-		});
+	/** "Hello" sent in a new conversation to a model that fails as `reply` does. */
+	async function failedTurn(db: StudioDatabase, reply: Parameters<typeof scripted>[0]) {
 		const out = await chatTurn(
 			db,
-			model,
+			scripted(reply).model,
 			{ session: null, text: 'Hello', characterPrompt: '', sampling },
 			hooks().hooks
 		);
-		expect(out.kind).toBe('failed');
-		if (out.kind !== 'failed') return;
+		if (out.kind !== 'failed') throw new Error(`expected a failed turn, got ${out.kind}`);
+		return out;
+	}
+
+	it('takes an unanswered message back (a new conversation goes with it)', async () => {
+		const db = fresh();
+		const out = await failedTurn(db, () => {
+			throw new Error('device lost');
+		});
 		expect((out.error as Error).message).toBe('device lost');
 		expect(out.takenBack).toBe('Hello');
 		expect(out.session).toBeNull();
@@ -112,18 +116,10 @@ describe('a chat turn', () => {
 
 	it('keeps a message the model began to answer before it failed', async () => {
 		const db = fresh();
-		const { model } = scripted((_r, progress) => {
+		const out = await failedTurn(db, (_r, progress) => {
 			progress({ text: 'Well', tokens: 1, tokensPerSecond: 5 } as ChatProgress);
 			throw new Error('stopped badly');
 		});
-		const out = await chatTurn(
-			db,
-			model,
-			{ session: null, text: 'Hello', characterPrompt: '', sampling },
-			hooks().hooks
-		);
-		expect(out.kind).toBe('failed');
-		if (out.kind !== 'failed') return;
 		expect(out.takenBack).toBeNull();
 		expect(out.session!.messages.map((m) => m.content)).toEqual(['Hello']);
 		expect(await db.chats.count()).toBe(1);
