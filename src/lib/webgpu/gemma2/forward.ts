@@ -478,18 +478,21 @@ export class Gemma2Engine {
 				this.submitChunk(null, 1, true, tail);
 			}
 			steps++;
-			pending.push(readId(read));
+			const id = readId(read);
+			id.catch(() => undefined); // a lost device rejects every read; the awaited one reports it
+			pending.push(id);
 		};
+		if (opts.maxNewTokens <= 0) return this.submitForward(ids);
 		try {
 			step();
 			for (let n = 0; ; n++) {
+				if (opts.signal?.aborted) return;
 				while (
 					pending.length < TOKENS_IN_FLIGHT &&
 					steps < opts.maxNewTokens &&
 					base + steps - 1 < this.maxTokens
 				)
 					step();
-				if (opts.signal?.aborted) return;
 				const id = await pending.shift()!;
 				out.push(id);
 				yield id;
