@@ -65,6 +65,18 @@ function flopShares(
 		.join(', ');
 }
 
+/** Dispatches of the sampling kernel's entry points. */
+function samplingDispatches(c: StructureCounts['decode']): number {
+	return Object.entries(c.dispatchesByPipeline)
+		.filter(([k]) => k.startsWith('sampling.'))
+		.reduce((a, [, v]) => a + v, 0);
+}
+
+function samplingLabel(s: StructureCounts): string {
+	const p = s.decodeSampledParams;
+	return `temperature ${p.temperature}, top-k ${p.topK}, top-p ${p.topP}, repetition penalty ${p.repetitionPenalty}`;
+}
+
 /** Markdown lines of the counted figures (for docs/BENCHMARKS.md, between the COUNTS markers). */
 export function countsLines(s: StructureCounts, layers: number): string[] {
 	const d = s.decode;
@@ -81,12 +93,15 @@ export function countsLines(s: StructureCounts, layers: number): string[] {
 		`| dispatches | ${d.dispatches} (${(d.dispatches / layers).toFixed(1)} per layer, all included) |`,
 		`| compute passes | ${d.computePasses} |`,
 		`| submits (command buffers) | ${d.submits} (${d.commandBuffers}) |`,
-		`| readbacks (mapAsync) | ${d.readbacks} |`,
+		`| readbacks (mapAsync) | ${d.readbacks} per token, read behind: the id feeds the next embedding on the GPU |`,
+		`| tokens in flight when the CPU waits for an id | ${s.decodeInFlight} (the CPU waits once per token, for the oldest id; the next tokens are already submitted) |`,
 		`| bind groups created | ${d.bindGroupsCreated} |`,
 		`| buffers created | ${d.buffersCreated} (${mb(d.bufferBytesCreated)}) |`,
 		`| copies | ${d.copies} (${mb(d.copyBytes)}) |`,
 		`| queue writes | ${d.writeBuffers} (${d.writeBufferBytes} bytes) |`,
 		`| most dispatched | ${topPipelines(d.dispatchesByPipeline, d.dispatches, 6)} |`,
+		'',
+		`A sampled token (${samplingLabel(s)}): ${s.decodeSampled.dispatches} dispatches, ${samplingDispatches(s.decodeSampled)} of them sampling (greedy: ${samplingDispatches(d)}), each pass over the vocabulary spread over ${Math.ceil(256000 / 1024)} workgroups; ${s.decodeSampled.submits} submit, ${s.decodeSampled.readbacks} readback, ${s.decodeSampled.bindGroupsCreated} bind groups and ${s.decodeSampled.buffersCreated} buffers created.`,
 		'',
 		`Bytes bound per decode token, by stream (an upper bound of DRAM traffic: the KV cache binding is the whole ${s.decodeContext}-token cache, activations are buffers sized for a prefill chunk; the embedding lookup counts one row): ${Object.entries(
 			streams

@@ -6,7 +6,7 @@
  * Figures only; nothing here asserts a time.
  */
 import { requestEngineDevice, type KernelPaths } from '../../src/lib/webgpu/device';
-import { Gemma2Engine } from '../../src/lib/webgpu/gemma2/forward';
+import { Gemma2Engine, type SamplingParams } from '../../src/lib/webgpu/gemma2/forward';
 import type { GpuMemory } from '../../src/lib/webgpu/memory';
 import { ComputeKernel, ceilDiv, packUniforms } from '../../src/lib/webgpu/kernel';
 import { GpuCallCounter, type GpuCallCounts } from '../../src/lib/webgpu/call-counter';
@@ -410,23 +410,22 @@ async function benchModel(
 	);
 	try {
 		// Warm-up: compiles every pipeline (prefill and decode shapes) outside the timings.
-		await engine.prefill(prompt.slice(0, Math.min(2, prefillTokens)));
-		await engine.sample({ temperature: 0 });
-		await engine.append([3]);
+		const greedy = { temperature: 0 };
+		const decode = (ids: number[], n: number) =>
+			engine.generate(ids, greedy, { maxNewTokens: n, stopIds: [] });
+		const warm = decode(prompt.slice(0, Math.min(2, prefillTokens)), 3);
+		while (!(await warm.next()).done);
 		engine.reset();
 
+		// generate() as chat runs it: the first token after the prompt, then the pipelined rest.
 		const tp = performance.now();
-		await engine.prefill(prompt);
-		const first = await engine.sample({ temperature: 0 });
+		const tokens = decode(prompt, decodeTokens + 1);
+		await tokens.next();
 		const prefillSeconds = (performance.now() - tp) / 1000;
-
-		let id = first;
 		const td = performance.now();
-		for (let i = 0; i < decodeTokens; i++) {
-			await engine.append([id]);
-			id = await engine.sample({ temperature: 0 });
-		}
+		for (let i = 0; i < decodeTokens; i++) await tokens.next();
 		const decodeSeconds = (performance.now() - td) / 1000;
+		await tokens.return();
 		const mem = engine.memoryReport();
 		const bytes = weightBytes(w);
 		return {
@@ -595,9 +594,22 @@ async function benchTraining(
 }
 
 /** Counted WebGPU calls of one steady-state decode token or training step (see countStructure). */
+/** The sampled decode token the counts show beside the greedy one. */
+const SAMPLED: SamplingParams = {
+	temperature: 0.8,
+	topK: 40,
+	topP: 0.95,
+	repetitionPenalty: 1.1
+};
+
 export interface StructureCounts {
-	/** Decode: one token (append + greedy sample) at a few tokens of context. */
+	/** Decode: one steady-state token of generate() (greedy) at a few tokens of context. */
 	decode: GpuCallCounts;
+	/** Tokens submitted and not yet read when generate() first waits for an id. */
+	decodeInFlight: number;
+	/** One steady-state token sampled with decodeSampledParams (top-k, top-p, penalty). */
+	decodeSampled: GpuCallCounts;
+	decodeSampledParams: SamplingParams;
 	/** The engine's KV cache capacity (tokens) while counting: its bound bytes are at this context. */
 	decodeContext: number;
 	/** Bytes bound per decode token by stream (see streamBytes). */
@@ -655,19 +667,25 @@ export async function countStructure(
 	let engine: Gemma2Engine | null = null;
 	let stack: TrainingStack | null = null;
 	try {
-		engine = await Gemma2Engine.create(device, w, { maxTokens: opts.context });
-		const greedy = { temperature: 0 };
-		await engine.prefill([2, 200]);
-		let id = await engine.sample(greedy);
-		for (let i = 0; i < 2; i++) {
-			await engine.append([id]);
-			id = await engine.sample(greedy);
-		}
-		counter.reset();
-		await engine.append([id]);
-		await engine.sample(greedy);
-		const decode = counter.counts;
-		counter.reset(); // what follows is not the token's
+		const decoding = (engine = await Gemma2Engine.create(device, w, { maxTokens: opts.context }));
+		// The fourth token of a generation: its pipelines, slots and bind groups exist by then.
+		const token = async (params: SamplingParams) => {
+			const tokens = decoding.generate([2, 200], params, { maxNewTokens: 8, stopIds: [] });
+			counter.reset();
+			await tokens.next();
+			const inFlight = counter.counts.submits; // the prompt's (with token 0) and those behind it
+			await tokens.next();
+			await tokens.next();
+			counter.reset();
+			await tokens.next();
+			const counts = counter.counts;
+			counter.reset(); // what follows is not the token's
+			await tokens.return();
+			decoding.reset();
+			return { counts, inFlight };
+		};
+		const { counts: decode, inFlight: decodeInFlight } = await token({ temperature: 0 });
+		const { counts: decodeSampled } = await token(SAMPLED);
 		const embedRowBytes = linearBytes(w.embed) / c.vocabSize;
 		const decodeStreams = streamBytes(decode, engine.memory, embedRowBytes);
 		engine.destroy();
@@ -686,6 +704,9 @@ export async function countStructure(
 		await trainingStep(device, stack, ids);
 		return {
 			decode,
+			decodeInFlight,
+			decodeSampled,
+			decodeSampledParams: SAMPLED,
 			decodeContext: opts.context,
 			decodeStreams,
 			decodeWeightBytesMin: weightBytes(w).perToken,

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/lib/reference/random-model';
-import { SamplingKernel, type SamplingParams } from '../../src/lib/webgpu/kernels/sampling';
+import {
+	SamplingKernel,
+	penaltySet,
+	samplingScratchBytes,
+	type SamplingParams
+} from '../../src/lib/webgpu/kernels/sampling';
 import { randomArray, run, testDevice, upload, zeros } from './harness';
 
 /**
@@ -61,21 +66,15 @@ async function gpuSample(
 ): Promise<number> {
 	const { device, memory } = await testDevice();
 	const lb = upload(memory, logits);
-	const distinct = [...new Set(prev)];
-	const pb = upload(memory, distinct.length ? distinct : [0], 'u32');
+	const seen = upload(memory, penaltySet(prev, logits.length), 'u32');
+	const scratch = zeros(memory, samplingScratchBytes(logits.length) / 4);
 	const out = zeros(memory, 1);
 	const read = device.createBuffer({
 		size: 4,
 		usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST
 	});
 	await run(device, (enc) => {
-		new SamplingKernel(device).encode(
-			enc,
-			{ logits: lb, prev: pb, nPrev: distinct.length, out },
-			logits.length,
-			p,
-			u
-		);
+		new SamplingKernel(device).encode(enc, { logits: lb, seen, scratch, out }, logits.length, p, u);
 		enc.copyBufferToBuffer(out, 0, read, 0, 4);
 	});
 	await read.mapAsync(GPUMapMode.READ);
@@ -85,51 +84,68 @@ async function gpuSample(
 	return id;
 }
 
-const V = 1000; // not a multiple of the 256-thread workgroup
-const logits = randomArray(V, seededRandom(42), 4);
-logits[500] = logits[501] = 9; // a tie at the top: greedy takes the lower id
+// One workgroup's ids (1000, not a multiple of the 256-thread workgroup), and many workgroups
+// (5000 ids: 5 workgroups of 1024, the last one partial) with the tie at the top split across two
+// of them.
+for (const [V, tie] of [
+	[1000, [500, 501]],
+	[5000, [2100, 4900]]
+] as const)
+	describe(`GPU sampling follows HF semantics (V = ${V})`, () => {
+		const logits = randomArray(V, seededRandom(42), 4);
+		logits[tie[0]] = logits[tie[1]] = 9; // a tie at the top: greedy takes the lower id
 
-describe('GPU sampling follows HF semantics', () => {
-	it('greedy (temperature 0) is the argmax, lowest id on ties', async () => {
-		expect(await gpuSample(logits, { temperature: 0 }, [], 0.3)).toBe(500);
-		expect(await gpuSample(logits, { temperature: 1, topK: 1 }, [], 0.9)).toBe(500);
-	});
-
-	it('repetition penalty divides positive logits of previous ids (greedy moves off them)', async () => {
-		const want = cpuSample(logits, { temperature: 0, repetitionPenalty: 3 }, [500, 501, 500], 0).id;
-		expect(want).not.toBe(500);
-		expect(
-			await gpuSample(logits, { temperature: 0, repetitionPenalty: 3 }, [500, 501, 500], 0)
-		).toBe(want);
-	});
-
-	const settings: SamplingParams[] = [
-		{ temperature: 1 },
-		{ temperature: 0.7, topK: 5 },
-		{ temperature: 1.3, topP: 0.8 },
-		{ temperature: 0.9, topK: 40, topP: 0.6, repetitionPenalty: 1.2 }
-	];
-	for (const p of settings) {
-		it(`draws the same id as the CPU statement for ${JSON.stringify(p)}`, async () => {
-			const prev = [500, 3, 77, 3];
-			let compared = 0;
-			for (const u of [0, 0.05, 0.21, 0.37, 0.5, 0.66, 0.83, 0.999]) {
-				const want = cpuSample(logits, p, prev, u);
-				if (want.margin < 1e-5) continue; // u·Z on a CDF step: f32 rounding may go either way
-				expect(await gpuSample(logits, p, prev, u), `u=${u}`).toBe(want.id);
-				compared++;
-			}
-			expect(compared).toBeGreaterThan(5);
+		it('greedy (temperature 0) is the argmax, lowest id on ties', async () => {
+			expect(await gpuSample(logits, { temperature: 0 }, [], 0.3)).toBe(tie[0]);
+			expect(await gpuSample(logits, { temperature: 1, topK: 1 }, [], 0.9)).toBe(tie[0]);
 		});
-	}
 
-	it('top-k keeps only the k highest logits and top-p keeps at least one token (ties at the threshold kept)', async () => {
-		const top3 = [...logits.keys()].sort((a, b) => logits[b] - logits[a]).slice(0, 3);
-		for (const u of [0.01, 0.4, 0.99])
-			expect(top3).toContain(await gpuSample(logits, { temperature: 5, topK: 3 }, [], u));
-		// p → 0 keeps only the top logit — both ids of the tie at the top, as HF's sort would keep one
-		// of them; either is a valid draw.
-		expect([500, 501]).toContain(await gpuSample(logits, { temperature: 1, topP: 1e-9 }, [], 0.99));
-		expect(await gpuSample(logits, { temperature: 1, topP: 1e-9 }, [], 0)).toBe(500);
+		it('repetition penalty divides positive logits of previous ids (greedy moves off them)', async () => {
+			const want = cpuSample(
+				logits,
+				{ temperature: 0, repetitionPenalty: 3 },
+				[tie[0], tie[1], tie[0]],
+				0
+			).id;
+			expect(want).not.toBe(tie[0]);
+			expect(
+				await gpuSample(
+					logits,
+					{ temperature: 0, repetitionPenalty: 3 },
+					[tie[0], tie[1], tie[0]],
+					0
+				)
+			).toBe(want);
+		});
+
+		const settings: SamplingParams[] = [
+			{ temperature: 1 },
+			{ temperature: 0.7, topK: 5 },
+			{ temperature: 1.3, topP: 0.8 },
+			{ temperature: 0.9, topK: 40, topP: 0.6, repetitionPenalty: 1.2 },
+			{ temperature: 1.1, topK: 700, topP: 0.95, repetitionPenalty: 0.8 }
+		];
+		for (const p of settings) {
+			it(`draws the same id as the CPU statement for ${JSON.stringify(p)}`, async () => {
+				const prev = [tie[0], 3, 77, 3];
+				let compared = 0;
+				for (const u of [0, 0.05, 0.21, 0.37, 0.5, 0.66, 0.83, 0.999]) {
+					const want = cpuSample(logits, p, prev, u);
+					if (want.margin < 1e-5) continue; // u·Z on a CDF step: f32 rounding may go either way
+					expect(await gpuSample(logits, p, prev, u), `u=${u}`).toBe(want.id);
+					compared++;
+				}
+				expect(compared).toBeGreaterThan(5);
+			});
+		}
+
+		it('top-k keeps only the k highest logits and top-p keeps at least one token (ties at the threshold kept)', async () => {
+			const top3 = [...logits.keys()].sort((a, b) => logits[b] - logits[a]).slice(0, 3);
+			for (const u of [0.01, 0.4, 0.99])
+				expect(top3).toContain(await gpuSample(logits, { temperature: 5, topK: 3 }, [], u));
+			// p → 0 keeps only the top logit — both ids of the tie at the top, as HF's sort would keep one
+			// of them; either is a valid draw.
+			expect(tie).toContain(await gpuSample(logits, { temperature: 1, topP: 1e-9 }, [], 0.99));
+			expect(await gpuSample(logits, { temperature: 1, topP: 1e-9 }, [], 0)).toBe(tie[0]);
+		});
 	});
-});

@@ -32,7 +32,13 @@ import { LmHeadKernel } from '../kernels/lm-head';
 import { MatmulKernel } from '../kernels/matmul';
 import { RmsNormKernel } from '../kernels/rmsnorm';
 import { RopeKernel } from '../kernels/rope';
-import { SamplingKernel, type SamplingParams } from '../kernels/sampling';
+import {
+	SamplingKernel,
+	penaltySet,
+	penaltySetBytes,
+	samplingScratchBytes,
+	type SamplingParams
+} from '../kernels/sampling';
 import { GpuMemory, type MemoryEntry, readF32 } from '../memory';
 import { KvCache } from './kv-cache';
 import {
@@ -89,8 +95,11 @@ export interface GenerateOptions {
 }
 
 const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-/** Most distinct previous ids the repetition penalty is applied to per step. */
-const MAX_PENALTY_IDS = 8192;
+/**
+ * Tokens generate() keeps in flight: the forward of token n+1 is submitted before token n's id is
+ * read, so the GPU never waits for the CPU; the ids are read behind, through this many buffers.
+ */
+const TOKENS_IN_FLIGHT = 3;
 
 interface Activations {
 	ids: GPUBuffer; // [C] u32
@@ -108,9 +117,9 @@ interface Activations {
 	lastH: GPUBuffer; // [1, d]
 	lastNormed: GPUBuffer; // [1, d]
 	logits: GPUBuffer; // [1, V] last position, after the softcap
-	penalized: GPUBuffer; // [1, V] copy the repetition penalty edits (logits stay reusable)
-	prev: GPUBuffer; // [MAX_PENALTY_IDS] u32
-	token: GPUBuffer; // [1] u32 sampled id
+	seen: GPUBuffer; // [V/32] u32 bitset: the ids the repetition penalty applies to
+	sampleScratch: GPUBuffer; // the sampling passes' state and partials
+	token: GPUBuffer; // [1] u32 sampled id (sample(); generate() samples into ids[0])
 	tokenRead: GPUBuffer; // [1] u32, MAP_READ
 }
 
@@ -139,8 +148,17 @@ export class Gemma2Engine {
 	private readonly sampling: SamplingKernel;
 	/** Uniform buffers of the forward and sampling encoders, kept across tokens (see UniformSlots). */
 	private readonly slots: UniformSlots;
+	/** generate()'s id readbacks, MAP_READ [1] u32 each (a ring of TOKENS_IN_FLIGHT). */
+	private readonly idReads: GPUBuffer[];
 	/** True once the last forward left the last position's logits in act.logits. */
 	private hasLogits = false;
+	/**
+	 * The id at the last cached position, whose logits a discarded speculative token overwrote:
+	 * fed again (once) when those logits are asked for.
+	 */
+	private refeed: number | null = null;
+	/** The last id fed (the one at position length − 1). */
+	private lastFed: number | null = null;
 	private destroyed = false;
 
 	private constructor(
@@ -191,8 +209,8 @@ export class Gemma2Engine {
 			lastH: buf('act.last_h', d),
 			lastNormed: buf('act.last_normed', d),
 			logits: buf('act.logits', c.vocabSize),
-			penalized: buf('act.penalized_logits', c.vocabSize),
-			prev: buf('act.penalty_ids', MAX_PENALTY_IDS),
+			seen: buf('act.penalty_set', penaltySetBytes(c.vocabSize) / 4),
+			sampleScratch: buf('act.sample_scratch', samplingScratchBytes(c.vocabSize) / 4),
 			token: buf('act.token', 1),
 			tokenRead: memory.alloc(
 				'act.token_read',
@@ -201,6 +219,14 @@ export class Gemma2Engine {
 				'activations'
 			)
 		};
+		this.idReads = Array.from({ length: TOKENS_IN_FLIGHT }, (_, i) =>
+			memory.alloc(
+				`act.id_read[${i}]`,
+				4,
+				GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+				'activations'
+			)
+		);
 	}
 
 	/** Uploads the weights (through the engine's GpuMemory) and builds the engine. */
@@ -234,6 +260,7 @@ export class Gemma2Engine {
 	reset(): void {
 		this.kv.reset();
 		this.hasLogits = false;
+		this.refeed = this.lastFed = null;
 	}
 
 	/**
@@ -247,20 +274,40 @@ export class Gemma2Engine {
 
 	/**
 	 * Submits the forward of `ids` without waiting: the queue orders it before whatever is
-	 * submitted next (generate() relies on this so each token costs one CPU↔GPU round trip,
-	 * the read of the sampled id).
+	 * submitted next. `tail` is encoded in the last chunk's compute pass, after its logits, and
+	 * `after` on its encoder once that pass has ended (generate() samples and reads the id there).
 	 */
-	private submitForward(ids: number[]): void {
+	private submitForward(ids: number[], tail?: Tail): void {
+		if (ids.length === 0 && tail) this.ensureLogits();
 		this.check(ids);
 		for (let s = 0; s < ids.length; s += this.prefillChunk) {
 			const chunk = ids.slice(s, s + this.prefillChunk);
-			const enc = this.device.createCommandEncoder({ label: 'gemma2.forward' });
-			useUniformSlots(enc, this.slots);
-			this.encodeChunk(enc, chunk, s + this.prefillChunk >= ids.length);
-			this.device.queue.submit([enc.finish()]);
-			this.kv.commit(chunk.length);
+			const last = s + this.prefillChunk >= ids.length;
+			this.submitChunk(chunk, chunk.length, last, last ? tail : undefined);
 		}
-		this.hasLogits = ids.length > 0 || this.hasLogits;
+		if (ids.length === 0 && tail) this.submitChunk(null, 0, false, tail);
+		if (ids.length > 0) {
+			this.hasLogits = true;
+			this.refeed = null;
+			this.lastFed = ids[ids.length - 1];
+		}
+	}
+
+	/**
+	 * One command buffer: the forward of T ids at the next positions (`ids` written to act.ids, or
+	 * null: act.ids[0] already holds the id, sampled there by the previous token), then `tail`.
+	 */
+	private submitChunk(ids: number[] | null, T: number, lastLogits: boolean, tail?: Tail): void {
+		const enc = this.device.createCommandEncoder({ label: 'gemma2.forward' });
+		useUniformSlots(enc, this.slots);
+		if (ids) this.device.queue.writeBuffer(this.act.ids, 0, Uint32Array.from(ids));
+		beginComputePass(enc, 'gemma2.forward');
+		if (T > 0) this.encodeChunk(enc, T, lastLogits);
+		tail?.pass(enc);
+		endComputePass(enc);
+		tail?.after(enc);
+		this.device.queue.submit([enc.finish()]);
+		this.kv.commit(T);
 	}
 
 	/** Same as append: the name for the first call of a sequence. */
@@ -273,40 +320,51 @@ export class Gemma2Engine {
 	 * `u` ∈ [0, 1) is the uniform draw (ignored when greedy); `prevIds` feed the repetition penalty.
 	 */
 	async sample(params: SamplingParams, prevIds: number[] = [], u = 0): Promise<number> {
-		if (!this.hasLogits)
-			throw new Error('Gemma2Engine.sample: no logits yet (call prefill/append first)');
-		const distinct = [...new Set(prevIds)]
-			.filter((id) => id >= 0 && id < this.config.vocabSize)
-			.slice(-MAX_PENALTY_IDS);
-		const usePenalty = (params.repetitionPenalty ?? 1) !== 1 && distinct.length > 0;
-		if (usePenalty) this.device.queue.writeBuffer(this.act.prev, 0, Uint32Array.from(distinct));
-		// The penalty edits logits in place: work on a copy so sample() can be repeated.
+		this.ensureLogits();
+		const V = this.config.vocabSize;
+		const seen = penaltySet(prevIds, V);
+		const usePenalty = (params.repetitionPenalty ?? 1) !== 1 && seen.some((w) => w !== 0);
+		if (usePenalty) this.device.queue.writeBuffer(this.act.seen, 0, seen);
 		const enc = this.device.createCommandEncoder({ label: 'gemma2.sample' });
 		useUniformSlots(enc, this.slots);
-		let logits = this.act.logits;
-		if (usePenalty) {
-			enc.copyBufferToBuffer(logits, 0, this.act.penalized, 0, this.config.vocabSize * 4);
-			logits = this.act.penalized;
-		}
-		this.sampling.encode(
+		beginComputePass(enc, 'gemma2.sample');
+		this.encodeSample(
 			enc,
-			{ logits, prev: this.act.prev, nPrev: usePenalty ? distinct.length : 0, out: this.act.token },
-			this.config.vocabSize,
-			params,
-			u
+			{ ...params, repetitionPenalty: usePenalty ? params.repetitionPenalty : 1 },
+			u,
+			this.act.token
 		);
+		endComputePass(enc);
 		enc.copyBufferToBuffer(this.act.token, 0, this.act.tokenRead, 0, 4);
 		this.device.queue.submit([enc.finish()]);
-		await this.act.tokenRead.mapAsync(GPUMapMode.READ);
-		const id = new Uint32Array(this.act.tokenRead.getMappedRange())[0];
-		this.act.tokenRead.unmap();
-		return id;
+		return readId(this.act.tokenRead);
 	}
 
 	/** The last position's logits [V] (after the final softcap), read back (tests, debugging). */
 	async lastLogits(): Promise<Float32Array> {
-		if (!this.hasLogits) throw new Error('Gemma2Engine.lastLogits: no logits yet');
+		this.ensureLogits();
 		return this.read(this.act.logits, this.config.vocabSize);
+	}
+
+	/** Throws unless act.logits holds the last position's logits (feeding the refeed id again). */
+	private ensureLogits(): void {
+		if (!this.hasLogits && this.refeed !== null) {
+			const id = this.refeed;
+			this.kv.length -= 1;
+			this.submitForward([id]);
+		}
+		if (!this.hasLogits) throw new Error('Gemma2Engine: no logits yet (call prefill/append first)');
+	}
+
+	/** The sampling passes, in the open compute pass: the chosen id → out[0]. */
+	private encodeSample(
+		enc: GPUCommandEncoder,
+		params: SamplingParams,
+		u: number,
+		out: GPUBuffer | GPUBufferBinding
+	): void {
+		const { logits, seen, sampleScratch: scratch } = this.act;
+		this.sampling.encode(enc, { logits, seen, scratch, out }, this.config.vocabSize, params, u);
 	}
 
 	/**
@@ -331,13 +389,10 @@ export class Gemma2Engine {
 		try {
 			for (let s = 0; s < ids.length; s += this.prefillChunk) {
 				const chunk = ids.slice(s, s + this.prefillChunk);
-				let enc = this.device.createCommandEncoder({ label: 'gemma2.forward' });
-				this.encodeChunk(enc, chunk, false);
-				this.device.queue.submit([enc.finish()]);
-				this.kv.commit(chunk.length);
+				this.submitChunk(chunk, chunk.length, false);
 				for (let r = 0; r < chunk.length; r += block) {
 					const R = Math.min(block, chunk.length - r);
-					enc = this.device.createCommandEncoder({ label: 'gemma2.lm_head' });
+					const enc = this.device.createCommandEncoder({ label: 'gemma2.lm_head' });
 					enc.copyBufferToBuffer(this.act.h, r * d * 4, hBlock, 0, R * d * 4);
 					this.lmHead.encode(
 						enc,
@@ -367,6 +422,7 @@ export class Gemma2Engine {
 			);
 			this.device.queue.submit([enc.finish()]);
 			this.hasLogits = ids.length > 0;
+			this.lastFed = ids.at(-1) ?? null;
 		} finally {
 			this.memory.free(logits);
 			this.memory.free(normed);
@@ -377,8 +433,13 @@ export class Gemma2Engine {
 
 	/**
 	 * Continues `ids` (appended after what the cache holds — reset() first for a fresh prompt)
-	 * and yields each new token as soon as it is chosen. Stops after a stop id (yielded), after
+	 * and yields each new token as soon as it is read. Stops after a stop id (yielded), after
 	 * maxNewTokens, when the cache is full, or when `signal` aborts.
+	 *
+	 * Pipelined: each token's command buffer is its forward, its sampling (into act.ids[0], which
+	 * the next token's embedding reads) and a copy of the id to a readback buffer. Up to
+	 * TOKENS_IN_FLIGHT tokens are submitted before the oldest id is read, so the CPU never holds
+	 * the GPU up; tokens past a stop are discarded when it is read.
 	 *
 	 * Cache contract (chat turns reuse the cache): however it ends — stop id, maxNewTokens, abort,
 	 * full cache, or the consumer breaking out of the loop — the cache then holds `ids` and every
@@ -391,16 +452,76 @@ export class Gemma2Engine {
 	): AsyncGenerator<number, void, void> {
 		const stop = new Set(opts.stopIds ?? this.config.eosIds);
 		const random = mulberry32(opts.seed ?? 0);
-		const seen = [...(opts.penaltyIds ?? ids)];
-		this.submitForward(ids);
-		for (let n = 0; n < opts.maxNewTokens; n++) {
-			if (opts.signal?.aborted) return;
-			const id = await this.sample(params, seen, random());
-			yield id;
-			if (stop.has(id) || this.length >= this.maxTokens || opts.signal?.aborted) return;
-			seen.push(id);
-			if (n + 1 < opts.maxNewTokens) this.submitForward([id]);
+		if ((params.repetitionPenalty ?? 1) !== 1)
+			this.device.queue.writeBuffer(
+				this.act.seen,
+				0,
+				penaltySet(opts.penaltyIds ?? ids, this.config.vocabSize)
+			);
+		const before = this.lastFed;
+		const pending: Promise<number>[] = [];
+		const out: number[] = [];
+		// Token k is sampled by step k; step k ≥ 1 feeds token k − 1 (GPU-side) at position base + k − 1.
+		let base = 0;
+		let steps = 0;
+		const step = () => {
+			const read = this.idReads[steps % TOKENS_IN_FLIGHT];
+			const tail: Tail = {
+				pass: (enc) => this.encodeSample(enc, params, random(), this.idSlot),
+				after: (enc) => enc.copyBufferToBuffer(this.act.ids, 0, read, 0, 4)
+			};
+			if (steps === 0) {
+				this.submitForward(ids, tail);
+				base = this.length;
+			} else {
+				this.check([], 1);
+				this.submitChunk(null, 1, true, tail);
+			}
+			steps++;
+			const id = readId(read);
+			id.catch(() => undefined); // a lost device rejects every read; the awaited one reports it
+			pending.push(id);
+		};
+		if (opts.maxNewTokens <= 0) return this.submitForward(ids);
+		try {
+			step();
+			for (let n = 0; ; n++) {
+				if (opts.signal?.aborted) return;
+				while (
+					pending.length < TOKENS_IN_FLIGHT &&
+					steps < opts.maxNewTokens &&
+					base + steps - 1 < this.maxTokens
+				)
+					step();
+				const id = await pending.shift()!;
+				out.push(id);
+				yield id;
+				if (stop.has(id) || base + n >= this.maxTokens || opts.signal?.aborted) return;
+				if (n + 1 >= opts.maxNewTokens) return;
+			}
+		} finally {
+			// Reads still in flight must finish (their buffers are reused); the tokens they carry
+			// were never yielded, so the cache forgets them.
+			await Promise.allSettled(pending);
+			if (steps > 0) this.keepGenerated(base, ids, out, before);
 		}
+	}
+
+	/** After generate: the cache keeps the prompt and the yielded tokens but the last. */
+	private keepGenerated(base: number, ids: number[], out: number[], before: number | null): void {
+		const keep = base + Math.max(0, out.length - 1);
+		this.lastFed =
+			out.length >= 2 ? out[out.length - 2] : ids.length ? ids[ids.length - 1] : before;
+		if (this.kv.length > keep) {
+			this.kv.length = keep;
+			this.hasLogits = false;
+			this.refeed = this.lastFed;
+		}
+	}
+
+	/** act.ids[0]: where generate() samples each id, for the next token's embedding to read. */
+	private get idSlot(): GPUBufferBinding {
+		return { buffer: this.act.ids, offset: 0, size: 4 };
 	}
 
 	/** Where the GPU memory goes: one entry per buffer, plus totals per purpose. */
@@ -429,6 +550,7 @@ export class Gemma2Engine {
 		this.kv.destroy();
 		this.kvReleased = true;
 		this.hasLogits = false;
+		this.refeed = this.lastFed = null;
 	}
 
 	/** Allocates the KV cache again (empty) after releaseKvCache(). */
@@ -448,7 +570,7 @@ export class Gemma2Engine {
 	destroy(): void {
 		if (this.destroyed) return;
 		this.destroyed = true;
-		for (const b of Object.values(this.act)) this.memory.free(b);
+		for (const b of [...Object.values(this.act), ...this.idReads]) this.memory.free(b);
 		this.kv.destroy();
 		this.attention.destroy();
 		this.rope.destroy();
@@ -459,7 +581,7 @@ export class Gemma2Engine {
 
 	// ---------------------------------------------------------------------------------------------
 
-	private check(ids: number[]): void {
+	private check(ids: number[], T = ids.length): void {
 		if (this.destroyed) throw new Error('Gemma2Engine: used after destroy()');
 		if (this.kvReleased)
 			throw new Error(
@@ -468,18 +590,17 @@ export class Gemma2Engine {
 		for (const id of ids)
 			if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize)
 				throw new Error(`token id ${id} out of range`);
-		if (this.kv.length + ids.length > this.maxTokens)
+		if (this.kv.length + T > this.maxTokens)
 			throw new Error(
-				`sequence of ${this.kv.length + ids.length} tokens exceeds the KV cache (${this.maxTokens})`
+				`sequence of ${this.kv.length + T} tokens exceeds the KV cache (${this.maxTokens})`
 			);
 	}
 
-	/** ids (≤ prefillChunk) at positions length.. → act.h [T, d] after the last layer; KV written. */
-	private encodeChunk(enc: GPUCommandEncoder, ids: number[], lastLogits: boolean): void {
-		const T = ids.length;
-		this.device.queue.writeBuffer(this.act.ids, 0, Uint32Array.from(ids));
-		// One compute pass for the whole chunk: embedding, every layer (KV appends included), LM head.
-		beginComputePass(enc, 'gemma2.forward');
+	/**
+	 * act.ids [T ≤ prefillChunk] at positions length.. → act.h [T, d] after the last layer; KV
+	 * written. In the open compute pass: embedding, every layer (KV appends included), LM head.
+	 */
+	private encodeChunk(enc: GPUCommandEncoder, T: number, lastLogits: boolean): void {
 		// 1. h = E[ids] · √d  (f32-rounded normalizer, as HF casts it to the activation dtype)
 		this.embedding.encode(
 			enc,
@@ -495,7 +616,6 @@ export class Gemma2Engine {
 			for (let L = 0; L < this.config.numLayers; L++) this.layerForward(enc, L, T, this.kv.length);
 			if (lastLogits) this.encodeLastLogits(enc, T);
 		}
-		endComputePass(enc);
 	}
 
 	/**
@@ -667,4 +787,18 @@ export class Gemma2Engine {
 	private read(buf: GPUBuffer, floats: number): Promise<Float32Array> {
 		return readF32(this.device, buf, floats, 'readback');
 	}
+}
+
+/** What generate() adds to a token's command buffer: in its compute pass, then after it. */
+interface Tail {
+	pass(enc: GPUCommandEncoder): void;
+	after(enc: GPUCommandEncoder): void;
+}
+
+/** Maps a [1] u32 MAP_READ buffer and reads the id. */
+async function readId(buffer: GPUBuffer): Promise<number> {
+	await buffer.mapAsync(GPUMapMode.READ);
+	const id = new Uint32Array(buffer.getMappedRange())[0];
+	buffer.unmap();
+	return id;
 }

@@ -10,22 +10,17 @@ import code from './embedding.wgsl?raw';
 const EMBED_THREADS = 256;
 
 export class EmbeddingKernel {
-	private readonly kernels = new Map<string, ComputeKernel>();
-	constructor(readonly device: GPUDevice) {}
+	/** f32 tables, and q4 tables with f16 or f32 scales (pipelines compile on first use). */
+	private readonly kernels: Record<'f32' | 'q4:f16' | 'q4:f32', ComputeKernel>;
 
-	private kernel(kind: 'f32' | 'q4', scaleF16: boolean): ComputeKernel {
-		const key = `${kind}:${scaleF16}`;
-		let k = this.kernels.get(key);
-		if (!k) {
-			k = new ComputeKernel(this.device, {
-				label: 'embedding',
-				code,
-				entryPoint: `embed_${kind}`,
-				constants: kind === 'q4' ? { SCALE_F16: scaleF16 ? 1 : 0 } : undefined
-			});
-			this.kernels.set(key, k);
-		}
-		return k;
+	constructor(readonly device: GPUDevice) {
+		const make = (entryPoint: string, constants?: Record<string, number>) =>
+			new ComputeKernel(device, { label: 'embedding', code, entryPoint, constants });
+		this.kernels = {
+			f32: make('embed_f32'),
+			'q4:f16': make('embed_q4', { SCALE_F16: 1 }),
+			'q4:f32': make('embed_q4', { SCALE_F16: 0 })
+		};
 	}
 
 	/** h [T, E.cols] ← E[ids] · normalizer (normalizer defaults to Math.fround(Math.sqrt(d))). */
@@ -39,7 +34,8 @@ export class EmbeddingKernel {
 	): void {
 		const d = table.cols;
 		const norm = normalizer ?? Math.fround(Math.sqrt(d));
-		const kernel = this.kernel(table.kind, table.scaleDtype !== 'f32');
+		const kernel =
+			this.kernels[table.kind === 'f32' ? 'f32' : table.scaleDtype === 'f32' ? 'q4:f32' : 'q4:f16'];
 		for (const c of table.chunks) {
 			const params = packUniforms([
 				['u', T],
@@ -48,7 +44,7 @@ export class EmbeddingKernel {
 				['u', c.rows],
 				['f', norm]
 			]);
-			const buffers = table.kind === 'f32' ? [ids, c.weight, h] : [ids, c.weight, c.scales!, h];
+			const buffers = table.kind === 'f32' ? [ids, h, c.weight] : [ids, h, c.weight, c.scales!];
 			kernel.dispatch(enc, buffers, [ceilDiv(d, EMBED_THREADS), T], params);
 		}
 	}

@@ -20,15 +20,15 @@ override SCALE_F16: bool = true;
 // One thread per output element; 256 covers most of a 2304-wide row in 9 workgroups.
 const EMBED_THREADS: u32 = 256u;
 
+// Both entry points bind ids, h, the table (and the q4 scales), then their parameters.
 @group(0) @binding(0) var<storage, read> ids: array<u32>;
-@group(0) @binding(1) var<storage, read> table_f32: array<f32>;
-@group(0) @binding(2) var<storage, read_write> h_f32w: array<f32>;
-@group(0) @binding(3) var<uniform> p_f32w: Params;
+@group(0) @binding(1) var<storage, read_write> h: array<f32>;
+@group(0) @binding(2) var<storage, read> table_f32: array<f32>;
+@group(0) @binding(3) var<uniform> p_f32: Params;
 
-@group(0) @binding(1) var<storage, read> table_q4: array<u32>;
-@group(0) @binding(2) var<storage, read> scales: array<u32>;
-@group(0) @binding(3) var<storage, read_write> h_q4w: array<f32>;
-@group(0) @binding(4) var<uniform> p_q4w: Params;
+@group(0) @binding(2) var<storage, read> table_q4: array<u32>;
+@group(0) @binding(3) var<storage, read> scales: array<u32>;
+@group(0) @binding(4) var<uniform> p_q4: Params;
 
 fn scale_at(i: u32) -> f32 {
   if (SCALE_F16) {
@@ -38,25 +38,30 @@ fn scale_at(i: u32) -> f32 {
   return bitcast<f32>(scales[i]);
 }
 
+// This thread's output element: (token t, column c, row r of the chunk, 1), or w = 0 when it has
+// none here (past d, or the token's id is in another chunk).
+fn locate(wid: vec3<u32>, lid: u32, p: Params) -> vec4<u32> {
+  let c = wid.x * EMBED_THREADS + lid;
+  let id = ids[wid.y];
+  let here = c < p.d && id >= p.rowStart && id < p.rowStart + p.rows;
+  return vec4<u32>(wid.y, c, id - p.rowStart, select(0u, 1u, here));
+}
+
 @compute @workgroup_size(EMBED_THREADS)
 fn embed_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let p = p_f32w;
-  let t = wid.y;
-  let c = wid.x * EMBED_THREADS + lid;
-  let id = ids[t];
-  if (c >= p.d || id < p.rowStart || id >= p.rowStart + p.rows) { return; }
-  h_f32w[t * p.d + c] = table_f32[(id - p.rowStart) * p.d + c] * p.normalizer;
+  let p = p_f32;
+  let at = locate(wid, lid, p);
+  if (at.w == 0u) { return; }
+  h[at.x * p.d + at.y] = table_f32[at.z * p.d + at.y] * p.normalizer;
 }
 
 @compute @workgroup_size(EMBED_THREADS)
 fn embed_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let p = p_q4w;
-  let t = wid.y;
-  let c = wid.x * EMBED_THREADS + lid;
-  let id = ids[t];
-  if (c >= p.d || id < p.rowStart || id >= p.rowStart + p.rows) { return; }
-  let r = id - p.rowStart;
-  let word = table_q4[r * (p.d / 8u) + c / 8u];
+  let p = p_q4;
+  let at = locate(wid, lid, p);
+  if (at.w == 0u) { return; }
+  let c = at.y;
+  let word = table_q4[at.z * (p.d / 8u) + c / 8u];
   let q = f32((word >> (4u * (c % 8u))) & 15u);
-  h_q4w[t * p.d + c] = (q - 7.0) * scale_at(r * (p.d / 32u) + c / 32u) * p.normalizer;
+  h[at.x * p.d + c] = (q - 7.0) * scale_at(at.z * (p.d / 32u) + c / 32u) * p.normalizer;
 }

@@ -1,8 +1,10 @@
 /**
  * GPU sampling of the next token from one row of logits [V]; see sampling.wgsl for the exact
  * semantics (Hugging Face's: repetition penalty, temperature, top-k, then top-p, at least one
- * token kept). Randomness comes from the caller as one uniform u ∈ [0, 1) per step, so a seeded
- * generator on the CPU makes generation reproducible.
+ * token kept) and the passes. Every pass over the vocabulary spreads over ceil(V / 1024)
+ * workgroups; a one-workgroup pass after each combines their partials. Randomness comes from the
+ * caller as one uniform u ∈ [0, 1) per step, so a seeded generator on the CPU makes generation
+ * reproducible.
  */
 import { ceilDiv, ComputeKernel, packUniforms } from '../kernel';
 import code from './sampling.wgsl?raw';
@@ -18,51 +20,105 @@ export interface SamplingParams {
 	repetitionPenalty?: number;
 }
 
-/** Threads of the penalty entry point (workgroup_size of repetition_penalty). */
-const PENALTY_THREADS = 64;
+/** Ids per workgroup (CHUNK in sampling.wgsl). */
+const CHUNK = 1024;
+/** Radix bins per round (BINS in sampling.wgsl). */
+const BINS = 256;
+/** Radix rounds of a threshold: 8 bits of the 32-bit key each. */
+const ROUNDS = 4;
+
+/** Bytes of the scratch buffer the passes share (state + per-workgroup partials) for V ids. */
+export function samplingScratchBytes(V: number): number {
+	return (16 + 2 * ceilDiv(V, CHUNK) * BINS) * 4;
+}
+
+/** Bytes of the repetition penalty's id set (a bitset over V). */
+export function penaltySetBytes(V: number): number {
+	return ceilDiv(V, 32) * 4;
+}
+
+/** The repetition penalty's id set for `ids` (ids outside [0, V) are ignored). */
+export function penaltySet(ids: Iterable<number>, V: number): Uint32Array<ArrayBuffer> {
+	const bits = new Uint32Array(penaltySetBytes(V) / 4);
+	for (const id of ids)
+		if (Number.isInteger(id) && id >= 0 && id < V) bits[id >>> 5] |= 1 << (id & 31);
+	return bits;
+}
+
+/** Whether `params` pick the argmax (no draw). */
+export function isGreedy(params: SamplingParams): boolean {
+	return (params.temperature ?? 1) <= 0 || params.topK === 1;
+}
+
+export interface SamplingBuffers {
+	/** [V] f32, read only. */
+	logits: GPUBuffer | GPUBufferBinding;
+	/** penaltySet: the ids the repetition penalty applies to; the chosen id is added to it. */
+	seen: GPUBuffer;
+	/** samplingScratchBytes(V). */
+	scratch: GPUBuffer;
+	/** out[0] = the chosen id (u32). */
+	out: GPUBuffer | GPUBufferBinding;
+}
+
+type Entry = 'extremes' | 'extremes_final' | 'hist' | 'select_bin' | 'mass' | 'draw';
+const ENTRIES: Entry[] = ['extremes', 'extremes_final', 'hist', 'select_bin', 'mass', 'draw'];
 
 export class SamplingKernel {
-	private readonly penalty: ComputeKernel;
-	private readonly sample: ComputeKernel;
+	private readonly kernels: Record<Entry, ComputeKernel>;
 
 	constructor(readonly device: GPUDevice) {
-		this.penalty = new ComputeKernel(device, {
-			label: 'sampling',
-			code,
-			entryPoint: 'repetition_penalty'
-		});
-		this.sample = new ComputeKernel(device, { label: 'sampling', code, entryPoint: 'sample' });
+		this.kernels = Object.fromEntries(
+			ENTRIES.map((entryPoint) => [
+				entryPoint,
+				new ComputeKernel(device, { label: 'sampling', code, entryPoint })
+			])
+		) as Record<Entry, ComputeKernel>;
 	}
 
 	/**
-	 * logits [V] (modified in place by the repetition penalty) → out[0] = chosen id.
-	 * `prev` holds `nPrev` DISTINCT ids (each is penalised once); pass nPrev = 0 to skip.
+	 * Encodes the passes that leave the chosen id in out[0]: 2 dispatches when greedy, else 4, plus
+	 * 8 for top-k and 8 for top-p. Only the last pass's uniforms depend on `u`, so with kept
+	 * uniform slots a token rewrites one of them.
 	 */
 	encode(
 		enc: GPUCommandEncoder,
-		args: { logits: GPUBuffer; prev: GPUBuffer; nPrev: number; out: GPUBuffer },
+		b: SamplingBuffers,
 		V: number,
 		params: SamplingParams,
 		u: number
 	): void {
+		const G = ceilDiv(V, CHUNK);
 		const temperature = params.temperature ?? 1;
-		const penalty = params.repetitionPenalty ?? 1;
-		const uniforms = packUniforms([
-			['u', V],
-			['u', args.nPrev],
-			['f', temperature],
-			['u', Math.max(0, Math.floor(params.topK ?? 0))],
-			['f', params.topP ?? 1],
-			['f', penalty],
-			['f', Math.min(Math.max(u, 0), 1 - 2 ** -24)]
-		]);
-		if (penalty !== 1 && args.nPrev > 0)
-			this.penalty.dispatch(
-				enc,
-				[args.logits, args.prev],
-				[ceilDiv(args.nPrev, PENALTY_THREADS)],
-				uniforms
-			);
-		this.sample.dispatch(enc, [args.logits, args.out], [1], uniforms);
+		const topK = Math.max(0, Math.floor(params.topK ?? 0));
+		const topP = params.topP ?? 1;
+		const uniforms = (o: { u?: number; round?: number; mode?: number } = {}) =>
+			packUniforms([
+				['u', V],
+				['u', G],
+				['f', temperature],
+				['f', params.repetitionPenalty ?? 1],
+				['u', topK],
+				['f', topP],
+				['f', Math.min(Math.max(o.u ?? 0, 0), 1 - 2 ** -24)],
+				['u', o.round ?? 0],
+				['u', o.mode ?? 0]
+			]);
+		const k = this.kernels;
+		const vocab = [b.logits, b.seen, b.scratch];
+		const final = [...vocab, b.out];
+		k.extremes.dispatch(enc, vocab, [G], uniforms());
+		k.extremes_final.dispatch(enc, final, [1], uniforms());
+		if (isGreedy(params)) return;
+		const modes = [topK > 0 && topK < V, topP < 1];
+		modes.forEach((on, mode) => {
+			if (!on) return;
+			for (let round = 0; round < ROUNDS; round++) {
+				k.hist.dispatch(enc, vocab, [G], uniforms({ round, mode }));
+				k.select_bin.dispatch(enc, vocab, [1], uniforms({ round, mode }));
+			}
+		});
+		k.mass.dispatch(enc, vocab, [G], uniforms());
+		k.draw.dispatch(enc, final, [1], uniforms({ u }));
 	}
 }
