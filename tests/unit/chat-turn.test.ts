@@ -125,4 +125,32 @@ describe('a chat turn', () => {
 		expect(await db.chats.count()).toBe(1);
 		db.close();
 	});
+
+	it('takes the message back when Stop comes before the first token (no empty reply is saved)', async () => {
+		const db = fresh();
+		const first = await chatTurn(
+			db,
+			scripted(() => 'Why?').model,
+			{ session: null, text: 'Hi', characterPrompt: '', sampling },
+			hooks().hooks
+		);
+		if (first.kind !== 'answered') throw new Error(first.kind);
+		const stopped: TurnModel = {
+			...scripted(() => '').model,
+			chat: async () => ({ text: '', tokens: 0, stopReason: 'stopped' }) as never
+		};
+		const out = await chatTurn(
+			db,
+			stopped,
+			{ session: first.session, text: 'And then?', characterPrompt: '', sampling },
+			hooks().hooks
+		);
+		expect(out).toMatchObject({ kind: 'stopped', takenBack: 'And then?' });
+		const kept = await db.chats.get(first.session!.id);
+		expect(kept!.messages.map((m) => [m.role, m.content])).toEqual([
+			['user', 'Hi'],
+			['model', 'Why?']
+		]);
+		db.close();
+	});
 });

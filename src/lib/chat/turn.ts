@@ -1,8 +1,9 @@
 /**
  * One turn of chat, as the chat page runs it: the user's message is counted against the model's
  * context first (nothing is saved when it does not fit), then saved, answered by the model
- * (streaming through `progress`) and the reply saved. When the model fails before any text, the
- * message is taken back out of the conversation so it can be sent again.
+ * (streaming through `progress`) and the reply saved. When the model fails, or is stopped, before
+ * any text, the message is taken back out of the conversation so it can be sent again (an empty
+ * reply would leave two user turns in a row, which Gemma's template refuses).
  */
 import type { StudioDatabase } from '../data/db';
 import { SETTINGS, writeSetting } from '../data/settings';
@@ -31,6 +32,8 @@ export interface TurnInput {
 export type TurnOutcome =
 	| { kind: 'too-long'; tokens: number; limit: number }
 	| { kind: 'answered'; session: ChatSession | null; result: ChatResult }
+	/** Stopped before the first token: nothing is answered, and the message is taken back. */
+	| { kind: 'stopped'; session: ChatSession | null; takenBack: string }
 	/** `session` is the conversation after a taken-back message (null once it is deleted). */
 	| { kind: 'failed'; error: unknown; session: ChatSession | null; takenBack: string | null };
 
@@ -76,6 +79,10 @@ export async function chatTurn(
 				hooks.progress(p);
 			}
 		);
+		if (result.text === '' && result.stopReason === 'stopped') {
+			const takenBack = (await takeBackUserMessage(db, s.id)) ?? text;
+			return { kind: 'stopped', session: (await db.chats.get(s.id)) ?? null, takenBack };
+		}
 		const answered = await addModelReply(db, s.id, {
 			content: result.text,
 			tokensPerSecond: result.tokensPerSecond

@@ -87,6 +87,9 @@ export class ChatReply {
 			const { tokensPerSecond, firstTokenSeconds, tokens } = out.result;
 			this.stats = { tokensPerSecond, firstTokenSeconds, tokens };
 			on.shown(out.session);
+		} else if (out.kind === 'stopped') {
+			on.putBack(out.takenBack);
+			on.shown(out.session);
 		} else {
 			this.error = describeError(out.error);
 			if (out.takenBack !== null) {
