@@ -4,16 +4,30 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { UniformLayout } from '../../src/lib/webgpu/kernel';
+import { ADAMW_NORM_PARAMS, ADAMW_STEP_PARAMS } from '../../src/lib/webgpu/kernels/adamw';
+import adamw from '../../src/lib/webgpu/kernels/adamw.wgsl?raw';
+import { ATTENTION_PARAMS, KV_STORE_PARAMS } from '../../src/lib/webgpu/kernels/attention';
+import attention from '../../src/lib/webgpu/kernels/attention.wgsl?raw';
+import { CROSS_ENTROPY_PARAMS } from '../../src/lib/webgpu/kernels/cross-entropy';
+import crossEntropy from '../../src/lib/webgpu/kernels/cross-entropy.wgsl?raw';
+import { EMBEDDING_PARAMS } from '../../src/lib/webgpu/kernels/embedding';
+import embedding from '../../src/lib/webgpu/kernels/embedding.wgsl?raw';
 import { GELU_GATE_PARAMS } from '../../src/lib/webgpu/kernels/gelu-gate';
 import geluGate from '../../src/lib/webgpu/kernels/gelu-gate.wgsl?raw';
 import { GEMV_PARAMS } from '../../src/lib/webgpu/kernels/gemv';
 import gemv from '../../src/lib/webgpu/kernels/gemv.wgsl?raw';
 import { SOFTCAP_PARAMS } from '../../src/lib/webgpu/kernels/lm-head';
 import lmHead from '../../src/lib/webgpu/kernels/lm-head.wgsl?raw';
+import { LORA_PARAMS } from '../../src/lib/webgpu/kernels/lora';
+import lora from '../../src/lib/webgpu/kernels/lora.wgsl?raw';
+import { MATMUL_PARAMS, WGRAD_PARAMS } from '../../src/lib/webgpu/kernels/matmul';
+import matmul from '../../src/lib/webgpu/kernels/matmul.wgsl?raw';
 import { RMSNORM_PARAMS } from '../../src/lib/webgpu/kernels/rmsnorm';
 import rmsnorm from '../../src/lib/webgpu/kernels/rmsnorm.wgsl?raw';
 import { ROPE_KV_PARAMS, ROPE_PARAMS } from '../../src/lib/webgpu/kernels/rope';
 import rope from '../../src/lib/webgpu/kernels/rope.wgsl?raw';
+import { SAMPLING_PARAMS } from '../../src/lib/webgpu/kernels/sampling';
+import sampling from '../../src/lib/webgpu/kernels/sampling.wgsl?raw';
 
 /** [name, type] of each field of `struct name { … }` in WGSL text (comments dropped). */
 function wgslStruct(code: string, name: string): [string, string][] {
@@ -33,7 +47,17 @@ const CASES: [string, string, UniformLayout<string>][] = [
 	['rope.wgsl', rope, ROPE_PARAMS],
 	['rope.wgsl', rope, ROPE_KV_PARAMS],
 	['gelu-gate.wgsl', geluGate, GELU_GATE_PARAMS],
-	['lm-head.wgsl', lmHead, SOFTCAP_PARAMS]
+	['lm-head.wgsl', lmHead, SOFTCAP_PARAMS],
+	['adamw.wgsl', adamw, ADAMW_NORM_PARAMS],
+	['adamw.wgsl', adamw, ADAMW_STEP_PARAMS],
+	['attention.wgsl', attention, ATTENTION_PARAMS],
+	['attention.wgsl', attention, KV_STORE_PARAMS],
+	['cross-entropy.wgsl', crossEntropy, CROSS_ENTROPY_PARAMS],
+	['embedding.wgsl', embedding, EMBEDDING_PARAMS],
+	['lora.wgsl', lora, LORA_PARAMS],
+	['matmul.wgsl', matmul, MATMUL_PARAMS],
+	['matmul.wgsl', matmul, WGRAD_PARAMS],
+	['sampling.wgsl', sampling, SAMPLING_PARAMS]
 ];
 
 describe('uniform layouts match their WGSL structs', () => {

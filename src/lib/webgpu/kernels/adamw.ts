@@ -10,7 +10,7 @@
  * segment. Nothing is read back unless asked (readGradNorm, for logging).
  */
 import { readF32 } from '../memory';
-import { ceilDiv, ComputeKernel, packUniforms } from '../kernel';
+import { ceilDiv, ComputeKernel, UniformLayout } from '../kernel';
 import type { GpuMemory } from '../memory';
 import code from './adamw.wgsl?raw';
 
@@ -20,6 +20,27 @@ const PER_THREAD = 16;
 const BLOCK = WG * PER_THREAD;
 /** Read lazily, so the module can be imported where WebGPU is absent (Node tests). */
 const storage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/** adamw.wgsl's NormParams (sumsq_partial, sumsq_final). */
+export const ADAMW_NORM_PARAMS = new UniformLayout('NormParams', [
+	['n', 'u32'],
+	['per_thread', 'u32'],
+	['partial_base', 'u32'],
+	['count', 'u32'],
+	['max_norm', 'f32']
+] as const);
+
+/** adamw.wgsl's StepParams (adamw_step). */
+export const ADAMW_STEP_PARAMS = new UniformLayout('StepParams', [
+	['n', 'u32'],
+	['decay', 'f32'],
+	['one_minus_beta1', 'f32'],
+	['beta2', 'f32'],
+	['one_minus_beta2', 'f32'],
+	['eps', 'f32'],
+	['step_size', 'f32'],
+	['bc2_sqrt', 'f32']
+] as const);
 
 export interface AdamWSegment {
 	params: GPUBuffer;
@@ -103,22 +124,22 @@ export class AdamWOptimizer {
 	 */
 	encodeGradNorm(enc: GPUCommandEncoder, maxGradNorm: number): void {
 		this.segments.forEach((s, i) => {
-			const params = packUniforms([
-				['u', s.floats],
-				['u', PER_THREAD],
-				['u', this.partialBase[i]],
-				['u', this.blocks[i]],
-				['f', 0]
-			]);
+			const params = ADAMW_NORM_PARAMS.pack({
+				n: s.floats,
+				per_thread: PER_THREAD,
+				partial_base: this.partialBase[i],
+				count: this.blocks[i],
+				max_norm: 0
+			});
 			this.kPartial.dispatch(enc, [s.grads, this.partials], this.grid(this.blocks[i]), params);
 		});
-		const params = packUniforms([
-			['u', 0],
-			['u', 0],
-			['u', 0],
-			['u', this.totalPartials],
-			['f', maxGradNorm > 0 ? maxGradNorm : 0]
-		]);
+		const params = ADAMW_NORM_PARAMS.pack({
+			n: 0,
+			per_thread: 0,
+			partial_base: 0,
+			count: this.totalPartials,
+			max_norm: maxGradNorm > 0 ? maxGradNorm : 0
+		});
 		this.kFinal.dispatch(enc, [this.partials, this.norm], [1], params);
 	}
 
@@ -131,16 +152,16 @@ export class AdamWOptimizer {
 		const bc1 = 1 - h.beta1 ** this.step;
 		const bc2 = 1 - h.beta2 ** this.step;
 		this.segments.forEach((s, i) => {
-			const params = packUniforms([
-				['u', s.floats],
-				['f', 1 - h.lr * h.weightDecay],
-				['f', 1 - h.beta1],
-				['f', h.beta2],
-				['f', 1 - h.beta2],
-				['f', h.eps],
-				['f', h.lr / bc1],
-				['f', Math.sqrt(bc2)]
-			]);
+			const params = ADAMW_STEP_PARAMS.pack({
+				n: s.floats,
+				decay: 1 - h.lr * h.weightDecay,
+				one_minus_beta1: 1 - h.beta1,
+				beta2: h.beta2,
+				one_minus_beta2: 1 - h.beta2,
+				eps: h.eps,
+				step_size: h.lr / bc1,
+				bc2_sqrt: Math.sqrt(bc2)
+			});
 			this.kStep.dispatch(
 				enc,
 				[s.params, s.grads, this.m[i], this.v[i], this.norm],

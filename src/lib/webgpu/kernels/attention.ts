@@ -15,7 +15,7 @@
  * behind when it is given a `stats` buffer (see attention.wgsl).
  */
 import { kernelPaths } from '../device';
-import { ceilDiv, ComputeKernel, packUniforms } from '../kernel';
+import { ceilDiv, ComputeKernel, UniformLayout } from '../kernel';
 import code from './attention.wgsl?raw';
 
 /** The f16-tile variant of attention.wgsl (see its `tile_t`): one line differs. */
@@ -34,6 +34,29 @@ export const ATTENTION_MAX_HEAD_DIM = 256;
 const TARGET_WORKGROUPS = 256;
 /** Most key splits per call (bounds the partials scratch and the combine pass's loop). */
 const MAX_SPLITS = 64;
+
+/** attention.wgsl's Params (forward, combine and backward). */
+export const ATTENTION_PARAMS = new UniformLayout('Params', [
+	['T', 'u32'],
+	['pos0', 'u32'],
+	['heads', 'u32'],
+	['kv_heads', 'u32'],
+	['hd', 'u32'],
+	['group', 'u32'],
+	['window', 'u32'],
+	['key_lo', 'u32'],
+	['keys_per_split', 'u32'],
+	['num_splits', 'u32'],
+	['scale', 'f32'],
+	['softcap', 'f32'],
+	['keep_stats', 'u32']
+] as const);
+
+/** attention.wgsl's StoreParams (kv_store_*). */
+export const KV_STORE_PARAMS = new UniformLayout('StoreParams', [
+	['words', 'u32'],
+	['dst_offset', 'u32']
+] as const);
 
 export interface AttentionBuffers {
 	/** [T, H, hd] */
@@ -306,21 +329,21 @@ function packParams(
 	split: { keyLo: number; keysPerSplit: number; splits: number },
 	keepStats: boolean
 ): ArrayBuffer {
-	return packUniforms([
-		['u', p.T],
-		['u', p.pos0],
-		['u', p.heads],
-		['u', p.kvHeads],
-		['u', p.hd],
-		['u', p.heads / p.kvHeads],
-		['u', p.window > 0 ? p.window : 0],
-		['u', split.keyLo],
-		['u', split.keysPerSplit],
-		['u', split.splits],
-		['f', p.scale],
-		['f', p.softcap > 0 ? p.softcap : 0],
-		['u', keepStats ? 1 : 0]
-	]);
+	return ATTENTION_PARAMS.pack({
+		T: p.T,
+		pos0: p.pos0,
+		heads: p.heads,
+		kv_heads: p.kvHeads,
+		hd: p.hd,
+		group: p.heads / p.kvHeads,
+		window: p.window > 0 ? p.window : 0,
+		key_lo: split.keyLo,
+		keys_per_split: split.keysPerSplit,
+		num_splits: split.splits,
+		scale: p.scale,
+		softcap: p.softcap > 0 ? p.softcap : 0,
+		keep_stats: keepStats ? 1 : 0
+	});
 }
 
 /**
@@ -363,10 +386,7 @@ export class KvStoreKernel {
 			enc,
 			[src, cache],
 			[gx, ceilDiv(groups, gx)],
-			packUniforms([
-				['u', words],
-				['u', (row0 * rowElems) / this.perWord]
-			])
+			KV_STORE_PARAMS.pack({ words, dst_offset: (row0 * rowElems) / this.perWord })
 		);
 	}
 }

@@ -14,13 +14,26 @@
  * The backward recomputes each block's logits: a second pass over E instead of storing them.
  */
 import { CE_BLOCK_BYTES } from '../gemma2/backward-plan';
-import { ComputeKernel, packUniforms, grid1d } from '../kernel';
+import { ComputeKernel, grid1d, UniformLayout } from '../kernel';
 import code from './cross-entropy.wgsl?raw';
 import { MatmulKernel, type GpuLinear } from './matmul';
 import { RmsNormKernel } from './rmsnorm';
 
 /** Threads per workgroup (CE_THREADS in cross-entropy.wgsl). */
 const CE_THREADS = 256;
+
+/** cross-entropy.wgsl's Params (every entry point). */
+export const CROSS_ENTROPY_PARAMS = new UniformLayout('Params', [
+	['R', 'u32'],
+	['nb', 'u32'],
+	['ldz', 'u32'],
+	['v0', 'u32'],
+	['first', 'u32'],
+	['last', 'u32'],
+	['cap', 'f32'],
+	['gradScale', 'f32'],
+	['gridX', 'u32']
+] as const);
 
 export interface CrossEntropyBuffers {
 	/** [R, d] residual stream rows of the supervised positions (before the final norm). */
@@ -160,16 +173,16 @@ export class CrossEntropyKernel {
 		gradScale: number,
 		gridX: number
 	): ArrayBuffer {
-		return packUniforms([
-			['u', R],
-			['u', nb],
-			['u', p.blockRows],
-			['u', v0],
-			['u', first ? 1 : 0],
-			['u', last ? 1 : 0],
-			['f', p.cap ?? 0],
-			['f', gradScale],
-			['u', gridX]
-		]);
+		return CROSS_ENTROPY_PARAMS.pack({
+			R,
+			nb,
+			ldz: p.blockRows,
+			v0,
+			first: first ? 1 : 0,
+			last: last ? 1 : 0,
+			cap: p.cap ?? 0,
+			gradScale,
+			gridX
+		});
 	}
 }

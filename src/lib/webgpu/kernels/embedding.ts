@@ -2,12 +2,21 @@
  * Token embedding gather: ids [T] u32 → h [T, d] = E[ids] · f32(sqrt(d)).
  * One dispatch per row chunk of E (the 256k-row table may be split, see gemma2/weights.ts).
  */
-import { ceilDiv, ComputeKernel, packUniforms } from '../kernel';
+import { ceilDiv, ComputeKernel, UniformLayout } from '../kernel';
 import type { GpuLinear } from './matmul';
 import code from './embedding.wgsl?raw';
 
 /** Threads per workgroup along d (EMBED_THREADS in embedding.wgsl). */
 const EMBED_THREADS = 256;
+
+/** embedding.wgsl's Params. */
+export const EMBEDDING_PARAMS = new UniformLayout('Params', [
+	['T', 'u32'],
+	['d', 'u32'],
+	['rowStart', 'u32'],
+	['rows', 'u32'],
+	['normalizer', 'f32']
+] as const);
 
 export class EmbeddingKernel {
 	/** f32 tables, and q4 tables with f16 or f32 scales (pipelines compile on first use). */
@@ -37,13 +46,13 @@ export class EmbeddingKernel {
 		const kernel =
 			this.kernels[table.kind === 'f32' ? 'f32' : table.scaleDtype === 'f32' ? 'q4:f32' : 'q4:f16'];
 		for (const c of table.chunks) {
-			const params = packUniforms([
-				['u', T],
-				['u', d],
-				['u', c.rowStart],
-				['u', c.rows],
-				['f', norm]
-			]);
+			const params = EMBEDDING_PARAMS.pack({
+				T,
+				d,
+				rowStart: c.rowStart,
+				rows: c.rows,
+				normalizer: norm
+			});
 			const buffers = table.kind === 'f32' ? [ids, h, c.weight] : [ids, h, c.weight, c.scales!];
 			kernel.dispatch(enc, buffers, [ceilDiv(d, EMBED_THREADS), T], params);
 		}

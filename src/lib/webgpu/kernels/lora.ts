@@ -7,7 +7,7 @@
  * Everything is encoded through ComputeKernel, so it may run inside an open compute pass (the
  * engine's ProjectionHook contract); dispatch order makes u / g visible to the next step.
  */
-import { ceilDiv, ComputeKernel, packUniforms } from '../kernel';
+import { ceilDiv, ComputeKernel, UniformLayout } from '../kernel';
 import code from './lora.wgsl?raw';
 
 /** Threads per workgroup (WG in lora.wgsl). */
@@ -16,6 +16,18 @@ const WG = 256;
 const GRAD_RANKS = 16;
 /** Largest rank the kernels take (a mix of adapters adds ranks up; split it beyond this). */
 export const LORA_MAX_RANK = 1024;
+
+/** lora.wgsl's Params (every entry point). */
+export const LORA_PARAMS = new UniformLayout('Params', [
+	['T', 'u32'],
+	['IN', 'u32'],
+	['OUT', 'u32'],
+	['R', 'u32'],
+	['scale', 'f32'],
+	['dropout', 'f32'],
+	['seed', 'u32'],
+	['pad', 'u32']
+] as const);
 
 export type Bindable = GPUBuffer | GPUBufferBinding;
 
@@ -61,16 +73,16 @@ export class LoraKernel {
 		if (s.R < 1 || s.R > LORA_MAX_RANK) throw new Error(`lora: rank ${s.R} out of range`);
 		const p = s.dropout ?? 0;
 		if (!(p >= 0 && p < 1)) throw new Error(`lora: dropout ${p} must be in [0, 1)`);
-		return packUniforms([
-			['u', s.T],
-			['u', s.IN],
-			['u', s.OUT],
-			['u', s.R],
-			['f', s.scale],
-			['f', p],
-			['u', (s.seed ?? 0) >>> 0],
-			['u', 0]
-		]);
+		return LORA_PARAMS.pack({
+			T: s.T,
+			IN: s.IN,
+			OUT: s.OUT,
+			R: s.R,
+			scale: s.scale,
+			dropout: p,
+			seed: (s.seed ?? 0) >>> 0,
+			pad: 0
+		});
 	}
 
 	private dispatch(

@@ -17,7 +17,7 @@
  * yOffset + (n − start) then belongs to row n. A slice is bound with buffer offsets, so its start
  * inside each chunk must be a multiple of `rowAlignment(w)` (the storage offset alignment).
  */
-import { ceilDiv, ComputeKernel, packUniforms } from '../kernel';
+import { ceilDiv, ComputeKernel, UniformLayout } from '../kernel';
 import { GEMV_MAX_M, GemvKernel, type WeightSlice } from './gemv';
 import q4 from './q4.wgsl?raw';
 import matmul from './matmul.wgsl?raw';
@@ -80,10 +80,25 @@ export interface MatmulOptions {
 /** One dispatch's share of W: a chunk's rows [local, local + rows) bound with offsets. */
 type RowSlice = WeightSlice;
 
-/** Params of matmul.wgsl: M, N, K, ldy, yOffset, accumulate (all u32). */
-function u32Uniforms(values: number[]): ArrayBuffer {
-	return packUniforms(values.map((v) => ['u', v] as ['u', number]));
-}
+/** matmul.wgsl's Params (gemm_*). */
+export const MATMUL_PARAMS = new UniformLayout('Params', [
+	['M', 'u32'],
+	['N', 'u32'],
+	['K', 'u32'],
+	['ldy', 'u32'],
+	['yOffset', 'u32'],
+	['accumulate', 'u32']
+] as const);
+type MatmulParams = Parameters<typeof MATMUL_PARAMS.pack>[0];
+
+/** matmul.wgsl's WgradParams (wgrad_f32). */
+export const WGRAD_PARAMS = new UniformLayout('WgradParams', [
+	['M', 'u32'],
+	['N', 'u32'],
+	['K', 'u32'],
+	['accumulate', 'u32'],
+	['alpha', 'f32']
+] as const);
 
 function gcd(a: number, b: number): number {
 	return b === 0 ? a : gcd(b, a % b);
@@ -191,9 +206,9 @@ export class MatmulKernel {
 		out: GPUBuffer,
 		grid: [number, number],
 		tile: GemmTile,
-		params: number[]
+		params: MatmulParams
 	): void {
-		const [, , K, ldy, yOffset] = params;
+		const { K, ldy, yOffset } = params;
 		const aVec4 = entry === 'gemm' ? K % 4 === 0 : ldy % 4 === 0 && yOffset % 4 === 0;
 		if (grid[0] > this.maxWorkgroups || grid[1] > this.maxWorkgroups)
 			throw new Error(
@@ -201,7 +216,7 @@ export class MatmulKernel {
 			);
 		const kernel = this.kernel(`${entry}_${w.kind}`, w.scaleDtype !== 'f32', tile, aVec4);
 		const [weight, scales = weight] = slice.buffers;
-		kernel.dispatch(enc, [a, weight, scales, out, a], grid, u32Uniforms(params));
+		kernel.dispatch(enc, [a, weight, scales, out, a], grid, MATMUL_PARAMS.pack(params));
 	}
 
 	/** Encodes y[:, yOffset + chunk rows] (+)= x Wᵀ for every chunk of W. x is [M, W.cols]. */
@@ -227,7 +242,7 @@ export class MatmulKernel {
 				continue;
 			}
 			const yOffset = (opts.yOffset ?? 0) + c.row0 - start;
-			const params = [M, c.rows, K, ldy, yOffset, opts.accumulate ? 1 : 0];
+			const params = { M, N: c.rows, K, ldy, yOffset, accumulate: opts.accumulate ? 1 : 0 };
 			const grid: [number, number] = [ceilDiv(c.rows, tile), ceilDiv(M, tile)];
 			this.dispatchGemm(enc, 'gemm', x, w, c, y, grid, tile, params);
 		}
@@ -256,7 +271,8 @@ export class MatmulKernel {
 		this.slices(w, opts.rows).forEach((c, i) => {
 			// the first slice writes (unless asked to accumulate), the others add their share
 			const add = opts.accumulate || i > 0 ? 1 : 0;
-			const params = [M, c.rows, K, ldy, (opts.yOffset ?? 0) + c.row0 - start, add];
+			const yOffset = (opts.yOffset ?? 0) + c.row0 - start;
+			const params = { M, N: c.rows, K, ldy, yOffset, accumulate: add };
 			this.dispatchGemm(enc, 'gemm_dx', dy, w, c, dx, grid, tile, params);
 		});
 	}
@@ -281,13 +297,7 @@ export class MatmulKernel {
 			enc,
 			[dy, x, dw],
 			[gx, ceilDiv(groups, gx)],
-			packUniforms([
-				['u', M],
-				['u', N],
-				['u', K],
-				['u', opts.accumulate ? 1 : 0],
-				['f', opts.alpha ?? 1]
-			])
+			WGRAD_PARAMS.pack({ M, N, K, accumulate: opts.accumulate ? 1 : 0, alpha: opts.alpha ?? 1 })
 		);
 	}
 }

@@ -6,7 +6,7 @@
  * caller as one uniform u ∈ [0, 1) per step, so a seeded generator on the CPU makes generation
  * reproducible.
  */
-import { ceilDiv, ComputeKernel, packUniforms } from '../kernel';
+import { ceilDiv, ComputeKernel, UniformLayout } from '../kernel';
 import code from './sampling.wgsl?raw';
 
 export interface SamplingParams {
@@ -26,6 +26,19 @@ const CHUNK = 1024;
 const BINS = 256;
 /** Radix rounds of a threshold: 8 bits of the 32-bit key each. */
 const ROUNDS = 4;
+
+/** sampling.wgsl's Params (every entry point). */
+export const SAMPLING_PARAMS = new UniformLayout('Params', [
+	['V', 'u32'],
+	['G', 'u32'],
+	['temperature', 'f32'],
+	['penalty', 'f32'],
+	['topK', 'u32'],
+	['topP', 'f32'],
+	['u', 'f32'],
+	['round', 'u32'],
+	['mode', 'u32']
+] as const);
 
 /** Bytes of the scratch buffer the passes share (state + per-workgroup partials) for V ids. */
 export function samplingScratchBytes(V: number): number {
@@ -93,17 +106,17 @@ export class SamplingKernel {
 		const topK = Math.max(0, Math.floor(params.topK ?? 0));
 		const topP = params.topP ?? 1;
 		const uniforms = (o: { u?: number; round?: number; mode?: number } = {}) =>
-			packUniforms([
-				['u', V],
-				['u', G],
-				['f', temperature],
-				['f', params.repetitionPenalty ?? 1],
-				['u', topK],
-				['f', topP],
-				['f', Math.min(Math.max(o.u ?? 0, 0), 1 - 2 ** -24)],
-				['u', o.round ?? 0],
-				['u', o.mode ?? 0]
-			]);
+			SAMPLING_PARAMS.pack({
+				V,
+				G,
+				temperature,
+				penalty: params.repetitionPenalty ?? 1,
+				topK,
+				topP,
+				u: Math.min(Math.max(o.u ?? 0, 0), 1 - 2 ** -24),
+				round: o.round ?? 0,
+				mode: o.mode ?? 0
+			});
 		const k = this.kernels;
 		const vocab = [b.logits, b.seen, b.scratch];
 		const final = [...vocab, b.out];
