@@ -1,9 +1,16 @@
 /**
  * GpuMemory: the one place GPU buffers are created and destroyed.
  *
- * Every allocation carries a label and a purpose so the app can show where the
- * memory goes (weights vs KV cache vs activations vs, later, LoRA/optimizer
- * state) and so leaks show up as a growing `current`.
+ * Every allocation carries a label and a purpose so the app can show where the memory goes
+ * (weights, KV cache, activations, LoRA, optimizer state, scratch) and so leaks show up as a
+ * growing `current`. Groups of buffers are declared as a MemoryPlan (a typed record of sizes,
+ * keyed by the field names the code uses) and allocated at once with `allocPlan`; `describe()`
+ * answers "where did the bytes go" in one line per group.
+ *
+ * Buffers made elsewhere, on purpose (not counted here): ComputeKernel's uniform buffers and
+ * UniformSlots (kernel.ts, tens of bytes each, cached per device), the kernels' own small
+ * constant tables and split-K scratch (rope's inverse frequencies, attention's partials, grown on
+ * demand), readF32's transient MAP_READ staging below, and the GPU report's probe buffers.
  */
 
 export type MemoryPurpose =
@@ -13,6 +20,64 @@ export interface MemoryEntry {
 	label: string;
 	purpose: MemoryPurpose;
 	size: number;
+	/** What describe() sums it under: its plan's name, else the label's first part ("layers"). */
+	group: string;
+}
+
+/** One planned buffer: its f32 (or u32) element count, or a MAP_READ readback of that many. */
+export type BufferSpec = number | { readback: number };
+
+/**
+ * A typed memory plan: one buffer per field, sized before anything is allocated (so an estimate
+ * and the allocation are the same numbers). `name` prefixes the buffers' labels.
+ */
+export class MemoryPlan<K extends string> {
+	constructor(
+		readonly name: string,
+		readonly purpose: MemoryPurpose,
+		readonly specs: Readonly<Record<K, BufferSpec>>
+	) {}
+
+	/** Bytes per field, as GpuMemory allocates them. */
+	get bytes(): Record<K, number> {
+		const out = {} as Record<K, number>;
+		for (const key of this.keys()) out[key] = bufferBytes(elements(this.specs[key]) * 4);
+		return out;
+	}
+
+	/** Bytes of the whole plan. */
+	get total(): number {
+		return Object.values<number>(this.bytes).reduce((a, b) => a + b, 0);
+	}
+
+	keys(): K[] {
+		return Object.keys(this.specs) as K[];
+	}
+}
+
+/** The buffers GpuMemory.allocPlan gives for a plan: one per field. */
+export type PlanBuffers<P> = P extends MemoryPlan<infer K> ? Record<K, GPUBuffer> : never;
+
+/** A MemoryPlan of `specs` (see BufferSpec), its buffers labelled `${name}.${field}`. */
+export function memoryPlan<S extends Record<string, BufferSpec>>(
+	name: string,
+	purpose: MemoryPurpose,
+	specs: S
+): MemoryPlan<keyof S & string> {
+	return new MemoryPlan(name, purpose, specs);
+}
+
+/** A label's first part: "layers.3.q_proj.qweight" → "layers", "kv-cache.k[0]" → "kv-cache". */
+const labelGroup = (label: string) => label.split(/[.[]/)[0];
+const elements = (spec: BufferSpec) => (typeof spec === 'number' ? spec : spec.readback);
+const bufferBytes = (size: number) => Math.max(4, Math.ceil(size / 4) * 4);
+const STORAGE_USAGE = () =>
+	GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+const READBACK_USAGE = () => GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
+
+/** "1,234.5 MB" (10⁶ bytes, as the bench and the Train page count). */
+export function formatMB(bytes: number): string {
+	return `${(bytes / 1e6).toLocaleString('en-US', { maximumFractionDigits: 1 })} MB`;
 }
 
 export class GpuMemory {
@@ -27,11 +92,12 @@ export class GpuMemory {
 		label: string,
 		size: number,
 		usage: GPUBufferUsageFlags,
-		purpose: MemoryPurpose
+		purpose: MemoryPurpose,
+		group = labelGroup(label)
 	): GPUBuffer {
-		const bytes = Math.max(4, Math.ceil(size / 4) * 4);
+		const bytes = bufferBytes(size);
 		const buf = this.device.createBuffer({ label, size: bytes, usage });
-		this.live.set(buf, { label, purpose, size: bytes });
+		this.live.set(buf, { label, purpose, size: bytes, group });
 		this.cur += bytes;
 		if (this.cur > this.peakBytes) this.peakBytes = this.cur;
 		return buf;
@@ -44,16 +110,31 @@ export class GpuMemory {
 		usage: GPUBufferUsageFlags,
 		purpose: MemoryPurpose
 	): GPUBuffer {
-		const bytes = Math.max(4, Math.ceil(data.byteLength / 4) * 4);
+		const bytes = bufferBytes(data.byteLength);
 		const buf = this.device.createBuffer({ label, size: bytes, usage, mappedAtCreation: true });
 		new Uint8Array(buf.getMappedRange()).set(
 			new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
 		);
 		buf.unmap();
-		this.live.set(buf, { label, purpose, size: bytes });
+		this.live.set(buf, { label, purpose, size: bytes, group: labelGroup(label) });
 		this.cur += bytes;
 		if (this.cur > this.peakBytes) this.peakBytes = this.cur;
 		return buf;
+	}
+
+	/**
+	 * Every buffer of `plan`, as a record with the plan's fields: storage buffers (STORAGE,
+	 * COPY_SRC, COPY_DST), and MAP_READ | COPY_DST ones for `{ readback }` fields.
+	 */
+	allocPlan<K extends string>(plan: MemoryPlan<K>): Record<K, GPUBuffer> {
+		const out = {} as Record<K, GPUBuffer>;
+		for (const key of plan.keys()) {
+			const spec = plan.specs[key];
+			const usage = typeof spec === 'number' ? STORAGE_USAGE() : READBACK_USAGE();
+			const label = `${plan.name}.${key}`;
+			out[key] = this.alloc(label, elements(spec) * 4, usage, plan.purpose, plan.name);
+		}
+		return out;
 	}
 
 	/** Destroys a buffer allocated here. Freeing an unknown or already-freed buffer is a no-op. */
@@ -93,6 +174,28 @@ export class GpuMemory {
 		};
 		for (const e of this.live.values()) out[e.purpose] += e.size;
 		return out;
+	}
+
+	/**
+	 * Where the live bytes go, in one line: the total, then each group of buffers (see
+	 * MemoryEntry.group) with its purpose, largest first, e.g. "1,905.2 MB live (peak 2,010 MB);
+	 * weights layers 1,330.1 MB (390); kv-cache kv-cache 436.2 MB (52); activations backward.ckpt
+	 * 122.7 MB (26); …".
+	 */
+	describe(): string {
+		const groups = new Map<string, { bytes: number; n: number }>();
+		for (const e of this.live.values()) {
+			const key = `${e.purpose} ${e.group}`;
+			const g = groups.get(key) ?? { bytes: 0, n: 0 };
+			g.bytes += e.size;
+			g.n++;
+			groups.set(key, g);
+		}
+		const rows = [...groups]
+			.sort((a, b) => b[1].bytes - a[1].bytes)
+			.map(([key, g]) => `${key} ${formatMB(g.bytes)}${g.n > 1 ? ` (${g.n})` : ''}`);
+		const head = `${formatMB(this.cur)} live (peak ${formatMB(this.peakBytes)})`;
+		return [head, ...rows].join('; ');
 	}
 
 	/** Live bytes. */

@@ -4,67 +4,78 @@
  * WebGPU), and Gemma2Backward allocates exactly backwardBufferPlan.
  */
 import type { Gemma2Config } from '../../model/config';
+import { memoryPlan } from '../memory';
 
 /** Default budget of one block of logits in the fused cross-entropy (R × Vb × 4 bytes). */
 export const CE_BLOCK_BYTES = 16 << 20;
 
 /**
- * Every buffer of a Gemma2Backward: [label, f32 count, purpose]. T = maxTokens, R = T − 1 rows of
- * the loss, Vb = vocabulary rows per block of logits. Gemma2Backward's constructor allocates exactly
- * this list; plannedBackwardBytes sums it (e.g. for 2B before anything is allocated).
+ * Every buffer of a Gemma2Backward, as typed memory plans keyed by the fields backward.ts uses
+ * (T = maxTokens, R = T − 1 rows of the loss, Vb = vocabulary rows per block of logits; counts
+ * of f32/u32 elements). Gemma2Backward's constructor allocates exactly these plans (GpuMemory
+ * allocPlan); plannedBackwardBytes sums them (e.g. for 2B before anything is allocated).
  */
-export function backwardBufferPlan(
-	c: Gemma2Config,
-	T: number,
-	Vb: number
-): { act: [string, number][]; grad: [string, number][]; loss: [string, number][]; ckpt: number } {
+export function backwardBufferPlan(c: Gemma2Config, T: number, Vb: number) {
 	const R = Math.max(1, T - 1);
 	const d = c.hiddenSize;
 	const qw = c.numHeads * c.headDim;
 	const kvw = c.numKvHeads * c.headDim;
 	const I = c.intermediateSize;
+	const ckpt = Object.fromEntries(Array.from({ length: c.numLayers }, (_, L) => [L, T * d]));
 	return {
-		ckpt: T * d,
-		act: [
-			['ids', T],
-			['h', T * d],
-			['h_mid', T * d],
-			['x', T * d],
-			['q', T * qw],
-			['k', T * kvw],
-			['v', T * kvw],
-			['a', T * qw],
-			['o', T * d],
-			['x2', T * d],
-			['gate', T * I],
-			['up', T * I],
-			['gelu', T * I],
-			['f', T * d]
-		],
-		grad: [
-			['dh', T * d],
-			['dy', T * d],
-			['dx', T * d],
-			['dgelu', T * I],
-			['da', T * qw],
-			['dq', T * qw],
-			['dk', T * kvw],
-			['dv', T * kvw],
-			['attn_stats', T * c.numHeads * 2]
-		],
-		loss: [
-			['targets', R],
-			['h_rows', R * d],
-			['hf', R * d],
-			['logits_block', R * Vb],
-			['stats', R * 4],
-			['per_row', R],
-			['read', R],
-			['dhf', R * d],
-			['dh_rows', R * d]
-		]
+		/** The forward's input: ids [T] u32 and the residual stream h [T, d]. */
+		io: memoryPlan('backward.io', 'activations', { ids: T, h: T * d }),
+		/** ckpt.L [T, d]: the residual stream entering layer L. */
+		ckpt: memoryPlan('backward.ckpt', 'activations', ckpt),
+		/**
+		 * One layer's forward intermediates (layer.ts LayerBuffers), recomputed from its checkpoint
+		 * during the backward; h is hMid, the residual stream after the attention block.
+		 */
+		layer: memoryPlan('backward.layer', 'activations', {
+			h: T * d,
+			x: T * d,
+			q: T * qw,
+			k: T * kvw,
+			v: T * kvw,
+			a: T * qw,
+			o: T * d,
+			x2: T * d,
+			gate: T * I,
+			up: T * I,
+			act: T * I,
+			f: T * d
+		}),
+		/**
+		 * One layer's gradients (reused by every layer). ∂/∂gate and ∂/∂up are written over
+		 * layer.gate and layer.up (dead by then), so the layer holds four [T, I] buffers, not six.
+		 */
+		grad: memoryPlan('backward.grad', 'activations', {
+			dh: T * d, // ∂/∂(residual stream), carried from layer to layer
+			dy: T * d, // ∂/∂f, then ∂/∂o
+			dx: T * d, // ∂/∂x2, then ∂/∂x
+			dg: T * I, // ∂/∂act
+			da: T * qw,
+			dq: T * qw,
+			dk: T * kvw,
+			dv: T * kvw,
+			attnStats: T * c.numHeads * 2 // [T, H, 2] the attention's softmax statistics
+		}),
+		/** The cross-entropy's rows (R ≤ T − 1 supervised positions). */
+		loss: memoryPlan('backward.loss', 'scratch', {
+			targets: R, // u32
+			hRows: R * d, // residual rows gathered at the supervised positions
+			hf: R * d,
+			logits: R * Vb, // one block of logits
+			stats: R * 4,
+			loss: R,
+			lossRead: { readback: R },
+			dhf: R * d,
+			dhRows: R * d
+		})
 	};
 }
+
+export type BackwardBufferPlan = ReturnType<typeof backwardBufferPlan>;
 
 /**
  * Bytes a Gemma2Backward would allocate for `config` at `maxTokens` (cross-entropy blocks of
@@ -78,10 +89,9 @@ export function plannedBackwardBytes(
 	const R = Math.max(1, maxTokens - 1);
 	const Vb = Math.max(1, Math.min(config.vocabSize, Math.floor(ceBlockBytes / (R * 4))));
 	const plan = backwardBufferPlan(config, maxTokens, Vb);
-	const sum = (g: [string, number][]) => g.reduce((s, [, n]) => s + n * 4, 0);
-	const checkpoints = config.numLayers * plan.ckpt * 4;
-	const layer = sum(plan.act) + sum(plan.grad);
-	const loss = sum(plan.loss);
+	const checkpoints = plan.ckpt.total;
+	const layer = plan.io.total + plan.layer.total + plan.grad.total;
+	const loss = plan.loss.total;
 	return { checkpoints, layer, loss, total: checkpoints + layer + loss };
 }
 

@@ -12,7 +12,9 @@
  *             backward is dx = dy W (frozen) plus the LoRA hook's encodeBackward (dA, dB, and
  *             dx += s·(dy B) A)
  *
- * Memory plan (activation checkpointing per layer; backwardBufferPlan in backward-plan.ts, memoryReport() at run time):
+ * Memory plan (activation checkpointing per layer): backwardBufferPlan in backward-plan.ts declares
+ * every buffer as typed plans (io, ckpt, layer, grad, loss) that the constructor allocates through
+ * GpuMemory.allocPlan; memoryReport() at run time:
  * numLayers × [T, d] checkpoints, ONE layer's activations and gradients, and the cross-entropy's
  * [R, d] rows plus one [R, Vb] block of logits. Gemma-2 2B at T = 512 (plannedBackwardBytes): checkpoints
  * 123 MB, one layer's activations 98 MB + gradients 46 MB, cross-entropy 36 MB — 301 MB in all,
@@ -31,36 +33,32 @@
  * an optimizer step's first micro-batch; several lossAndGrads calls then sum, which is gradient
  * accumulation when gradScale = 1 / (the step's supervised-token count).
  */
-import { isSlidingLayer, type Gemma2Config } from '../../model/config';
+import type { Gemma2Config } from '../../model/config';
 import { shiftedTargets } from '../../lora/labels';
 import { PROJECTIONS, projectionShape, type ProjectionName } from '../../model/weights';
 import { beginComputePass, endComputePass } from '../kernel';
 import { AttentionKernel } from '../kernels/attention';
 import { CrossEntropyKernel } from '../kernels/cross-entropy';
-import { backwardBufferPlan, CE_BLOCK_BYTES } from './backward-plan';
+import { backwardBufferPlan, CE_BLOCK_BYTES, type BackwardBufferPlan } from './backward-plan';
 import { EmbeddingKernel } from '../kernels/embedding';
 import { GeluGateKernel } from '../kernels/gelu-gate';
 import { MatmulKernel } from '../kernels/matmul';
 import { RmsNormKernel } from '../kernels/rmsnorm';
 import { RopeKernel } from '../kernels/rope';
-import type { GpuMemory, MemoryEntry } from '../memory';
-import type { Gemma2Engine, ProjectionHook } from './forward';
+import type { GpuMemory, MemoryEntry, MemoryPlan, PlanBuffers } from '../memory';
+import type { Gemma2Engine } from './forward';
+import { LayerForward, attentionParams, type ProjectionHook, type ProjectionSite } from './layer';
 import type { Gemma2GpuWeights } from './weights';
 
 /**
  * The LoRA seam of the backward (implemented by training/gpu-adapter.ts GpuLoraAdapter).
- * Forward: y += s·B(A x) (ProjectionHook).
+ * Forward: y += s·B(A x) (ProjectionHook). Backward: dy [T,out] → accumulates dA, dB into its own
+ * gradient buffers (gradScale is already in dy) and ADDS s·(dy B) A into dx [T,in]; x [T,in] is
+ * the projection input saved/recomputed by the caller.
  */
 export interface LoraBackwardHook extends ProjectionHook {
-	/** dy [T,out] → accumulates dA, dB into its own gradient buffers (scaled by gradScale is already in dy) and ADDS s·(dy B) A into dx [T,in]. x [T,in] is the projection input saved/recomputed by the caller. */
 	encodeBackward(
-		enc: GPUCommandEncoder,
-		layer: number,
-		proj: ProjectionName,
-		x: GPUBuffer,
-		dy: GPUBuffer,
-		dx: GPUBuffer,
-		T: number
+		...args: [...ProjectionSite, x: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer, T: number]
 	): void;
 }
 
@@ -85,52 +83,8 @@ export interface LossResult {
  */
 const SUBMIT_FLOPS = 256e9;
 
-const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-
-/** One layer's forward intermediates, recomputed from its checkpoint during the backward. */
-interface LayerActivations {
-	hMid: GPUBuffer; // [T, d] h after the attention block (the working residual in the forward)
-	x: GPUBuffer; // [T, d] RMSNorm_input(h)
-	q: GPUBuffer; // [T, H·hd] after RoPE
-	k: GPUBuffer; // [T, KV·hd] after RoPE
-	v: GPUBuffer; // [T, KV·hd]
-	a: GPUBuffer; // [T, H·hd] attention output
-	o: GPUBuffer; // [T, d] o_proj output
-	x2: GPUBuffer; // [T, d] RMSNorm_pre_feedforward(hMid)
-	gate: GPUBuffer; // [T, I]
-	up: GPUBuffer; // [T, I]
-	g: GPUBuffer; // [T, I] gelu(gate) ⊙ up
-	f: GPUBuffer; // [T, d] down_proj output
-}
-
-/**
- * One layer's gradients (reused by every layer). ∂/∂gate and ∂/∂up are written over act.gate and
- * act.up (dead by then), so the layer holds four [T, I] buffers, not six.
- */
-interface LayerGradients {
-	dh: GPUBuffer; // [T, d] ∂/∂(residual stream), carried from layer to layer
-	dy: GPUBuffer; // [T, d] ∂/∂f, then ∂/∂o
-	dx: GPUBuffer; // [T, d] ∂/∂x2, then ∂/∂x
-	dg: GPUBuffer; // [T, I]
-	da: GPUBuffer; // [T, H·hd]
-	dq: GPUBuffer; // [T, H·hd]
-	dk: GPUBuffer; // [T, KV·hd]
-	dv: GPUBuffer; // [T, KV·hd]
-	attnStats: GPUBuffer; // [T, H, 2]
-}
-
-/** The cross-entropy's rows (R ≤ T − 1 supervised positions). */
-interface LossBuffers {
-	targets: GPUBuffer; // [R] u32
-	hRows: GPUBuffer; // [R, d] residual rows gathered at the supervised positions
-	hf: GPUBuffer; // [R, d]
-	logits: GPUBuffer; // [R, Vb]
-	stats: GPUBuffer; // [R, 4]
-	loss: GPUBuffer; // [R]
-	lossRead: GPUBuffer; // [R] MAP_READ
-	dhf: GPUBuffer; // [R, d]
-	dhRows: GPUBuffer; // [R, d]
-}
+/** The backward's buffers, one record per group of its memory plan (backward-plan.ts). */
+type Buffers<G extends keyof BackwardBufferPlan> = PlanBuffers<BackwardBufferPlan[G]>;
 
 /** Maximal runs of consecutive positions: [first position, first row, length]. */
 function runs(positions: number[]): [pos: number, row: number, n: number][] {
@@ -151,6 +105,7 @@ export class Gemma2Backward {
 	private readonly memory: GpuMemory;
 	private readonly weights: Gemma2GpuWeights;
 	private readonly matmul: MatmulKernel;
+	private readonly layer: LayerForward;
 	private readonly rmsnorm: RmsNormKernel;
 	private readonly embedding: EmbeddingKernel;
 	private readonly rope: RopeKernel;
@@ -163,11 +118,12 @@ export class Gemma2Backward {
 
 	private readonly ids: GPUBuffer; // [maxTokens] u32
 	private readonly h: GPUBuffer; // [T, d] the residual stream of the forward
-	/** ckpt[L] [T, d]: the residual stream entering layer L. */
+	/** ckpt[L] [T, d]: the residual stream entering layer L (plan.ckpt's fields 0 .. L − 1). */
 	private readonly ckpt: GPUBuffer[];
-	private readonly act: LayerActivations;
-	private readonly grad: LayerGradients;
-	private readonly lossBufs: LossBuffers;
+	/** One layer's intermediates (LayerBuffers): h is hMid, the recompute's residual stream. */
+	private readonly act: Buffers<'layer'>;
+	private readonly grad: Buffers<'grad'>;
+	private readonly lossBufs: Buffers<'loss'>;
 	private readonly owned: GPUBuffer[] = [];
 	private destroyed = false;
 
@@ -190,6 +146,9 @@ export class Gemma2Backward {
 		this.attention = new AttentionKernel(device);
 		this.geluGate = new GeluGateKernel(device);
 		this.crossEntropy = new CrossEntropyKernel(device);
+		const { matmul, rmsnorm, rope, attention, geluGate } = this;
+		const kernels = { matmul, rmsnorm, rope, attention, geluGate };
+		this.layer = new LayerForward(c, this.weights, kernels, () => this.lora);
 
 		this.layerParams = PROJECTIONS.reduce((n, p) => {
 			const [rows, cols] = projectionShape(c, p);
@@ -202,71 +161,16 @@ export class Gemma2Backward {
 			opts.ceBlockBytes ?? CE_BLOCK_BYTES
 		);
 		const plan = backwardBufferPlan(c, T, this.ceBlockRows);
-		const alloc = (
-			group: [string, number][],
-			prefix: string,
-			purpose: 'activations' | 'scratch'
-		) => {
-			const out: Record<string, GPUBuffer> = {};
-			for (const [label, floats] of group) {
-				const read = label === 'read';
-				const b = this.memory.alloc(
-					`backward.${prefix}${label}`,
-					floats * 4,
-					read ? GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST : STORAGE,
-					purpose
-				);
-				this.owned.push(b);
-				out[label] = b;
-			}
-			return out;
+		const own = <K extends string>(p: MemoryPlan<K>) => {
+			const bufs = this.memory.allocPlan(p);
+			this.owned.push(...Object.values<GPUBuffer>(bufs));
+			return bufs;
 		};
-		const act = alloc(plan.act, 'act.', 'activations');
-		const grad = alloc(plan.grad, 'grad.', 'activations');
-		const loss = alloc(plan.loss, 'loss.', 'scratch');
-		this.ckpt = Array.from({ length: c.numLayers }, (_, L) => {
-			const b = this.memory.alloc(`backward.ckpt.${L}`, plan.ckpt * 4, STORAGE, 'activations');
-			this.owned.push(b);
-			return b;
-		});
-		this.ids = act.ids;
-		this.h = act.h;
-		this.act = {
-			hMid: act.h_mid,
-			x: act.x,
-			q: act.q,
-			k: act.k,
-			v: act.v,
-			a: act.a,
-			o: act.o,
-			x2: act.x2,
-			gate: act.gate,
-			up: act.up,
-			g: act.gelu,
-			f: act.f
-		};
-		this.grad = {
-			dh: grad.dh,
-			dy: grad.dy,
-			dx: grad.dx,
-			dg: grad.dgelu,
-			da: grad.da,
-			dq: grad.dq,
-			dk: grad.dk,
-			dv: grad.dv,
-			attnStats: grad.attn_stats
-		};
-		this.lossBufs = {
-			targets: loss.targets,
-			hRows: loss.h_rows,
-			hf: loss.hf,
-			logits: loss.logits_block,
-			stats: loss.stats,
-			loss: loss.per_row,
-			lossRead: loss.read,
-			dhf: loss.dhf,
-			dhRows: loss.dh_rows
-		};
+		({ ids: this.ids, h: this.h } = own(plan.io));
+		this.ckpt = Object.values(own(plan.ckpt));
+		this.act = own(plan.layer);
+		this.grad = own(plan.grad);
+		this.lossBufs = own(plan.loss);
 	}
 
 	/**
@@ -287,13 +191,17 @@ export class Gemma2Backward {
 		return this.run(ids, labels, 0, false);
 	}
 
-	/** Where this backward's memory goes (its own buffers), beside the shared GpuMemory's totals. */
+	/**
+	 * Where this backward's memory goes (its own buffers), beside the shared GpuMemory's totals
+	 * and `describe`, all of it in one line by group of buffers (GpuMemory.describe).
+	 */
 	memoryReport(): {
 		entries: MemoryEntry[];
 		bytes: number;
 		byPurpose: ReturnType<GpuMemory['byPurpose']>;
 		current: number;
 		peak: number;
+		describe: string;
 	} {
 		const mine = new Set(this.owned.map((b) => b.label));
 		const entries = this.memory.report().filter((e) => mine.has(e.label));
@@ -302,7 +210,8 @@ export class Gemma2Backward {
 			bytes: entries.reduce((s, e) => s + e.size, 0),
 			byPurpose: this.memory.byPurpose(),
 			current: this.memory.current,
-			peak: this.memory.peak
+			peak: this.memory.peak,
+			describe: this.memory.describe()
 		};
 	}
 
@@ -364,7 +273,7 @@ export class Gemma2Backward {
 			budget(layerFlops);
 			enc.copyBufferToBuffer(this.h, 0, this.ckpt[L], 0, T * d * 4);
 			beginComputePass(enc, `train forward ${L}`);
-			this.layerForward(enc, L, T, this.h, false);
+			this.layer.encode(enc, L, T, { ...this.act, h: this.h }, { pos0: 0 });
 			endComputePass(enc);
 		}
 
@@ -403,9 +312,11 @@ export class Gemma2Backward {
 			for (let L = c.numLayers - 1; L >= 0; L--) {
 				budget(3 * layerFlops); // recompute, dx through the frozen weights, the rest
 				// recompute the layer from its input: hMid starts as a copy of ckpt[L]
-				enc.copyBufferToBuffer(this.ckpt[L], 0, this.act.hMid, 0, T * d * 4);
+				enc.copyBufferToBuffer(this.ckpt[L], 0, this.act.h, 0, T * d * 4);
 				beginComputePass(enc, `train backward ${L}`);
-				this.layerForward(enc, L, T, this.act.hMid, true);
+				// keeping each row's softmax statistics for the attention backward
+				const stats = this.grad.attnStats;
+				this.layer.encode(enc, L, T, this.act, { pos0: 0, stats, stopAtMid: true });
 				this.layerBackward(enc, L, T);
 				endComputePass(enc);
 			}
@@ -426,22 +337,9 @@ export class Gemma2Backward {
 		return { lossSum, count: R };
 	}
 
-	/** y [T, out] = x Wᵀ + the LoRA hook's s·B(A x). */
-	private project(
-		enc: GPUCommandEncoder,
-		L: number,
-		name: ProjectionName,
-		x: GPUBuffer,
-		y: GPUBuffer,
-		T: number
-	): void {
-		this.matmul.encode(enc, x, this.weights.layers[L].proj[name], y, T);
-		this.lora?.encode(enc, L, name, x, y, T);
-	}
-
 	/**
 	 * dx [T, in] (+)= dy W, then the LoRA hook: dA, dB += …, dx += s·(dy B) A.
-	 * In the forward this was `y = x Wᵀ + s·B(A x)` (project above).
+	 * In the forward this was `y = x Wᵀ + s·B(A x)` (LayerForward.project).
 	 */
 	private projectBackward(
 		enc: GPUCommandEncoder,
@@ -458,54 +356,13 @@ export class Gemma2Backward {
 	}
 
 	/**
-	 * One decoder layer over a whole sequence (positions 0 .. T−1, keys = its own k, v), in place
-	 * on `h` — as Gemma2Engine.layerForward, but every intermediate lands in this.act so the
-	 * backward can use it. `recompute`: h is act.hMid (a copy of the layer's checkpoint); the
-	 * feed-forward's residual add is skipped (the backward needs hMid, not the layer's output).
-	 */
-	private layerForward(
-		enc: GPUCommandEncoder,
-		L: number,
-		T: number,
-		h: GPUBuffer,
-		recompute: boolean
-	): void {
-		const c = this.config;
-		const lw = this.weights.layers[L];
-		const { x, q, k, v, a, o, x2, gate, up, g, f } = this.act;
-		const d = c.hiddenSize;
-		const eps = c.rmsNormEps;
-		// x = RMSNorm_input(h); q, k, v; RoPE on q and k
-		this.rmsnorm.encode(enc, h, lw.inputNorm, x, T, d, eps);
-		this.project(enc, L, 'q_proj', x, q, T);
-		this.project(enc, L, 'k_proj', x, k, T);
-		this.project(enc, L, 'v_proj', x, v, T);
-		this.rope.encode(enc, q, T, c.numHeads, c.headDim, c.ropeTheta, 0);
-		this.rope.encode(enc, k, T, c.numKvHeads, c.headDim, c.ropeTheta, 0);
-		// a = softmax(mask(softcap(q·kᵀ·scale)))·v; the recompute keeps each row's softmax
-		// statistics for the attention backward
-		const stats = recompute ? this.grad.attnStats : undefined;
-		this.attention.encode(enc, { q, k, v, out: a, stats }, this.attentionParams(L, T));
-		// h = h + RMSNorm_post_attention(a Woᵀ)
-		this.project(enc, L, 'o_proj', a, o, T);
-		this.rmsnorm.encode(enc, o, lw.postAttnNorm, h, T, d, eps, { accumulate: true });
-		// h = h + RMSNorm_post_feedforward((gelu_tanh(x2 Wgᵀ) ⊙ x2 Wuᵀ) Wdᵀ)
-		this.rmsnorm.encode(enc, h, lw.preFfnNorm, x2, T, d, eps);
-		this.project(enc, L, 'gate_proj', x2, gate, T);
-		this.project(enc, L, 'up_proj', x2, up, T);
-		this.geluGate.encode(enc, gate, up, g, T * c.intermediateSize);
-		this.project(enc, L, 'down_proj', g, f, T);
-		if (!recompute) this.rmsnorm.encode(enc, f, lw.postFfnNorm, h, T, d, eps, { accumulate: true });
-	}
-
-	/**
-	 * The layer in reverse, after layerForward(recompute) filled this.act. On entry grad.dh holds
-	 * ∂/∂(the layer's output h); on return ∂/∂(its input), i.e. the next layer down's output.
+	 * The layer in reverse, after the recompute (LayerForward, stopAtMid) filled this.act. On entry
+	 * grad.dh holds ∂/∂(the layer's output h); on return ∂/∂(its input), the next layer down's output.
 	 */
 	private layerBackward(enc: GPUCommandEncoder, L: number, T: number): void {
 		const c = this.config;
 		const lw = this.weights.layers[L];
-		const { hMid, x, q, k, v, a, o, x2, gate, up, g, f } = this.act;
+		const { h: hMid, x, q, k, v, a, o, x2, gate, up, act: g, f } = this.act;
 		const { dh, dy, dx, dg, da, dq, dk, dv, attnStats } = this.grad;
 		const d = c.hiddenSize;
 		const eps = c.rmsNormEps;
@@ -531,7 +388,7 @@ export class Gemma2Backward {
 		this.projectBackward(enc, L, 'o_proj', a, dy, da, T, false);
 		// `a = attention(q, k, v)` (q, k after RoPE); p is recomputed inside from the statistics the
 		// recomputed forward left in attnStats
-		const p = this.attentionParams(L, T);
+		const p = attentionParams(c, L, T, 0);
 		this.attention.encodeBackward(enc, { q, k, v, out: a, da, dq, dk, dv, stats: attnStats }, p);
 		// `RoPE(q)`, `RoPE(k)`: rotate the gradients back
 		this.rope.encodeBackward(enc, dq, T, c.numHeads, c.headDim, c.ropeTheta, 0);
@@ -542,19 +399,5 @@ export class Gemma2Backward {
 		this.projectBackward(enc, L, 'v_proj', x, dv, dx, T, true);
 		// `x = RMSNorm_input(hIn)`: dh becomes ∂/∂hIn
 		this.rmsnorm.encodeBackward(enc, dx, ckpt, lw.inputNorm, dh, T, d, eps, { accumulate: true });
-	}
-
-	private attentionParams(L: number, T: number) {
-		const c = this.config;
-		return {
-			T,
-			pos0: 0,
-			heads: c.numHeads,
-			kvHeads: c.numKvHeads,
-			hd: c.headDim,
-			scale: c.queryPreAttnScalar ** -0.5,
-			softcap: c.attnSoftcap ?? 0,
-			window: isSlidingLayer(L) ? c.slidingWindow : 0
-		};
 	}
 }

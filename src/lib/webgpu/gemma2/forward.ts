@@ -3,7 +3,7 @@
  * It reads like the forward in docs/specs/gemma2.md; each step is one kernel (kernels/*.ts).
  *
  *   ids [T] → h = E[ids]·√d                                   [T, d]
- *   per layer L (layerForward):
+ *   per layer L (layer.ts LayerForward, shared with the backward's recompute):
  *     x = RMSNorm_input(h);  q = x Wqᵀ [T,H,hd], k = x Wkᵀ, v = x Wvᵀ [T,KV,hd];  RoPE(q, k)
  *     kv cache ← k, v (rows pos0 .. pos0+T−1);  a = attention(q, cache)  [T, H·hd]
  *     h += RMSNorm_post_attention(a Woᵀ)
@@ -14,15 +14,15 @@
  * never for the whole context); decode is the same path with T = 1. Logits are never
  * materialised for more than a block of rows: generation scores only the last position.
  *
- * Seams for training (LoRA): every projection goes through `project()`, which calls
- * `this.lora?.encode(...)` after the base matmul so the LoRA adapter (training/gpu-adapter.ts) adds s·B(A x) into y; the
- * per-layer `layerForward` is the entry point a backward pass will mirror.
+ * Seams for training (LoRA): every projection goes through LayerForward.project(), which calls
+ * `this.lora?.encode(...)` after the base matmul so the LoRA adapter (training/gpu-adapter.ts) adds
+ * s·B(A x) into y; Gemma2Backward encodes the same LayerForward for its forward and recompute.
  *
  * No DOM: runs in the engine worker, a Vitest browser test and the headless CLI.
  */
-import { isSlidingLayer, type Gemma2Config } from '../../model/config';
+import type { Gemma2Config } from '../../model/config';
 import { UniformSlots, beginComputePass, endComputePass, useUniformSlots } from '../kernel';
-import type { Gemma2Weights, ProjectionName } from '../../model/weights';
+import type { Gemma2Weights } from '../../model/weights';
 import { mulberry32 } from '../../random';
 import { AttentionKernel } from '../kernels/attention';
 import { EmbeddingKernel } from '../kernels/embedding';
@@ -41,6 +41,7 @@ import {
 } from '../kernels/sampling';
 import { GpuMemory, type MemoryEntry, readF32 } from '../memory';
 import { KvCache } from './kv-cache';
+import { LayerForward, attentionParams, type LayerBuffers, type ProjectionHook } from './layer';
 import {
 	freeGemma2Weights,
 	uploadGemma2Weights,
@@ -49,23 +50,7 @@ import {
 } from './weights';
 
 export type { SamplingParams } from '../kernels/sampling';
-
-/**
- * The LoRA seam: called after every base projection y = x Wᵀ with the projection's input x
- * [T, in] and output y [T, out]; an implementation encodes y += s·B(A x) (and may keep x for
- * its backward). It is called inside an open compute pass (see beginComputePass in kernel.ts):
- * encode dispatches through ComputeKernel only, no buffer copies.
- */
-export interface ProjectionHook {
-	encode(
-		enc: GPUCommandEncoder,
-		layer: number,
-		proj: ProjectionName,
-		x: GPUBuffer,
-		y: GPUBuffer,
-		T: number
-	): void;
-}
+export type { ProjectionHook } from './layer';
 
 export interface EngineOptions {
 	/** KV cache capacity in tokens (default config.contextLength). */
@@ -136,14 +121,15 @@ export class Gemma2Engine {
 	private kvReleased = false;
 	private readonly kvDtype: 'f32' | 'f16';
 	private readonly act: Activations;
+	/** act's buffers as the shared layer forward (layer.ts) takes them: x2 = x, f = o. */
+	private readonly layerBuffers: LayerBuffers;
+	private readonly layer: LayerForward;
 	private readonly ownsMemory: boolean;
-	private readonly matmul: MatmulKernel;
 	private readonly gemv: GemvKernel;
 	private readonly rmsnorm: RmsNormKernel;
 	private readonly embedding: EmbeddingKernel;
 	private readonly rope: RopeKernel;
 	private readonly attention: AttentionKernel;
-	private readonly geluGate: GeluGateKernel;
 	private readonly lmHead: LmHeadKernel;
 	private readonly sampling: SamplingKernel;
 	/** Uniform buffers of the forward and sampling encoders, kept across tokens (see UniformSlots). */
@@ -173,13 +159,19 @@ export class Gemma2Engine {
 		this.ownsMemory = ownsMemory;
 		this.maxTokens = opts.maxTokens ?? c.contextLength;
 		this.prefillChunk = Math.max(1, Math.min(opts.prefillChunk ?? 128, this.maxTokens));
-		this.matmul = new MatmulKernel(device);
 		this.gemv = new GemvKernel(device);
 		this.rmsnorm = new RmsNormKernel(device);
 		this.embedding = new EmbeddingKernel(device);
 		this.rope = new RopeKernel(device);
 		this.attention = new AttentionKernel(device);
-		this.geluGate = new GeluGateKernel(device);
+		const { rmsnorm, rope, attention } = this;
+		const kernels = { matmul: new MatmulKernel(device), geluGate: new GeluGateKernel(device) };
+		this.layer = new LayerForward(
+			c,
+			weights,
+			{ ...kernels, rmsnorm, rope, attention },
+			() => this.lora
+		);
 		this.lmHead = new LmHeadKernel(device);
 		this.sampling = new SamplingKernel(device);
 		this.slots = new UniformSlots(device);
@@ -227,6 +219,8 @@ export class Gemma2Engine {
 				'activations'
 			)
 		);
+		const { h, x, q, k, v, a, o, gate, up, act } = this.act;
+		this.layerBuffers = { h, x, q, k, v, a, o, x2: x, gate, up, act, f: o };
 	}
 
 	/** Uploads the weights (through the engine's GpuMemory) and builds the engine. */
@@ -524,18 +518,23 @@ export class Gemma2Engine {
 		return { buffer: this.act.ids, offset: 0, size: 4 };
 	}
 
-	/** Where the GPU memory goes: one entry per buffer, plus totals per purpose. */
+	/**
+	 * Where the GPU memory goes: one entry per buffer, totals per purpose, and `describe`, the
+	 * same in one line by group of buffers (GpuMemory.describe).
+	 */
 	memoryReport(): {
 		entries: MemoryEntry[];
 		byPurpose: ReturnType<GpuMemory['byPurpose']>;
 		current: number;
 		peak: number;
+		describe: string;
 	} {
 		return {
 			entries: this.memory.report(),
 			byPurpose: this.memory.byPurpose(),
 			current: this.memory.current,
-			peak: this.memory.peak
+			peak: this.memory.peak,
+			describe: this.memory.describe()
 		};
 	}
 
@@ -613,13 +612,15 @@ export class Gemma2Engine {
 		if (T <= GEMV_MAX_M && !this.lora && this.config.headDim % 4 === 0)
 			this.encodeDecodeLayers(enc, T, lastLogits);
 		else {
-			for (let L = 0; L < this.config.numLayers; L++) this.layerForward(enc, L, T, this.kv.length);
+			const opts = { pos0: this.kv.length, cache: this.kv };
+			for (let L = 0; L < this.config.numLayers; L++)
+				this.layer.encode(enc, L, T, this.layerBuffers, opts);
 			if (lastLogits) this.encodeLastLogits(enc, T);
 		}
 	}
 
 	/**
-	 * Every layer for a few tokens (decode), the dispatches fused (the same maths as layerForward,
+	 * Every layer for a few tokens (decode), the dispatches fused (the same maths as LayerForward,
 	 * which prefill, scoring and the LoRA seam use; per layer, 8 dispatches instead of 17):
 	 *
 	 *   x = RMSNorm_input(h)                                          (before layer 0 only)
@@ -634,7 +635,7 @@ export class Gemma2Engine {
 	 *                                                                  or the final norm)
 	 *   logits = softcap(x[T−1] Eᵀ)                                   softcap in the GEMV epilogue
 	 *
-	 * h is the residual stream as layerForward leaves it (forwardLogits scores it).
+	 * h is the residual stream as LayerForward leaves it (forwardLogits scores it).
 	 */
 	private encodeDecodeLayers(enc: GPUCommandEncoder, T: number, lastLogits: boolean): void {
 		const c = this.config;
@@ -719,68 +720,13 @@ export class Gemma2Engine {
 		);
 	}
 
-	/** y [T, out] = x Wᵀ (+ the LoRA hook's s·B(A x)). */
-	private project(
-		enc: GPUCommandEncoder,
-		layer: number,
-		name: ProjectionName,
-		x: GPUBuffer,
-		y: GPUBuffer,
-		T: number
-	): void {
-		this.matmul.encode(enc, x, this.weights.layers[layer].proj[name], y, T);
-		this.lora?.encode(enc, layer, name, x, y, T);
-	}
-
-	/**
-	 * One decoder layer on act.h [T, d] (positions pos0 .. pos0+T−1), in place; its k, v rows are
-	 * appended to the cache. Called inside an open compute pass (encodeChunk's).
-	 */
-	layerForward(enc: GPUCommandEncoder, L: number, T: number, pos0: number): void {
-		const c = this.config;
-		const { h, x, q, k, v, a, o, gate, up, act } = this.act;
-		const lw = this.weights.layers[L];
-		const d = c.hiddenSize;
-		const eps = c.rmsNormEps;
-		// x = RMSNorm_input(h); q, k, v; RoPE on q and k
-		this.rmsnorm.encode(enc, h, lw.inputNorm, x, T, d, eps);
-		this.project(enc, L, 'q_proj', x, q, T);
-		this.project(enc, L, 'k_proj', x, k, T);
-		this.project(enc, L, 'v_proj', x, v, T);
-		this.rope.encode(enc, q, T, c.numHeads, c.headDim, c.ropeTheta, pos0);
-		this.rope.encode(enc, k, T, c.numKvHeads, c.headDim, c.ropeTheta, pos0);
-		// cache ← k, v at rows pos0..; softcapped, masked attention over rows 0 .. pos0+T−1
-		this.kv.encodeAppend(enc, L, k, v, T);
-		this.encodeAttention(enc, L, T, pos0);
-		// h = h + RMSNorm_post_attention(a Woᵀ)
-		this.project(enc, L, 'o_proj', a, o, T);
-		this.rmsnorm.encode(enc, o, lw.postAttnNorm, h, T, d, eps, { accumulate: true });
-		// h = h + RMSNorm_post_feedforward((gelu_tanh(x Wgᵀ) ⊙ x Wuᵀ) Wdᵀ)
-		this.rmsnorm.encode(enc, h, lw.preFfnNorm, x, T, d, eps);
-		this.project(enc, L, 'gate_proj', x, gate, T);
-		this.project(enc, L, 'up_proj', x, up, T);
-		this.geluGate.encode(enc, gate, up, act, T * c.intermediateSize);
-		this.project(enc, L, 'down_proj', act, o, T);
-		this.rmsnorm.encode(enc, o, lw.postFfnNorm, h, T, d, eps, { accumulate: true });
-	}
-
 	/** act.a = attention(act.q, layer L's cache rows 0 .. pos0 + T − 1). */
 	private encodeAttention(enc: GPUCommandEncoder, L: number, T: number, pos0: number): void {
-		const c = this.config;
+		const p = attentionParams(this.config, L, T, pos0, this.kv.dtype);
 		this.attention.encode(
 			enc,
 			{ q: this.act.q, k: this.kv.k(L), v: this.kv.v(L), out: this.act.a },
-			{
-				T,
-				pos0,
-				heads: c.numHeads,
-				kvHeads: c.numKvHeads,
-				hd: c.headDim,
-				scale: c.queryPreAttnScalar ** -0.5,
-				softcap: c.attnSoftcap ?? 0,
-				window: isSlidingLayer(L) ? c.slidingWindow : 0,
-				cacheDtype: this.kv.dtype
-			}
+			p
 		);
 	}
 
