@@ -77,7 +77,8 @@ const READBACK_USAGE = () => GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
 
 /** "1,234.5 MB" (10⁶ bytes, as the bench and the Train page count). */
 export function formatMB(bytes: number): string {
-	return `${(bytes / 1e6).toLocaleString('en-US', { maximumFractionDigits: 1 })} MB`;
+	const mb = bytes / 1e6;
+	return `${mb.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 })} MB`;
 }
 
 export class GpuMemory {
