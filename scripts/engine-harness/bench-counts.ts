@@ -124,6 +124,7 @@ export function countsLines(s: StructureCounts, layers: number): string[] {
 		`| queue writes | ${t.writeBuffers} (${t.writeBufferBytes} bytes) |`,
 		`| most dispatched | ${topPipelines(t.dispatchesByPipeline, t.dispatches, 8)} |`,
 		`| FLOP share by kernel (computed from the shapes: ${(flops / 1e9).toFixed(1)} GFLOP per token) | ${flopShares(s.trainFlops, t.dispatchesByPipeline, flops)} |`,
+		`| GPU memory, by group (GpuMemory.describe) | ${s.trainMemory} |`,
 		'',
 		`**Projection, not a measurement**: decode time per token = bytes / bandwidth + dispatches × overhead, with bytes = bound weights + KV cache (${gb(dramBytes)}) and ${d.dispatches} dispatches per token, at ${DISPATCH_OVERHEAD_US.join(' and ')} µs per dispatch.`,
 		'',

@@ -623,6 +623,8 @@ export interface StructureCounts {
 	trainSeq: number;
 	/** FLOPs per trained token by kernel (trainingFlopsByKernel), at `trainSeq` and rank 16. */
 	trainFlops: Record<string, number>;
+	/** Where the training step's GPU memory goes (GpuMemory.describe), after the step. */
+	trainMemory: string;
 }
 
 /**
@@ -713,7 +715,8 @@ export async function countStructure(
 			train: counter.counts,
 			trainFirstStepBindGroups,
 			trainSeq: opts.trainSeq,
-			trainFlops: trainingFlopsByKernel(c, opts.trainSeq, TRAIN_RANK)
+			trainFlops: trainingFlopsByKernel(c, opts.trainSeq, TRAIN_RANK),
+			trainMemory: engine.memory.describe()
 		};
 	} finally {
 		counter.uninstall();
