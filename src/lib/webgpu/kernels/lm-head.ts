@@ -77,7 +77,7 @@ export class LmHeadKernel {
 		eps: number,
 		cap: number | null
 	): void {
-		const { rows: V, cols: d } = args.embed;
+		const d = args.embed.cols;
 		this.rmsnorm.encode(enc, args.h, args.finalNorm, args.normed, R, d, eps);
 		this.encodeHead(enc, args.normed, args.embed, args.logits, R, cap);
 	}
