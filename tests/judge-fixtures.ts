@@ -45,3 +45,25 @@ export const pair = (q: string, a: string) => ({
 		{ role: 'model' as const, content: a }
 	]
 });
+
+/**
+ * A stand-in for an OpenAI-compatible judge server, as the `fetch` a remote judge is given: each
+ * request is recorded (URL, init, parsed body), and `answer` turns the first message's text into
+ * the reply — a string is sent as the assistant's message, a Response as it is.
+ */
+export function judgeServer(answer: (text: string) => string | Response) {
+	const requests: {
+		url: string;
+		init: RequestInit;
+		body: { model: string; temperature?: number; messages: { role: string; content: string }[] };
+	}[] = [];
+	const fetch = (async (url: string, init: RequestInit) => {
+		const body = JSON.parse(init.body as string);
+		requests.push({ url, init, body });
+		const reply = answer(body.messages[0].content);
+		return typeof reply === 'string'
+			? Response.json({ choices: [{ message: { content: reply } }] })
+			: reply;
+	}) as typeof globalThis.fetch;
+	return { fetch, requests };
+}

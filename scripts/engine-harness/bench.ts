@@ -15,6 +15,7 @@ import { isSlidingLayer, type Gemma2Config } from '../../src/lib/model/config';
 import { createLoraAdapter } from '../../src/lib/lora/adapter';
 import { ALL_PROJECTIONS, LORA_DEFAULTS, TRAINING_DEFAULTS } from '../../src/lib/lora/config';
 import { createTrainingStack, type TrainingStack } from '../../src/lib/training/stack';
+import { adamwStepOptions } from '../../src/lib/training/trainer';
 import {
 	PROJECTIONS,
 	f32ToF16,
@@ -458,21 +459,13 @@ async function trainingStep(
 ): Promise<number> {
 	const { lora, backward } = stack;
 	const optimizer = stack.trainer.optimizer;
-	const args = TRAINING_DEFAULTS;
 	const T = ids.length;
 	let enc = device.createCommandEncoder({ label: 'bench.zero_grads' });
 	lora.zeroGrads(enc);
 	device.queue.submit([enc.finish()]);
 	const r = await backward.lossAndGrads(ids, ids, { gradScale: 1 / Math.max(1, T - 1) });
 	enc = device.createCommandEncoder({ label: 'bench.adamw' });
-	optimizer.encodeStep(enc, {
-		lr: 1e-4,
-		beta1: args.adam_beta1,
-		beta2: args.adam_beta2,
-		eps: args.adam_epsilon,
-		weightDecay: args.weight_decay,
-		maxGradNorm: args.max_grad_norm
-	});
+	optimizer.encodeStep(enc, adamwStepOptions(TRAINING_DEFAULTS, 1e-4));
 	device.queue.submit([enc.finish()]);
 	await device.queue.onSubmittedWorkDone();
 	return r.lossSum / Math.max(1, r.count);

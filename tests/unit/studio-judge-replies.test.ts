@@ -10,6 +10,7 @@ import {
 import type { LocalJudgeEngine } from '../../src/lib/studio/judge';
 import { mulberry32 } from '../../src/lib/random';
 import { summarizeScores } from '../../src/lib/studio/judge-scores';
+import { judgeServer } from '../judge-fixtures';
 
 const rubric: Rubric = {
 	id: 'r1',
@@ -168,16 +169,11 @@ describe('adapters compared by score', () => {
 describe('replies judged by the remote judge (training evaluation)', () => {
 	it('the local model only replies; the server judges; a failed request is a failed judgment', async () => {
 		const s = scriptedEngine();
-		const requests: { url: string; body: { model: string; messages: { content: string }[] } }[] =
-			[];
-		const fetch = (async (url: string, init: RequestInit) => {
-			const body = JSON.parse(init.body as string);
-			requests.push({ url, body });
-			const text: string = body.messages[0].content;
-			if (text.includes('base how')) return new Response('overloaded', { status: 503 });
-			const score = text.startsWith('tone') ? 3 : 1;
-			return Response.json({ choices: [{ message: { content: `fine.\nScore: ${score}` } }] });
-		}) as typeof globalThis.fetch;
+		const { fetch, requests } = judgeServer((text) =>
+			text.includes('base how')
+				? new Response('overloaded', { status: 503 })
+				: `fine.\nScore: ${text.startsWith('tone') ? 3 : 1}`
+		);
 		let judgeWith = 0;
 		const judged = await judgeReplies({
 			prompts,

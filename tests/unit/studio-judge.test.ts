@@ -16,6 +16,7 @@ import {
 	validateRubric
 } from '../../src/lib/studio/rubrics';
 import { CURATED_CHARACTERS } from '../../src/lib/studio/curated';
+import { judgeServer } from '../judge-fixtures';
 
 function builtin(key: string): Rubric {
 	const r = BUILTIN_RUBRICS.find((x) => x.key === key)!;
@@ -237,14 +238,7 @@ describe('judging', () => {
 	});
 
 	it('judges remotely over OpenAI-compatible chat completions with the key in the Authorization header only', async () => {
-		const requests: { url: string; init: RequestInit }[] = [];
-		const fakeFetch = (async (url: string, init: RequestInit) => {
-			requests.push({ url, init });
-			return new Response(
-				JSON.stringify({ choices: [{ message: { content: 'Reasoning…\n6' } }] }),
-				{ status: 200 }
-			);
-		}) as unknown as typeof fetch;
+		const { fetch: fakeFetch, requests } = judgeServer(() => 'Reasoning…\n6');
 		const judgment = await judgeDialogueRemotely({
 			rubric: builtin('personality-en'),
 			character: socratesEn,
@@ -261,8 +255,7 @@ describe('judging', () => {
 		expect((requests[0].init.headers as Record<string, string>).Authorization).toBe(
 			'Bearer sk-test'
 		);
-		const body = JSON.parse(requests[0].init.body as string);
-		expect(body).toMatchObject({
+		expect(requests[0].body).toMatchObject({
 			model: 'gpt-4o-mini',
 			temperature: 0.2,
 			messages: [{ role: 'user' }]
@@ -279,11 +272,9 @@ describe('judging', () => {
 	});
 
 	it('reports the HTTP status of a failing remote judge', async () => {
-		const fakeFetch = (async () =>
-			new Response('{"error":"bad key"}', {
-				status: 401,
-				statusText: 'Unauthorized'
-			})) as unknown as typeof fetch;
+		const { fetch: fakeFetch } = judgeServer(
+			() => new Response('{"error":"bad key"}', { status: 401, statusText: 'Unauthorized' })
+		);
 		await expect(
 			judgeDialogueRemotely({
 				rubric: builtin('personality-en'),

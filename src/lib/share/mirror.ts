@@ -9,8 +9,6 @@ import { SETTINGS } from '../data/settings';
 
 /** Setting key of the mirror base URL ('' or absent = the hub itself). */
 export const MIRROR_SETTING = SETTINGS.mirror.key;
-/** Setting key of the remote judge's endpoint (the key is never listed or shared). */
-export const JUDGE_ENDPOINT_SETTING = SETTINGS.judgeEndpoint.key;
 /** The judge page's settings ({kind, endpoint, model, apiKey, …}); only the endpoint is read here. */
 export const JUDGE_REMOTE_SETTING = SETTINGS.judgeRemote.key;
 

@@ -10,6 +10,14 @@ import type { ChatMessage, TrainingExample } from '../data/types';
 import type { TrainingArguments } from '../lora/config';
 import { resolveInterval, trainingPlan } from '../lora/schedule';
 import { seededShuffle } from './random';
+import type { FieldLimit } from './sampling';
+
+/** How many held-out prompts an evaluation replies to. */
+export const EVAL_PROMPTS_LIMIT: FieldLimit = { min: 1, max: 64, step: 1, integer: true };
+/** The token budget of each evaluation reply. */
+export const EVAL_REPLY_TOKENS_LIMIT: FieldLimit = { min: 1, max: 1024, step: 1, integer: true };
+/** The seed that picks the prompts (and samples the replies). */
+export const EVAL_SEED_LIMIT: FieldLimit = { min: 0, max: 2 ** 31 - 1, step: 1, integer: true };
 
 export interface EvalPrompt {
 	messages: ChatMessage[];

@@ -27,7 +27,7 @@
 import { bestMetricRuleOrLoss, improves, metricValue } from '../lora/best-metric';
 import { trainerNumItemsInBatch } from '../lora/labels';
 import { mulberry32 } from '../random';
-import { AdamWOptimizer, type AdamWHostState } from '../webgpu/kernels/adamw';
+import { AdamWOptimizer, type AdamWHostState, type AdamWStepHyper } from '../webgpu/kernels/adamw';
 import type { LoraAdapter } from '../lora/adapter';
 import type { TrainingArguments } from '../lora/config';
 import type { TrainingExample } from '../lora/examples';
@@ -308,14 +308,7 @@ export class LoraTrainer {
 		}
 		const learningRate = learningRateAt(args, this.step, this.plan.totalSteps);
 		enc = device.createCommandEncoder({ label: 'lora.adamw' });
-		this.optimizer.encodeStep(enc, {
-			lr: learningRate,
-			beta1: args.adam_beta1,
-			beta2: args.adam_beta2,
-			eps: args.adam_epsilon,
-			weightDecay: args.weight_decay,
-			maxGradNorm: args.max_grad_norm
-		});
+		this.optimizer.encodeStep(enc, adamwStepOptions(args, learningRate));
 		device.queue.submit([enc.finish()]);
 		const { norm } = await this.optimizer.readGradNorm();
 		this.step++;
@@ -406,4 +399,16 @@ export class LoraTrainer {
 	destroy(): void {
 		this.optimizer.destroy();
 	}
+}
+
+/** The AdamW kernel's options for one step at learning rate `lr`, from the training arguments. */
+export function adamwStepOptions(args: TrainingArguments, lr: number): AdamWStepHyper {
+	return {
+		lr,
+		beta1: args.adam_beta1,
+		beta2: args.adam_beta2,
+		eps: args.adam_epsilon,
+		weightDecay: args.weight_decay,
+		maxGradNorm: args.max_grad_norm
+	};
 }

@@ -12,7 +12,8 @@
 import { readF32 } from '../memory';
 import { ceilDiv, ComputeKernel, UniformLayout } from '../kernel';
 import type { GpuMemory } from '../memory';
-import code from './adamw.wgsl?raw';
+import { KernelBindings } from '../kernel-bindings';
+import adamw from './adamw.wgsl?raw';
 
 const WG = 256;
 /** Elements summed per thread in the first pass (a block is WG · PER_THREAD elements). */
@@ -41,6 +42,22 @@ export const ADAMW_STEP_PARAMS = new UniformLayout('StepParams', [
 	['step_size', 'f32'],
 	['bc2_sqrt', 'f32']
 ] as const);
+
+/** adamw.wgsl's bindings, per entry point. */
+export const ADAMW_BINDINGS = new KernelBindings('adamw', {
+	sumsq_partial: { grads_r: 'read', partials_w: 'read_write', np: ADAMW_NORM_PARAMS },
+	/** norm_w: [total_norm, clip_coef]. */
+	sumsq_final: { partials_r: 'read', norm_w: 'read_write', np: ADAMW_NORM_PARAMS },
+	adamw_step: {
+		p_w: 'read_write',
+		g_r: 'read',
+		m_w: 'read_write',
+		v_w: 'read_write',
+		norm_r: 'read',
+		sp: ADAMW_STEP_PARAMS
+	}
+});
+const code = ADAMW_BINDINGS.wgsl + adamw;
 
 export interface AdamWSegment {
 	params: GPUBuffer;
@@ -131,7 +148,11 @@ export class AdamWOptimizer {
 				count: this.blocks[i],
 				max_norm: 0
 			});
-			this.kPartial.dispatch(enc, [s.grads, this.partials], this.grid(this.blocks[i]), params);
+			const buffers = ADAMW_BINDINGS.order('sumsq_partial', {
+				grads_r: s.grads,
+				partials_w: this.partials
+			});
+			this.kPartial.dispatch(enc, buffers, this.grid(this.blocks[i]), params);
 		});
 		const params = ADAMW_NORM_PARAMS.pack({
 			n: 0,
@@ -140,7 +161,11 @@ export class AdamWOptimizer {
 			count: this.totalPartials,
 			max_norm: maxGradNorm > 0 ? maxGradNorm : 0
 		});
-		this.kFinal.dispatch(enc, [this.partials, this.norm], [1], params);
+		const buffers = ADAMW_BINDINGS.order('sumsq_final', {
+			partials_r: this.partials,
+			norm_w: this.norm
+		});
+		this.kFinal.dispatch(enc, buffers, [1], params);
 	}
 
 	/** One optimizer step: gradient norm, clipping, AdamW on every segment. */
@@ -162,12 +187,14 @@ export class AdamWOptimizer {
 				step_size: h.lr / bc1,
 				bc2_sqrt: Math.sqrt(bc2)
 			});
-			this.kStep.dispatch(
-				enc,
-				[s.params, s.grads, this.m[i], this.v[i], this.norm],
-				this.grid(ceilDiv(s.floats, WG)),
-				params
-			);
+			const buffers = ADAMW_BINDINGS.order('adamw_step', {
+				p_w: s.params,
+				g_r: s.grads,
+				m_w: this.m[i],
+				v_w: this.v[i],
+				norm_r: this.norm
+			});
+			this.kStep.dispatch(enc, buffers, this.grid(ceilDiv(s.floats, WG)), params);
 		});
 	}
 

@@ -44,10 +44,9 @@ fn tree(lid: u32) {
   workgroupBarrier();
 }
 
-// ---- sumsq_partial: 0 = grads (read), 1 = partials (rw), 2 = params
-@group(0) @binding(0) var<storage, read> grads_r: array<f32>;
-@group(0) @binding(1) var<storage, read_write> partials_w: array<f32>;
-@group(0) @binding(2) var<uniform> np: NormParams;
+// Bindings: ADAMW_BINDINGS in adamw.ts, prepended to this file.
+
+// ---- sumsq_partial: grads → partials
 
 // partials[base + block] = Σ g² over block (2-D grid: block = wid.y · nwg.x + wid.x).
 @compute @workgroup_size(WG)
@@ -65,9 +64,7 @@ fn sumsq_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   if (lid == 0u && block < np.count) { partials_w[np.partial_base + block] = red[0]; }
 }
 
-// ---- sumsq_final: 0 = partials (read), 1 = norm (rw: [total_norm, clip_coef]), 2 = params
-@group(0) @binding(0) var<storage, read> partials_r: array<f32>;
-@group(0) @binding(1) var<storage, read_write> norm_w: array<f32>;
+// ---- sumsq_final: partials → norm [total_norm, clip_coef]
 
 @compute @workgroup_size(WG)
 fn sumsq_final(@builtin(local_invocation_index) lid: u32) {
@@ -84,13 +81,7 @@ fn sumsq_final(@builtin(local_invocation_index) lid: u32) {
   }
 }
 
-// ---- adamw_step: 0 = params (rw), 1 = grads (read), 2 = m (rw), 3 = v (rw), 4 = norm (read), 5 = params
-@group(0) @binding(0) var<storage, read_write> p_w: array<f32>;
-@group(0) @binding(1) var<storage, read> g_r: array<f32>;
-@group(0) @binding(2) var<storage, read_write> m_w: array<f32>;
-@group(0) @binding(3) var<storage, read_write> v_w: array<f32>;
-@group(0) @binding(4) var<storage, read> norm_r: array<f32>;
-@group(0) @binding(5) var<uniform> sp: StepParams;
+// ---- adamw_step: params, m, v updated from grads and norm
 
 @compute @workgroup_size(WG)
 fn adamw_step(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

@@ -16,12 +16,8 @@
  */
 import { kernelPaths } from '../device';
 import { ceilDiv, ComputeKernel, UniformLayout } from '../kernel';
-import code from './attention.wgsl?raw';
-
-/** The f16-tile variant of attention.wgsl (see its `tile_t`): one line differs. */
-const F16_TILE_CODE = `enable f16;\n${code.replace('alias tile_t = f32;', 'alias tile_t = f16;')}`;
-if (F16_TILE_CODE.length !== code.length + 'enable f16;\n'.length)
-	throw new Error('attention.wgsl: the `alias tile_t = f32;` line is missing');
+import { KernelBindings } from '../kernel-bindings';
+import attention from './attention.wgsl?raw';
 
 /** Threads per workgroup of both passes; must match WORKGROUP_SIZE in attention.wgsl. */
 const WORKGROUP_SIZE = 64;
@@ -57,6 +53,52 @@ export const KV_STORE_PARAMS = new UniformLayout('StoreParams', [
 	['words', 'u32'],
 	['dst_offset', 'u32']
 ] as const);
+
+/** Bindings 0–4, shared by the forward and the backward entry points. */
+const SHARED = {
+	q: 'read',
+	/** The cache as raw 32-bit words: one f32 each, or two packed f16 (see load_k4 / load_v4). */
+	k: 'read u32',
+	v: 'read u32',
+	/**
+	 * Forward, one split: out [T, H, hd]; otherwise the partial acc [splits, T, H, hd]. Backward:
+	 * da [T, H·hd], only read (so it must not share a buffer with another binding).
+	 */
+	dst: 'read_write',
+	/**
+	 * Forward: partial (m, l) [splits, T, H, 2]; with one split, the rows' (m, l) when keep_stats
+	 * = 1. Backward: those rows' (m, l), turned into (lse, delta) by attention_bwd_dq.
+	 */
+	ml: 'read_write'
+} as const;
+
+/** attention.wgsl's bindings, per entry point. */
+export const ATTENTION_BINDINGS = new KernelBindings('attention', {
+	attention_main: { ...SHARED, p: ATTENTION_PARAMS },
+	attention_combine: {
+		partial: 'read',
+		part_ml: 'read',
+		out: 'read_write',
+		cp: ATTENTION_PARAMS
+	},
+	kv_store_f16: { store_src: 'read', store_dst: 'read_write u32', sp: KV_STORE_PARAMS },
+	kv_store_f32: { store_src: 'read', store_dst: 'read_write u32', sp: KV_STORE_PARAMS },
+	/** dq: bout0 = dq, ba = the forward's output a. */
+	attention_bwd_dq: { ...SHARED, bout0: 'read_write', ba: 'read', bwd_p: ATTENTION_PARAMS },
+	/** dkv: bout0 = dk, bout1 = dv. */
+	attention_bwd_dkv: {
+		...SHARED,
+		bout0: 'read_write',
+		bout1: 'read_write',
+		bwd_p: ATTENTION_PARAMS
+	}
+});
+
+const code = ATTENTION_BINDINGS.wgsl + attention;
+/** The f16-tile variant of attention.wgsl (see its `tile_t`): one line differs. */
+const F16_TILE_CODE = `enable f16;\n${code.replace('alias tile_t = f32;', 'alias tile_t = f16;')}`;
+if (F16_TILE_CODE.length !== code.length + 'enable f16;\n'.length)
+	throw new Error('attention.wgsl: the `alias tile_t = f32;` line is missing');
 
 export interface AttentionBuffers {
 	/** [T, H, hd] */
@@ -212,8 +254,15 @@ export class AttentionKernel {
 		const maxX = this.device.limits.maxComputeWorkgroupsPerDimension;
 		if (tiles > maxX || keyBlocks > maxX)
 			throw new Error(`attention backward: ${T} tokens exceed one dispatch`);
-		this.bwdDq.dispatch(enc, [b.q, b.k, b.v, b.da, b.stats, b.dq, b.out], [tiles, KV], params);
-		this.bwdDkv.dispatch(enc, [b.q, b.k, b.v, b.da, b.stats, b.dk, b.dv], [keyBlocks, KV], params);
+		const shared = { q: b.q, k: b.k, v: b.v, dst: b.da, ml: b.stats };
+		const dq = ATTENTION_BINDINGS.order('attention_bwd_dq', { ...shared, bout0: b.dq, ba: b.out });
+		const dkv = ATTENTION_BINDINGS.order('attention_bwd_dkv', {
+			...shared,
+			bout0: b.dk,
+			bout1: b.dv
+		});
+		this.bwdDq.dispatch(enc, dq, [tiles, KV], params);
+		this.bwdDkv.dispatch(enc, dkv, [keyBlocks, KV], params);
 	}
 
 	encode(enc: GPUCommandEncoder, bufs: AttentionBuffers, p: AttentionParams): void {
@@ -255,7 +304,13 @@ export class AttentionKernel {
 		const params = packParams(p, { keyLo, keysPerSplit, splits }, !!bufs.stats);
 		this.mainKernel(dtype, storage).dispatch(
 			enc,
-			[bufs.q, bufs.k, bufs.v, splits > 1 ? scratch.partial : bufs.out, bufs.stats ?? scratch.ml],
+			ATTENTION_BINDINGS.order('attention_main', {
+				q: bufs.q,
+				k: bufs.k,
+				v: bufs.v,
+				dst: splits > 1 ? scratch.partial : bufs.out,
+				ml: bufs.stats ?? scratch.ml
+			}),
 			[tiles, KV, splits],
 			params
 		);
@@ -264,7 +319,11 @@ export class AttentionKernel {
 			const gx = Math.min(rows, maxX);
 			this.combine.dispatch(
 				enc,
-				[scratch.partial, scratch.ml, bufs.out],
+				ATTENTION_BINDINGS.order('attention_combine', {
+					partial: scratch.partial,
+					part_ml: scratch.ml,
+					out: bufs.out
+				}),
 				[gx, ceilDiv(rows, gx)],
 				params
 			);
@@ -354,6 +413,7 @@ function packParams(
  */
 export class KvStoreKernel {
 	private readonly kernel: ComputeKernel;
+	private readonly entryPoint: 'kv_store_f16' | 'kv_store_f32';
 	/** Elements per stored u32 word. */
 	private readonly perWord: number;
 
@@ -362,10 +422,11 @@ export class KvStoreKernel {
 		readonly dtype: KvCacheDtype
 	) {
 		this.perWord = dtype === 'f16' ? 2 : 1;
+		this.entryPoint = dtype === 'f16' ? 'kv_store_f16' : 'kv_store_f32';
 		this.kernel = new ComputeKernel(device, {
 			label: 'attention',
 			code,
-			entryPoint: dtype === 'f16' ? 'kv_store_f16' : 'kv_store_f32'
+			entryPoint: this.entryPoint
 		});
 	}
 
@@ -384,7 +445,7 @@ export class KvStoreKernel {
 		const gx = Math.min(groups, this.device.limits.maxComputeWorkgroupsPerDimension);
 		this.kernel.dispatch(
 			enc,
-			[src, cache],
+			ATTENTION_BINDINGS.order(this.entryPoint, { store_src: src, store_dst: cache }),
 			[gx, ceilDiv(groups, gx)],
 			KV_STORE_PARAMS.pack({ words, dst_offset: (row0 * rowElems) / this.perWord })
 		);

@@ -51,18 +51,8 @@ struct Params {
 	keep_stats: u32,
 }
 
-// Bindings 0–4 are shared by the forward and the backward entry points.
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-// The cache as raw 32-bit words: one f32 each, or two packed f16 (see load_k4 / load_v4).
-@group(0) @binding(1) var<storage, read> k: array<u32>;
-@group(0) @binding(2) var<storage, read> v: array<u32>;
-// Forward, num_splits = 1: out [T, H, hd]; otherwise the partial acc [num_splits, T, H, hd].
-// Backward: da [T, H·hd], only read (so it must not share a buffer with another binding).
-@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
-// Forward: partial (m, l) [num_splits, T, H, 2]; with one split, the rows' (m, l) when keep_stats = 1.
-// Backward: those rows' (m, l), turned into (lse, delta) by attention_bwd_dq.
-@group(0) @binding(4) var<storage, read_write> ml: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
+// Bindings (q, k, v, dst, ml, p; each entry point's own): declared once in attention.ts
+// (ATTENTION_BINDINGS), whose declarations are prepended to this file.
 
 // Largest head_dim held in workgroup memory (Gemma-2 2B: 256). head_dim must be a multiple of 4:
 // rows are handled as vec4s.
@@ -331,12 +321,6 @@ fn attention_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
 // With M = max_s m_s: out = Σ_s exp(m_s − M)·acc_s / Σ_s exp(m_s − M)·l_s. Splits that saw no
 // visible key carry m = NEG, l = 0 and drop out (exp(NEG − M) = 0).
 
-@group(0) @binding(0) var<storage, read> partial: array<f32>;
-@group(0) @binding(1) var<storage, read> part_ml: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-// attention_main's own parameters (rows = T·H).
-@group(0) @binding(3) var<uniform> cp: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn attention_combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
 		@builtin(num_workgroups) nwg: vec3<u32>) {
@@ -383,10 +367,6 @@ struct StoreParams {
 	dst_offset: u32,
 }
 
-@group(0) @binding(0) var<storage, read> store_src: array<f32>;
-@group(0) @binding(1) var<storage, read_write> store_dst: array<u32>;
-@group(0) @binding(2) var<uniform> sp: StoreParams;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn kv_store_f16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
 	let w = gid.x + gid.y * nwg.x * WORKGROUP_SIZE;
@@ -427,13 +407,8 @@ fn kv_store_f32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 // walks the query rows that see them over every head of its GQA group — so the sum of dk, dv over
 // the query heads sharing a kv head happens in one workgroup, with no atomics.
 //
-// Bindings: 0 q, 1 k, 2 v, 3 da, 4 stats; dq: dq 5, a 6, params 7; dkv: dk 5, dv 6, params 7.
-
-// The backward's own bindings (0–4 are the forward's: q, k, v, da in `dst`, stats in `ml`).
-@group(0) @binding(5) var<storage, read_write> bout0: array<f32>; // dq or dk
-@group(0) @binding(6) var<storage, read> ba: array<f32>; // dq: the forward's output a
-@group(0) @binding(6) var<storage, read_write> bout1: array<f32>; // dkv: dv
-@group(0) @binding(7) var<uniform> bwd_p: Params;
+// Bindings (ATTENTION_BINDINGS): the forward's q, k, v, da in `dst`, stats in `ml`; then dq: dq in
+// `bout0`, the forward's output a in `ba`; dkv: dk in `bout0`, dv in `bout1`.
 
 // Tiles: QROWS query rows (the (token, head) pairs of one kv head, in the forward's tile order) by
 // KEY_BLOCK keys, set by attention.ts from the workgroup-memory limit: 32 KiB 8 × 8 (≈ 24.5 KB);

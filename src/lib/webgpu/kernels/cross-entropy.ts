@@ -15,7 +15,8 @@
  */
 import { CE_BLOCK_BYTES } from '../gemma2/backward-plan';
 import { ComputeKernel, grid1d, UniformLayout } from '../kernel';
-import code from './cross-entropy.wgsl?raw';
+import { KernelBindings } from '../kernel-bindings';
+import crossEntropy from './cross-entropy.wgsl?raw';
 import { MatmulKernel, type GpuLinear } from './matmul';
 import { RmsNormKernel } from './rmsnorm';
 
@@ -34,6 +35,24 @@ export const CROSS_ENTROPY_PARAMS = new UniformLayout('Params', [
 	['gradScale', 'f32'],
 	['gridX', 'u32']
 ] as const);
+
+/** cross-entropy.wgsl's bindings, per entry point (z: one block of logits, then of their gradient). */
+export const CROSS_ENTROPY_BINDINGS = new KernelBindings('cross-entropy', {
+	ce_forward_block: {
+		z: 'read_write',
+		targets: 'read u32',
+		stats: 'read_write',
+		loss: 'read_write',
+		p: CROSS_ENTROPY_PARAMS
+	},
+	ce_backward_block: {
+		z: 'read_write',
+		targets: 'read u32',
+		stats: 'read_write',
+		bp: CROSS_ENTROPY_PARAMS
+	}
+});
+const code = CROSS_ENTROPY_BINDINGS.wgsl + crossEntropy;
 
 export interface CrossEntropyBuffers {
 	/** [R, d] residual stream rows of the supervised positions (before the final norm). */
@@ -113,7 +132,12 @@ export class CrossEntropyKernel {
 			});
 			this.forwardBlock.dispatch(
 				enc,
-				[b.logits, b.targets, b.stats, b.loss],
+				CROSS_ENTROPY_BINDINGS.order('ce_forward_block', {
+					z: b.logits,
+					targets: b.targets,
+					stats: b.stats,
+					loss: b.loss
+				}),
 				[R],
 				this.params(R, count, p, start, i === 0, i === blocks.length - 1, 0, 0)
 			);
@@ -139,7 +163,11 @@ export class CrossEntropyKernel {
 			const [gx, gy] = grid1d(this.device, R * count, CE_THREADS);
 			this.backwardBlock.dispatch(
 				enc,
-				[b.logits, b.targets, b.stats],
+				CROSS_ENTROPY_BINDINGS.order('ce_backward_block', {
+					z: b.logits,
+					targets: b.targets,
+					stats: b.stats
+				}),
 				[gx, gy],
 				this.params(R, count, p, start, false, false, p.gradScale, gx)
 			);

@@ -37,13 +37,8 @@ const CE_THREADS: u32 = 256u;
 // Stand-in for −∞: exp(NEG − finite) = 0.
 const NEG: f32 = -3.0e38;
 
-@group(0) @binding(0) var<storage, read_write> z: array<f32>;
-@group(0) @binding(1) var<storage, read> targets: array<u32>;
-@group(0) @binding(2) var<storage, read_write> stats: array<f32>;
-@group(0) @binding(3) var<storage, read_write> loss: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
-// ce_backward_block binds no loss: its uniforms come right after stats (ComputeKernel's order).
-@group(0) @binding(3) var<uniform> bp: Params;
+// Bindings: CROSS_ENTROPY_BINDINGS in cross-entropy.ts (z, targets, stats, loss, p; the backward
+// binds no loss and takes its parameters as bp), prepended to this file.
 
 var<workgroup> red: array<f32, CE_THREADS>;
 

@@ -3,8 +3,9 @@
  * One dispatch per row chunk of E (the 256k-row table may be split, see gemma2/weights.ts).
  */
 import { ceilDiv, ComputeKernel, UniformLayout } from '../kernel';
+import { KernelBindings } from '../kernel-bindings';
 import type { GpuLinear } from './matmul';
-import code from './embedding.wgsl?raw';
+import embedding from './embedding.wgsl?raw';
 
 /** Threads per workgroup along d (EMBED_THREADS in embedding.wgsl). */
 const EMBED_THREADS = 256;
@@ -17,6 +18,19 @@ export const EMBEDDING_PARAMS = new UniformLayout('Params', [
 	['rows', 'u32'],
 	['normalizer', 'f32']
 ] as const);
+
+/** embedding.wgsl's bindings: ids, h, the table (and the q4 scales), then the parameters. */
+export const EMBEDDING_BINDINGS = new KernelBindings('embedding', {
+	embed_f32: { ids: 'read u32', h: 'read_write', table_f32: 'read', p_f32: EMBEDDING_PARAMS },
+	embed_q4: {
+		ids: 'read u32',
+		h: 'read_write',
+		table_q4: 'read u32',
+		scales: 'read u32',
+		p_q4: EMBEDDING_PARAMS
+	}
+});
+const code = EMBEDDING_BINDINGS.wgsl + embedding;
 
 export class EmbeddingKernel {
 	/** f32 tables, and q4 tables with f16 or f32 scales (pipelines compile on first use). */
@@ -53,7 +67,10 @@ export class EmbeddingKernel {
 				rows: c.rows,
 				normalizer: norm
 			});
-			const buffers = table.kind === 'f32' ? [ids, h, c.weight] : [ids, h, c.weight, c.scales!];
+			const buffers =
+				table.kind === 'f32'
+					? EMBEDDING_BINDINGS.order('embed_f32', { ids, h, table_f32: c.weight })
+					: EMBEDDING_BINDINGS.order('embed_q4', { ids, h, table_q4: c.weight, scales: c.scales! });
 			kernel.dispatch(enc, buffers, [ceilDiv(d, EMBED_THREADS), T], params);
 		}
 	}

@@ -20,15 +20,8 @@ override SCALE_F16: bool = true;
 // One thread per output element; 256 covers most of a 2304-wide row in 9 workgroups.
 const EMBED_THREADS: u32 = 256u;
 
-// Both entry points bind ids, h, the table (and the q4 scales), then their parameters.
-@group(0) @binding(0) var<storage, read> ids: array<u32>;
-@group(0) @binding(1) var<storage, read_write> h: array<f32>;
-@group(0) @binding(2) var<storage, read> table_f32: array<f32>;
-@group(0) @binding(3) var<uniform> p_f32: Params;
-
-@group(0) @binding(2) var<storage, read> table_q4: array<u32>;
-@group(0) @binding(3) var<storage, read> scales: array<u32>;
-@group(0) @binding(4) var<uniform> p_q4: Params;
+// Bindings: EMBEDDING_BINDINGS in embedding.ts (ids, h, the table (and the q4 scales), then the
+// parameters), prepended to this file.
 
 fn scale_at(i: u32) -> f32 {
   if (SCALE_F16) {

@@ -6,17 +6,14 @@
 // Grid is 2-D (x ≤ 65535) so T·I beyond 16M elements still fits one dispatch.
 // The backward (gelu_gate_backward, below) sits beside it.
 
+// Bindings: GELU_GATE_BINDINGS in gelu-gate.ts, prepended to this file.
+
 struct Params {
   n: u32,
   gridX: u32, // workgroups along x; index = (wid.y · gridX + wid.x) · GELU_THREADS + lid
 }
 
 override GELU_THREADS: u32 = 256u;
-
-@group(0) @binding(0) var<storage, read> gate: array<f32>;
-@group(0) @binding(1) var<storage, read> up: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
 
 @compute @workgroup_size(GELU_THREADS)
 fn gelu_gate_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -41,13 +38,6 @@ fn gate_grads(dy: f32, g: f32, u: f32) -> vec2<f32> {
   return vec2<f32>(dy * u * dgelu, dy * 0.5 * g * (1.0 + t));
 }
 
-@group(0) @binding(0) var<storage, read> bw_dy: array<f32>;
-@group(0) @binding(1) var<storage, read> bw_gate: array<f32>;
-@group(0) @binding(2) var<storage, read> bw_up: array<f32>;
-@group(0) @binding(3) var<storage, read_write> bw_dgate: array<f32>;
-@group(0) @binding(4) var<storage, read_write> bw_dup: array<f32>;
-@group(0) @binding(5) var<uniform> bw_p: Params;
-
 @compute @workgroup_size(GELU_THREADS)
 fn gelu_gate_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.y * bw_p.gridX + wid.x) * GELU_THREADS + lid;
@@ -60,11 +50,6 @@ fn gelu_gate_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invo
 // gelu_gate_backward_inplace: the same maths with the results written over the inputs
 // (gate ← dgate, up ← dup), for a backward that no longer needs gate and up: two [T, I] buffers
 // fewer. Each thread reads its gate[i], up[i] before it writes them.
-
-@group(0) @binding(0) var<storage, read> ip_dy: array<f32>;
-@group(0) @binding(1) var<storage, read_write> ip_gate: array<f32>;
-@group(0) @binding(2) var<storage, read_write> ip_up: array<f32>;
-@group(0) @binding(3) var<uniform> ip_p: Params;
 
 @compute @workgroup_size(GELU_THREADS)
 fn gelu_gate_backward_inplace(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

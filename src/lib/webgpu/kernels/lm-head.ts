@@ -12,13 +12,12 @@
  * R·V·4 bytes stays under the binding limit.
  */
 import { ComputeKernel, grid1d, UniformLayout } from '../kernel';
+import { KernelBindings } from '../kernel-bindings';
 import activations from './activations.wgsl?raw';
 import { GEMV_MAX_M, GemvKernel } from './gemv';
 import lmHead from './lm-head.wgsl?raw';
 import { MatmulKernel, type GpuLinear } from './matmul';
 import { RmsNormKernel } from './rmsnorm';
-
-const code = activations + lmHead;
 
 /** lm-head.wgsl's Params. */
 export const SOFTCAP_PARAMS = new UniformLayout('Params', [
@@ -26,6 +25,12 @@ export const SOFTCAP_PARAMS = new UniformLayout('Params', [
 	['gridX', 'u32'],
 	['cap', 'f32']
 ] as const);
+
+/** lm-head.wgsl's bindings. */
+export const SOFTCAP_BINDINGS = new KernelBindings('lm-head', {
+	softcap_forward: { logits: 'read_write', p: SOFTCAP_PARAMS }
+});
+const code = SOFTCAP_BINDINGS.wgsl + activations + lmHead;
 
 /** Threads per workgroup (the CAP_THREADS override of lm-head.wgsl). */
 const CAP_THREADS = 256;
@@ -51,7 +56,8 @@ export class LmHeadKernel {
 	/** In place: logits [n] = cap · tanh(logits / cap). */
 	encodeSoftcap(enc: GPUCommandEncoder, logits: GPUBuffer, n: number, cap: number): void {
 		const [gx, gy] = grid1d(this.device, n, CAP_THREADS);
-		this.softcap.dispatch(enc, [logits], [gx, gy], SOFTCAP_PARAMS.pack({ n, gridX: gx, cap }));
+		const buffers = SOFTCAP_BINDINGS.order('softcap_forward', { logits });
+		this.softcap.dispatch(enc, buffers, [gx, gy], SOFTCAP_PARAMS.pack({ n, gridX: gx, cap }));
 	}
 
 	/**
@@ -71,7 +77,7 @@ export class LmHeadKernel {
 		eps: number,
 		cap: number | null
 	): void {
-		const { rows: V, cols: d } = args.embed;
+		const d = args.embed.cols;
 		this.rmsnorm.encode(enc, args.h, args.finalNorm, args.normed, R, d, eps);
 		this.encodeHead(enc, args.normed, args.embed, args.logits, R, cap);
 	}

@@ -6,6 +6,8 @@
 // Training does not use this path: the LM head, this softcap and the loss are fused and chunked
 // over the vocabulary, forward and backward, in cross-entropy.wgsl (dz = dy · (1 − (y/c)²) there).
 
+// Bindings: SOFTCAP_BINDINGS in lm-head.ts, prepended to this file.
+
 struct Params {
   n: u32,
   gridX: u32,
@@ -13,9 +15,6 @@ struct Params {
 }
 
 override CAP_THREADS: u32 = 256u;
-
-@group(0) @binding(0) var<storage, read_write> logits: array<f32>;
-@group(0) @binding(1) var<uniform> p: Params;
 
 @compute @workgroup_size(CAP_THREADS)
 fn softcap_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

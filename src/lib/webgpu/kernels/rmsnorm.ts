@@ -5,7 +5,8 @@
  * (the norm weight is frozen): dy, x → dx, or dx += that.
  */
 import { ComputeKernel, UniformLayout } from '../kernel';
-import code from './rmsnorm.wgsl?raw';
+import { KernelBindings, type BoundBuffer } from '../kernel-bindings';
+import rmsnorm from './rmsnorm.wgsl?raw';
 
 /** From this many rows on, a row gets 64 threads instead of 256 (RMS_THREADS in rmsnorm.wgsl). */
 const MANY_ROWS = 16;
@@ -18,8 +19,29 @@ export const RMSNORM_PARAMS = new UniformLayout('Params', [
 	['accumulate', 'u32']
 ] as const);
 
+/** rmsnorm.wgsl's bindings, per entry point. */
+export const RMSNORM_BINDINGS = new KernelBindings('rmsnorm', {
+	rmsnorm_forward: { x: 'read', w: 'read', y: 'read_write', p: RMSNORM_PARAMS },
+	rmsnorm_residual: {
+		rr_o: 'read',
+		rr_wa: 'read',
+		rr_h: 'read_write',
+		rr_wb: 'read',
+		rr_x: 'read_write',
+		rr_p: RMSNORM_PARAMS
+	},
+	rmsnorm_backward: {
+		bw_dy: 'read',
+		bw_x: 'read',
+		bw_w: 'read',
+		bw_dx: 'read_write',
+		bw_p: RMSNORM_PARAMS
+	}
+});
+const code = RMSNORM_BINDINGS.wgsl + rmsnorm;
+
 type Entry = 'rmsnorm_forward' | 'rmsnorm_residual' | 'rmsnorm_backward';
-type Binding = GPUBuffer | GPUBufferBinding;
+type Binding = BoundBuffer;
 
 export class RmsNormKernel {
 	private readonly kernels = new Map<string, ComputeKernel>();
@@ -38,7 +60,8 @@ export class RmsNormKernel {
 		eps: number,
 		opts: { accumulate?: boolean } = {}
 	): void {
-		this.run(enc, 'rmsnorm_forward', [x, w, y], T, C, eps, opts.accumulate);
+		const buffers = RMSNORM_BINDINGS.order('rmsnorm_forward', { x, w, y });
+		this.run(enc, 'rmsnorm_forward', buffers, T, C, eps, opts.accumulate);
 	}
 
 	/**
@@ -52,7 +75,14 @@ export class RmsNormKernel {
 		C: number,
 		eps: number
 	): void {
-		this.run(enc, 'rmsnorm_residual', [b.o, b.wa, b.h, b.wb, b.x], T, C, eps);
+		const buffers = RMSNORM_BINDINGS.order('rmsnorm_residual', {
+			rr_o: b.o,
+			rr_wa: b.wa,
+			rr_h: b.h,
+			rr_wb: b.wb,
+			rr_x: b.x
+		});
+		this.run(enc, 'rmsnorm_residual', buffers, T, C, eps);
 	}
 
 	/**
@@ -70,7 +100,13 @@ export class RmsNormKernel {
 		eps: number,
 		opts: { accumulate?: boolean } = {}
 	): void {
-		this.run(enc, 'rmsnorm_backward', [dy, x, w, dx], T, C, eps, opts.accumulate);
+		const buffers = RMSNORM_BINDINGS.order('rmsnorm_backward', {
+			bw_dy: dy,
+			bw_x: x,
+			bw_w: w,
+			bw_dx: dx
+		});
+		this.run(enc, 'rmsnorm_backward', buffers, T, C, eps, opts.accumulate);
 	}
 
 	/** One workgroup per row: 256 threads for a few rows, 64 for many (the rows fill the GPU). */

@@ -6,6 +6,8 @@
 //   h += RMSNorm_post(o) into one pass (y = h then).
 // The backward (rmsnorm_backward, below) differentiates it for LoRA training; the norm is frozen.
 
+// Bindings: RMSNORM_BINDINGS in rmsnorm.ts, prepended to this file.
+
 struct Params {
   T: u32,
   C: u32,
@@ -17,11 +19,6 @@ struct Params {
 // reads per thread, the tree takes 8 steps), 64 for many rows (prefill, training: the rows alone
 // fill the GPU, and a smaller tree has fewer barriers).
 override RMS_THREADS: u32 = 256u;
-
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
 
 var<workgroup> red: array<f32, 256>;
 
@@ -58,13 +55,6 @@ fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
 // post_feedforward_norm + residual + the next layer's input_norm (the final norm after the last
 // layer). The same f32 operations as rmsnorm_forward with accumulate, then rmsnorm_forward.
 
-@group(0) @binding(0) var<storage, read> rr_o: array<f32>;
-@group(0) @binding(1) var<storage, read> rr_wa: array<f32>;
-@group(0) @binding(2) var<storage, read_write> rr_h: array<f32>;
-@group(0) @binding(3) var<storage, read> rr_wb: array<f32>;
-@group(0) @binding(4) var<storage, read_write> rr_x: array<f32>;
-@group(0) @binding(5) var<uniform> rr_p: Params;
-
 @compute @workgroup_size(RMS_THREADS)
 fn rmsnorm_residual(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let C = rr_p.C;
@@ -93,12 +83,6 @@ fn rmsnorm_residual(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
 //   dx_c = r·u_c − (r³/C)·x_c·Σ_k x_k·u_k
 // Two row reductions (Σx² for r, Σx·u for the correction) share one tree. accumulate = 1 adds
 // into dx: the residual stream's gradient receives the branch's contribution (dh += …).
-
-@group(0) @binding(0) var<storage, read> bw_dy: array<f32>;
-@group(0) @binding(1) var<storage, read> bw_x: array<f32>;
-@group(0) @binding(2) var<storage, read> bw_w: array<f32>;
-@group(0) @binding(3) var<storage, read_write> bw_dx: array<f32>;
-@group(0) @binding(4) var<uniform> bw_p: Params;
 
 var<workgroup> red_xu: array<f32, 256>;
 

@@ -15,8 +15,9 @@
  *   polynomials; the WGSL builtins make no accuracy promise beyond [−π, π]).
  */
 import { ceilDiv, ComputeKernel, UniformLayout } from '../kernel';
+import { KernelBindings, type BoundBuffer } from '../kernel-bindings';
 import type { KvCacheDtype } from './attention';
-import code from './rope.wgsl?raw';
+import rope from './rope.wgsl?raw';
 
 /** Threads per workgroup (the WORKGROUP_SIZE override of rope.wgsl). */
 const WORKGROUP_SIZE = 64;
@@ -53,6 +54,22 @@ export const ROPE_KV_PARAMS = new UniformLayout('KvParams', [
 	['pos0', 'u32']
 ] as const);
 
+/** rope.wgsl's bindings, per entry point (inv_freq: the buffer this kernel uploads per (theta, hd)). */
+export const ROPE_BINDINGS = new KernelBindings('rope', {
+	rope_forward: { x: 'read_write', inv_freq: 'read', p: ROPE_PARAMS },
+	rope_backward: { x: 'read_write', inv_freq: 'read', p: ROPE_PARAMS },
+	rope_kv: {
+		kv_qkv: 'read',
+		kv_inv_freq: 'read',
+		kv_q: 'read_write',
+		/** The cache as raw 32-bit words (f32, or f16 pairs). */
+		kv_k: 'read_write u32',
+		kv_v: 'read_write u32',
+		kp: ROPE_KV_PARAMS
+	}
+});
+const code = ROPE_BINDINGS.wgsl + rope;
+
 type RopeArgs = [T: number, heads: number, hd: number, theta: number, pos0: number];
 
 /** Buffers of `encodeKv`: the merged projection in, rotated q and the layer's cache out. */
@@ -75,7 +92,11 @@ export class RopeKernel {
 
 	/** In place on x [T, heads, hd]: rotate rows at positions pos0 .. pos0 + T − 1. */
 	encode(enc: GPUCommandEncoder, x: GPUBuffer, ...[T, heads, hd, theta, pos0]: RopeArgs): void {
-		this.rotate(enc, 'rope_forward', [x], theta, ROPE_PARAMS.pack({ T, heads, hd, pos0 }), T, hd);
+		const buffers = ROPE_BINDINGS.order('rope_forward', {
+			x,
+			inv_freq: this.invFreqBuffer(theta, hd)
+		});
+		this.rotate(enc, 'rope_forward', buffers, ROPE_PARAMS.pack({ T, heads, hd, pos0 }), T, hd);
 	}
 
 	/** Backward, in place on dy [T, heads, hd] → dx = dy·cos + Rᵀ(dy·sin) (the inverse rotation). */
@@ -84,7 +105,11 @@ export class RopeKernel {
 		dy: GPUBuffer,
 		...[T, heads, hd, theta, pos0]: RopeArgs
 	): void {
-		this.rotate(enc, 'rope_backward', [dy], theta, ROPE_PARAMS.pack({ T, heads, hd, pos0 }), T, hd);
+		const buffers = ROPE_BINDINGS.order('rope_backward', {
+			x: dy,
+			inv_freq: this.invFreqBuffer(theta, hd)
+		});
+		this.rotate(enc, 'rope_backward', buffers, ROPE_PARAMS.pack({ T, heads, hd, pos0 }), T, hd);
 	}
 
 	/**
@@ -100,7 +125,14 @@ export class RopeKernel {
 		const entry = s.cacheDtype === 'f16' ? 'rope_kv:f16' : 'rope_kv';
 		const { T, heads, hd, pos0 } = s;
 		const params = ROPE_KV_PARAMS.pack({ T, heads, kv_heads: s.kvHeads, hd, pos0 });
-		this.rotate(enc, entry, [b.qkv, b.q, b.kCache, b.vCache], s.theta, params, T, hd);
+		const buffers = ROPE_BINDINGS.order('rope_kv', {
+			kv_qkv: b.qkv,
+			kv_inv_freq: this.invFreqBuffer(s.theta, hd),
+			kv_q: b.q,
+			kv_k: b.kCache,
+			kv_v: b.vCache
+		});
+		this.rotate(enc, entry, buffers, params, T, hd);
 	}
 
 	destroy(): void {
@@ -120,15 +152,11 @@ export class RopeKernel {
 		return k;
 	}
 
-	/**
-	 * One thread per token and frequency pair (rope_kv: two pairs); buffers are bound around
-	 * inv_freq (binding 1).
-	 */
+	/** One thread per token and frequency pair (rope_kv: two pairs). */
 	private rotate(
 		enc: GPUCommandEncoder,
 		entry: string,
-		buffers: GPUBuffer[],
-		theta: number,
+		buffers: BoundBuffer[],
 		params: ArrayBuffer,
 		T: number,
 		hd: number
@@ -141,13 +169,7 @@ export class RopeKernel {
 		const maxX = this.device.limits.maxComputeWorkgroupsPerDimension;
 		const gx = Math.min(groups, maxX);
 		const gy = ceilDiv(groups, gx);
-		const [first, ...rest] = buffers;
-		this.kernel(entry).dispatch(
-			enc,
-			[first, this.invFreqBuffer(theta, hd), ...rest],
-			[gx, gy],
-			params
-		);
+		this.kernel(entry).dispatch(enc, buffers, [gx, gy], params);
 	}
 
 	private invFreqBuffer(theta: number, hd: number): GPUBuffer {

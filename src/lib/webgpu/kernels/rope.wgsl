@@ -12,16 +12,14 @@
 //   dx1 = dy1·c + dy2·s, dx2 = dy2·c − dy1·s
 // — the transpose of a rotation is the rotation by −angle, so backward = forward with s → −s.
 
+// Bindings: ROPE_BINDINGS in rope.ts, prepended to this file.
+
 struct Params {
 	T: u32,
 	heads: u32,
 	hd: u32,
 	pos0: u32,
 }
-
-@group(0) @binding(0) var<storage, read_write> x: array<f32>;
-@group(0) @binding(1) var<storage, read> inv_freq: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
 
 // 64 threads (rope.ts sets it): one wave on every vendor; the work is a flat list of (t, k) pairs.
 override WORKGROUP_SIZE: u32 = 64u;
@@ -107,13 +105,6 @@ struct KvParams {
 }
 
 override KV_F16: bool = false;
-
-@group(0) @binding(0) var<storage, read> kv_qkv: array<f32>;
-@group(0) @binding(1) var<storage, read> kv_inv_freq: array<f32>;
-@group(0) @binding(2) var<storage, read_write> kv_q: array<f32>;
-@group(0) @binding(3) var<storage, read_write> kv_k: array<u32>;
-@group(0) @binding(4) var<storage, read_write> kv_v: array<u32>;
-@group(0) @binding(5) var<uniform> kp: KvParams;
 
 // Stores elements (d, d + 1) of a cache row starting at element `row` (f32 bits, or one f16 pair).
 fn store_pair(k_cache: bool, row: u32, d: u32, a: f32, b: f32) {

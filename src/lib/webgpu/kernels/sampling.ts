@@ -7,7 +7,8 @@
  * reproducible.
  */
 import { ceilDiv, ComputeKernel, UniformLayout } from '../kernel';
-import code from './sampling.wgsl?raw';
+import { KernelBindings } from '../kernel-bindings';
+import sampling from './sampling.wgsl?raw';
 
 export interface SamplingParams {
 	/** ≤ 0 = greedy (argmax). Default 1. */
@@ -39,6 +40,33 @@ export const SAMPLING_PARAMS = new UniformLayout('Params', [
 	['round', 'u32'],
 	['mode', 'u32']
 ] as const);
+
+/** The passes over the vocabulary: logits, the penalty set, the scratch; then their parameters. */
+const VOCAB = {
+	logits: 'read',
+	seen: 'read_write u32',
+	scratch: 'read_write u32',
+	pa: SAMPLING_PARAMS
+} as const;
+/** The one-workgroup passes that may choose the id bind `out` before their parameters. */
+const FINAL = {
+	logits: 'read',
+	seen: 'read_write u32',
+	scratch: 'read_write u32',
+	out: 'read_write u32',
+	pb: SAMPLING_PARAMS
+} as const;
+
+/** sampling.wgsl's bindings, per entry point. */
+export const SAMPLING_BINDINGS = new KernelBindings('sampling', {
+	extremes: VOCAB,
+	extremes_final: FINAL,
+	hist: VOCAB,
+	select_bin: VOCAB,
+	mass: VOCAB,
+	draw: FINAL
+});
+const code = SAMPLING_BINDINGS.wgsl + sampling;
 
 /** Bytes of the scratch buffer the passes share (state + per-workgroup partials) for V ids. */
 export function samplingScratchBytes(V: number): number {
@@ -118,8 +146,9 @@ export class SamplingKernel {
 				mode: o.mode ?? 0
 			});
 		const k = this.kernels;
-		const vocab = [b.logits, b.seen, b.scratch];
-		const final = [...vocab, b.out];
+		const { logits, seen, scratch, out } = b;
+		const vocab = SAMPLING_BINDINGS.order('extremes', { logits, seen, scratch });
+		const final = SAMPLING_BINDINGS.order('draw', { logits, seen, scratch, out });
 		k.extremes.dispatch(enc, vocab, [G], uniforms());
 		k.extremes_final.dispatch(enc, final, [1], uniforms());
 		if (isGreedy(params)) return;

@@ -57,13 +57,8 @@ const S_THRK: u32 = 6u; // top-k threshold key
 const S_THR: u32 = 7u; // final threshold key (top-k, then top-p)
 const PART: u32 = 16u;
 
-@group(0) @binding(0) var<storage, read> logits: array<f32>;
-@group(0) @binding(1) var<storage, read_write> seen: array<u32>;
-@group(0) @binding(2) var<storage, read_write> scratch: array<u32>;
-// Entry points without `out` take their parameters at binding 3, those with it at binding 4.
-@group(0) @binding(3) var<uniform> pa: Params;
-@group(0) @binding(3) var<storage, read_write> out: array<u32>;
-@group(0) @binding(4) var<uniform> pb: Params;
+// Bindings: SAMPLING_BINDINGS in sampling.ts (logits, seen, scratch, then the parameters `pa`; the
+// one-workgroup passes that may choose the id bind `out` before their parameters `pb`).
 
 var<workgroup> wf: array<f32, THREADS>;
 var<workgroup> wu: array<u32, THREADS>;
