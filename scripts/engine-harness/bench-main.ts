@@ -10,6 +10,7 @@ import { cpus, totalmem } from 'node:os';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { BenchOptions, BenchResult } from './bench';
 import { countsLines } from './bench-counts';
+import { raceLines } from './race-lines';
 import { describeKernelPaths } from '../../src/lib/webgpu/device';
 
 export interface AdapterInfoText {
@@ -60,7 +61,12 @@ export async function benchMain(
 			// 2B training on SwiftShader takes far too long: only on a GPU, or when forced
 			train2b: flag('train-2b') || (!software && !flag('skip-2b')),
 			profile: flag('profile'),
-			countsOnly: flag('counts-only')
+			countsOnly: flag('counts-only'),
+			// the MatMulNBits race: GEMV (M = 1) and GEMM (M = --race-m: 512, software 64)
+			race: flag('no-race')
+				? undefined
+				: { ms: [1, value('race-m', software ? 64 : 512)], rounds: value('race-rounds', 5) },
+			raceOnly: flag('race-only')
 		};
 		console.error(
 			`benchmarking in ${runner.where} on ${software ? 'a software rasterizer' : 'a GPU'} (${[info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'adapter without info'}): prefill ${opts.prefillTokens}, 2B decode ${opts.decodeTokens2b} steps; LoRA training at ${opts.trainSeqs.join(' and ')} tokens, ${opts.trainSteps} steps, ${opts.train2b ? 'tiny and 2B shapes' : 'tiny only (--train-2b for the 2B shapes)'}…`
@@ -75,7 +81,8 @@ export async function benchMain(
 		.join(' ');
 	const soft = result.adapter.software || SOFTWARE_ADAPTER.test(gpu) ? ' (software WebGPU)' : '';
 	const machine = `${gpu}${soft}, in ${runner.where}; shader-f16 ${result.features.shaderF16 ? 'yes' : 'no'}, subgroups ${result.features.subgroups ? 'yes' : 'no'}; kernel paths: ${describeKernelPaths(result.paths)}; host ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, ${gib(totalmem())} RAM`;
-	const stamp = `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench${runner.where.startsWith('Node') ? ' -- --node' : ''}${flag('counts-only') ? ' -- --counts-only' : ''}\` on: ${machine}.`;
+	const only = ['counts-only', 'race-only'].filter(flag).map((f) => ` --${f}`);
+	const stamp = `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench${runner.where.startsWith('Node') || only.length ? ' --' : ''}${runner.where.startsWith('Node') ? ' --node' : ''}${only.join('')}\` on: ${machine}.`;
 	const counts = result.counts
 		? [`Counted ${stamp}`, '', ...countsLines(result.counts, 26)].join('\n')
 		: null;
@@ -94,7 +101,14 @@ export async function benchMain(
 		console.error(`written to ${file}`);
 	};
 	if (counts) write('<!-- COUNTS:BEGIN -->', '<!-- COUNTS:END -->', counts);
-	if (flag('counts-only')) return;
+	const jsonAt = args.indexOf('--json');
+	if (jsonAt >= 0) writeFileSync(args[jsonAt + 1], JSON.stringify({ machine, ...result }, null, 1));
+	if (result.race) {
+		const race = [`Raced ${stamp}`, '', ...raceLines(result.race, soft !== '')].join('\n');
+		console.log(`\n${race}\n`);
+		write('<!-- RACE:BEGIN -->', '<!-- RACE:END -->', race);
+	}
+	if (flag('counts-only') || flag('race-only')) return;
 	const lines = [
 		`Measured ${stamp}`,
 		'',

@@ -24,6 +24,7 @@ import {
 	type Linear,
 	type ProjectionName
 } from '../../src/lib/model/weights';
+import { RACE_SHAPES_2B, runRace, type RaceResult, type RaceShape } from './race';
 
 export interface BenchOptions {
 	/** Tokens of the prefill measurement. */
@@ -41,6 +42,10 @@ export interface BenchOptions {
 	profile?: boolean;
 	/** Only the counted WebGPU calls of the 2B shapes (countStructure): no timings. */
 	countsOnly?: boolean;
+	/** The MatMulNBits race (race.ts) at these token counts (absent: no race). */
+	race?: { ms: number[]; rounds: number; shapes?: RaceShape[] };
+	/** Only the race: no counts, no other timings. */
+	raceOnly?: boolean;
 }
 
 export interface ModelBench {
@@ -162,6 +167,8 @@ export interface BenchResult {
 	training: TrainBench[];
 	/** The 2B shapes' counted WebGPU calls (absent with skip2b). */
 	counts?: StructureCounts;
+	/** The MatMulNBits race (with BenchOptions.race). */
+	race?: RaceResult;
 }
 
 const COPY_WGSL = /* wgsl */ `
@@ -722,8 +729,16 @@ export async function countStructure(
 export async function runBench(opts: BenchOptions): Promise<BenchResult> {
 	const { device, report, features, paths } = await requestEngineDevice();
 	const log = (m: string) => console.log(`bench: ${m}`);
+	const race = async () =>
+		opts.race
+			? runRace(
+					device,
+					{ roundMs: 50, ...opts.race, shapes: opts.race.shapes ?? RACE_SHAPES_2B },
+					log
+				)
+			: undefined;
 	let counts: StructureCounts | undefined;
-	if (!opts.skip2b) {
+	if (!opts.skip2b && !opts.raceOnly) {
 		log('counting the WebGPU calls of a 2B-shaped decode token and training step…');
 		counts = await countStructure(device, randomQ4Weights(GEMMA2_2B_CONFIG, 1), {
 			context: 1024,
@@ -736,7 +751,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
 		description: report.description,
 		software: report.software
 	};
-	if (opts.countsOnly) {
+	if (opts.countsOnly || opts.raceOnly) {
+		const raced = opts.raceOnly ? await race() : undefined;
 		device.destroy();
 		return {
 			adapter,
@@ -746,7 +762,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
 			fmaGflops: 0,
 			models: [],
 			training: [],
-			counts
+			counts,
+			race: raced
 		};
 	}
 	const copyGBps = await copyBandwidth(device);
@@ -813,8 +830,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
 			);
 		}
 	}
+	const raced = await race();
 	device.destroy();
-	return { adapter, features, paths, copyGBps, fmaGflops, models, training, counts };
+	return { adapter, features, paths, copyGBps, fmaGflops, models, training, counts, race: raced };
 }
 
 // The browser page reaches it through globalThis; Node imports `runBench`. No DOM is used here.
