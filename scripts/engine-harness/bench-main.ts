@@ -106,7 +106,8 @@ export async function benchMain(
 	if (result.race) {
 		const race = [`Raced ${stamp}`, '', ...raceLines(result.race, soft !== '')].join('\n');
 		console.log(`\n${race}\n`);
-		write('<!-- RACE:BEGIN -->', '<!-- RACE:END -->', race);
+		// a race that could not start leaves the recorded one in place
+		if (!result.race.error) write('<!-- RACE:BEGIN -->', '<!-- RACE:END -->', race);
 	}
 	if (flag('counts-only') || flag('race-only')) return;
 	const lines = [

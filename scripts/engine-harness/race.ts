@@ -212,12 +212,26 @@ async function raceOne(
 	}
 }
 
+/**
+ * Why the race runs in Chromium only: in Node on Dawn (the `webgpu` package) onnxruntime-web 1.30's
+ * WebGPU EP (`onnxruntime-web/webgpu`, the build transformers.js uses) compiles its shader and then
+ * never finishes `session.run` — the wasm spins without yielding to the event loop, so Dawn's
+ * callbacks never come (tried: lavapipe, 2026-12). Its JSEP build (`onnxruntime-web`) runs there
+ * only after copying every SharedArrayBuffer `writeBuffer` (dawn.node rejects them), and in that
+ * try it kept a device of its own (bind groups mixing its buffers and ours failed validation). The
+ * figures come from Chromium.
+ */
+const NODE_UNSUPPORTED =
+	"onnxruntime-web's WebGPU EP does not finish a run on Dawn in Node; the race runs in headless Chromium (`npm run bench -- --race-only`)";
+
 /** Races every shape × M × dtype (f16 only where the device has `shader-f16`). */
 export async function runRace(
 	device: GPUDevice,
 	opts: RaceOptions,
 	log: (m: string) => void = () => {}
 ): Promise<RaceResult> {
+	if (typeof process !== 'undefined' && process.versions?.node)
+		return { ortVersion: '', rows: [], error: NODE_UNSUPPORTED };
 	let ort: Ort;
 	try {
 		ort = (await import('onnxruntime-web/webgpu')) as unknown as Ort;
