@@ -28,11 +28,19 @@ export function raceLines(race: RaceResult, software: boolean): string[] {
 		'| shape | M | N × K | dtype | ours ms / call | ORT ms / call | ratio (median) | calls × rounds | max abs diff (max abs Y) |',
 		'|---|---|---|---|---|---|---|---|---|'
 	);
-	for (const r of race.rows) {
+	// a dtype skipped on every shape for one reason (f16 without shader-f16) is one line below
+	const wholly = new Map<string, string>();
+	for (const dtype of new Set(race.rows.map((r) => r.dtype))) {
+		const reasons = new Set(race.rows.filter((r) => r.dtype === dtype).map((r) => r.skipped));
+		const [reason] = reasons;
+		if (reasons.size === 1 && reason) wholly.set(dtype, reason);
+	}
+	for (const r of race.rows.filter((r) => !wholly.has(r.dtype))) {
 		const ran = !r.skipped && r.agree;
 		lines.push(
 			`| ${r.shape} | ${r.M} | ${r.N} × ${r.K} | ${r.dtype} | ${ran ? r.oursMs.toFixed(3) : '—'} | ${ran ? r.theirsMs.toFixed(3) : '—'} | ${ratioCell(r)} | ${ran ? `${r.calls} × ${r.rounds}` : '—'} | ${r.skipped ? '—' : `${r.maxAbsDiff.toExponential(1)} (${r.maxAbsY.toFixed(2)})`} |`
 		);
 	}
+	for (const [dtype, reason] of wholly) lines.push('', `${dtype} rows: not raced — ${reason}.`);
 	return lines;
 }
