@@ -12,9 +12,17 @@
  *   npm run bench -- --train-2b       # LoRA training of the 2B shapes even on a software adapter
  *   npm run bench -- --train-steps 3  # timed training steps per length (software 1, GPU 5)
  *   npm run bench -- --counts-only    # only the counted WebGPU calls of the 2B shapes (seconds)
+ *   npm run bench -- --race-only      # only the MatMulNBits race (onnxruntime-web, Chromium only)
+ *   npm run bench -- --race-m 128     # the race's GEMM token count (default 512; software 64)
+ *   npm run bench -- --race-rounds 7  # the race's interleaved rounds (default 5)
+ *   npm run bench -- --no-race        # the full bench without the race
+ *   npm run bench -- --json FILE      # also the whole result as JSON
  *
  * Training: LoRA r=16 on all seven projections, batch 1, at 256 and 512 tokens (tiny model always;
  * 2B shapes on a GPU unless --skip-2b), reported against a peak-FMA probe (bench.ts fmaRate).
+ *
+ * MatMulNBits race: our q4 GEMV/GEMM against onnxruntime-web's WebGPU MatMulNBits on the same
+ * device (scripts/engine-harness/race.ts; docs/BENCHMARKS.md, "MatMulNBits race").
  *
  * Both paths run scripts/engine-harness/bench.ts; the driver is scripts/engine-harness/bench-main.ts.
  * On a GPU machine without a browser or Node, see DEVELOPERS.md ("Benchmarks on a GPU machine
