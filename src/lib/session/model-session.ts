@@ -128,19 +128,17 @@ export class ModelSession {
 	async kernelCheck({ x, weight, rows, size, eps }: RmsNormProbe): Promise<Float32Array> {
 		const { device } = await this.device();
 		const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-		const make = (data: Float32Array) => {
-			const b = device.createBuffer({ size: data.byteLength, usage });
-			device.queue.writeBuffer(b, 0, data as Float32Array<ArrayBuffer>);
-			return b;
-		};
-		const buffers = [make(x), make(weight), make(new Float32Array(rows * size))];
+		const memory = new GpuMemory(device);
+		const make = (name: string, data: Float32Array) =>
+			memory.allocWith(`kernel-check.${name}`, data, usage, 'scratch');
+		const y = make('y', new Float32Array(rows * size));
 		try {
 			const enc = device.createCommandEncoder();
-			new RmsNormKernel(device).encode(enc, buffers[0], buffers[1], buffers[2], rows, size, eps);
+			new RmsNormKernel(device).encode(enc, make('x', x), make('w', weight), y, rows, size, eps);
 			device.queue.submit([enc.finish()]);
-			return await readF32(device, buffers[2], rows * size);
+			return await readF32(device, y, rows * size);
 		} finally {
-			for (const b of buffers) b.destroy();
+			memory.freeAll();
 		}
 	}
 

@@ -39,7 +39,7 @@ import {
 	samplingScratchBytes,
 	type SamplingParams
 } from '../kernels/sampling';
-import { GpuMemory, type MemoryEntry, readF32 } from '../memory';
+import { GpuMemory, memoryPlan, readF32, type MemoryEntry, type PlanBuffers } from '../memory';
 import { KvCache } from './kv-cache';
 import { LayerForward, attentionParams, type LayerBuffers, type ProjectionHook } from './layer';
 import {
@@ -79,34 +79,51 @@ export interface GenerateOptions {
 	penaltyIds?: number[];
 }
 
-const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 /**
  * Tokens generate() keeps in flight: the forward of token n+1 is submitted before token n's id is
  * read, so the GPU never waits for the CPU; the ids are read behind, through this many buffers.
  */
 const TOKENS_IN_FLIGHT = 3;
 
-interface Activations {
-	ids: GPUBuffer; // [C] u32
-	h: GPUBuffer; // [C, d] residual stream
-	x: GPUBuffer; // [C, d] normed input of a block
-	q: GPUBuffer; // [C, H·hd]
-	qkv: GPUBuffer; // [C, (H + 2·KV)·hd] decode: the merged q | k | v projection
-	k: GPUBuffer; // [C, KV·hd]
-	v: GPUBuffer; // [C, KV·hd]
-	a: GPUBuffer; // [C, H·hd] attention output
-	o: GPUBuffer; // [C, d] o_proj / down_proj output
-	gate: GPUBuffer; // [C, I]
-	up: GPUBuffer; // [C, I]
-	act: GPUBuffer; // [C, I] gelu(gate) ⊙ up
-	lastH: GPUBuffer; // [1, d]
-	lastNormed: GPUBuffer; // [1, d]
-	logits: GPUBuffer; // [1, V] last position, after the softcap
-	seen: GPUBuffer; // [V/32] u32 bitset: the ids the repetition penalty applies to
-	sampleScratch: GPUBuffer; // the sampling passes' state and partials
-	token: GPUBuffer; // [1] u32 sampled id (sample(); generate() samples into ids[0])
-	tokenRead: GPUBuffer; // [1] u32, MAP_READ
+/**
+ * The engine's activations, sized for one chunk of C = prefillChunk rows (counts of f32/u32
+ * elements): the layer scratch (LayerBuffers, with x2 = x and f = o), decode's merged qkv, the
+ * last position's logits and the sampling state. Allocated once, through GpuMemory.allocPlan.
+ */
+function activationPlan(c: Gemma2Config, C: number) {
+	const d = c.hiddenSize;
+	const qw = c.numHeads * c.headDim;
+	const kvw = c.numKvHeads * c.headDim;
+	const I = c.intermediateSize;
+	return memoryPlan('act', 'activations', {
+		ids: C, // u32
+		h: C * d, // residual stream
+		x: C * d, // normed input of a block
+		q: C * qw,
+		qkv: C * (qw + 2 * kvw), // decode: the merged q | k | v projection
+		k: C * kvw,
+		v: C * kvw,
+		a: C * qw, // attention output
+		o: C * d, // o_proj / down_proj output
+		gate: C * I,
+		up: C * I,
+		act: C * I, // gelu(gate) ⊙ up
+		lastH: d,
+		lastNormed: d,
+		logits: c.vocabSize, // the last position, after the softcap
+		seen: penaltySetBytes(c.vocabSize) / 4, // u32 bitset: the ids the repetition penalty applies to
+		sampleScratch: samplingScratchBytes(c.vocabSize) / 4, // the sampling passes' state and partials
+		token: 1, // u32 sampled id (sample(); generate() samples into ids[0])
+		tokenRead: { readback: 1 }
+	});
 }
+
+/** generate()'s id readbacks: [1] u32 each, a ring of TOKENS_IN_FLIGHT. */
+const ID_READS = memoryPlan(
+	'act.id_read',
+	'activations',
+	Object.fromEntries(Array.from({ length: TOKENS_IN_FLIGHT }, (_, i) => [i, { readback: 1 }]))
+);
 
 export class Gemma2Engine {
 	readonly config: Gemma2Config;
@@ -120,7 +137,7 @@ export class Gemma2Engine {
 	/** True between releaseKvCache() and restoreKvCache(). */
 	private kvReleased = false;
 	private readonly kvDtype: 'f32' | 'f16';
-	private readonly act: Activations;
+	private readonly act: PlanBuffers<ReturnType<typeof activationPlan>>;
 	/** act's buffers as the shared layer forward (layer.ts) takes them: x2 = x, f = o. */
 	private readonly layerBuffers: LayerBuffers;
 	private readonly layer: LayerForward;
@@ -178,47 +195,8 @@ export class Gemma2Engine {
 		this.kvDtype = opts.kvCacheDtype ?? 'f32';
 		this.kv = new KvCache(device, memory, c, this.maxTokens, { dtype: this.kvDtype });
 
-		const C = this.prefillChunk;
-		const d = c.hiddenSize;
-		const qw = c.numHeads * c.headDim;
-		const kvw = c.numKvHeads * c.headDim;
-		const I = c.intermediateSize;
-		const buf = (label: string, floats: number) =>
-			memory.alloc(label, floats * 4, STORAGE, 'activations');
-		this.act = {
-			ids: buf('act.ids', C),
-			h: buf('act.h', C * d),
-			x: buf('act.x', C * d),
-			q: buf('act.q', C * qw),
-			qkv: buf('act.qkv', C * (qw + 2 * kvw)),
-			k: buf('act.k', C * kvw),
-			v: buf('act.v', C * kvw),
-			a: buf('act.a', C * qw),
-			o: buf('act.o', C * d),
-			gate: buf('act.gate', C * I),
-			up: buf('act.up', C * I),
-			act: buf('act.gelu', C * I),
-			lastH: buf('act.last_h', d),
-			lastNormed: buf('act.last_normed', d),
-			logits: buf('act.logits', c.vocabSize),
-			seen: buf('act.penalty_set', penaltySetBytes(c.vocabSize) / 4),
-			sampleScratch: buf('act.sample_scratch', samplingScratchBytes(c.vocabSize) / 4),
-			token: buf('act.token', 1),
-			tokenRead: memory.alloc(
-				'act.token_read',
-				4,
-				GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-				'activations'
-			)
-		};
-		this.idReads = Array.from({ length: TOKENS_IN_FLIGHT }, (_, i) =>
-			memory.alloc(
-				`act.id_read[${i}]`,
-				4,
-				GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-				'activations'
-			)
-		);
+		this.act = memory.allocPlan(activationPlan(c, this.prefillChunk));
+		this.idReads = Object.values(memory.allocPlan(ID_READS));
 		const { h, x, q, k, v, a, o, gate, up, act } = this.act;
 		this.layerBuffers = { h, x, q, k, v, a, o, x2: x, gate, up, act, f: o };
 	}
@@ -377,9 +355,10 @@ export class Gemma2Engine {
 		);
 		const block = Math.max(1, Math.min(this.prefillChunk, Math.floor(maxBinding / (V * 4))));
 		const out = new Float32Array(ids.length * V);
-		const logits = this.memory.alloc('forward.logits', block * V * 4, STORAGE, 'scratch');
-		const normed = this.memory.alloc('forward.normed', block * d * 4, STORAGE, 'scratch');
-		const hBlock = this.memory.alloc('forward.h_block', block * d * 4, STORAGE, 'scratch');
+		const scratch = this.memory.allocPlan(
+			memoryPlan('forward', 'scratch', { logits: block * V, normed: block * d, hBlock: block * d })
+		);
+		const { logits, normed, hBlock } = scratch;
 		try {
 			for (let s = 0; s < ids.length; s += this.prefillChunk) {
 				const chunk = ids.slice(s, s + this.prefillChunk);
@@ -418,9 +397,7 @@ export class Gemma2Engine {
 			this.hasLogits = ids.length > 0;
 			this.lastFed = ids.at(-1) ?? null;
 		} finally {
-			this.memory.free(logits);
-			this.memory.free(normed);
-			this.memory.free(hBlock);
+			for (const b of Object.values(scratch)) this.memory.free(b);
 		}
 		return out;
 	}
