@@ -10,7 +10,7 @@
  * Buffers made elsewhere, on purpose (not counted here): ComputeKernel's uniform buffers and
  * UniformSlots (kernel.ts, tens of bytes each, cached per device), the kernels' own small
  * constant tables and split-K scratch (rope's inverse frequencies, attention's partials, grown on
- * demand), readF32's transient MAP_READ staging below, and the GPU report's probe buffers.
+ * demand), and readF32's transient MAP_READ staging below.
  */
 
 export type MemoryPurpose =
