@@ -26,7 +26,12 @@
  */
 import { readF32 } from '../webgpu/memory';
 import type { ProjectionName } from '../model/weights';
-import type { ProjectionOut, SharedBackwardHook } from '../webgpu/gemma2/projection-hook';
+import type {
+	ProjectionOut,
+	SharedBackwardArgs,
+	SharedBackwardHook,
+	SharedForwardArgs
+} from '../webgpu/gemma2/projection-hook';
 import {
 	LoraKernel,
 	LORA_MAX_MEMBERS,
@@ -297,15 +302,7 @@ export class GpuLoraAdapter implements SharedBackwardHook {
 	 * SharedProjectionHook: ys[i] += s·B(A x̃) for every adapted projs[i], one dispatch per kernel
 	 * group; with `gelu`, gelu = gelu_tanh(gate + branch) ⊙ (up + branch) (projs: gate, up).
 	 */
-	encodeShared(
-		enc: GPUCommandEncoder,
-		layer: number,
-		projs: readonly ProjectionName[],
-		x: GPUBuffer,
-		ys: ProjectionOut[],
-		T: number,
-		gelu?: GPUBuffer
-	): void {
+	encodeShared(...[enc, layer, projs, x, ys, T, gelu]: SharedForwardArgs): void {
 		const groups = this.kernelGroups(layer, projs);
 		if (T === 0) return;
 		if (gelu && groups.length === 0)
@@ -348,15 +345,7 @@ export class GpuLoraAdapter implements SharedBackwardHook {
 	}
 
 	/** SharedBackwardHook: encodeBackward for projections sharing x, two dispatches per group. */
-	encodeBackwardShared(
-		enc: GPUCommandEncoder,
-		layer: number,
-		projs: readonly ProjectionName[],
-		x: GPUBuffer,
-		dys: GPUBuffer[],
-		dx: GPUBuffer,
-		T: number
-	): void {
+	encodeBackwardShared(...[enc, layer, projs, x, dys, dx, T]: SharedBackwardArgs): void {
 		const groups = this.kernelGroups(layer, projs);
 		if (T === 0) return;
 		for (const group of groups) {

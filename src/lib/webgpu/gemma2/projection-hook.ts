@@ -48,6 +48,11 @@ export interface SharedBackwardHook extends LoraBackwardHook, SharedProjectionHo
 	): void;
 }
 
+/** encodeShared's arguments. */
+export type SharedForwardArgs = Parameters<SharedProjectionHook['encodeShared']>;
+/** encodeBackwardShared's arguments. */
+export type SharedBackwardArgs = Parameters<SharedBackwardHook['encodeBackwardShared']>;
+
 export function isSharedHook(h: ProjectionHook | null): h is SharedProjectionHook {
 	return typeof (h as Partial<SharedProjectionHook> | null)?.encodeShared === 'function';
 }
@@ -77,15 +82,10 @@ export function encodeBranches(
 /** The branches' backward for projections sharing x (dys[i] = ∂/∂ys[i]), by group where it can. */
 export function encodeBranchesBackward(
 	hook: LoraBackwardHook | null,
-	enc: GPUCommandEncoder,
-	layer: number,
-	projs: readonly ProjectionName[],
-	x: GPUBuffer,
-	dys: GPUBuffer[],
-	dx: GPUBuffer,
-	T: number
+	...args: SharedBackwardArgs
 ): void {
+	const [enc, layer, projs, x, dys, dx, T] = args;
 	if (typeof (hook as Partial<SharedBackwardHook> | null)?.encodeBackwardShared === 'function')
-		(hook as SharedBackwardHook).encodeBackwardShared(enc, layer, projs, x, dys, dx, T);
+		(hook as SharedBackwardHook).encodeBackwardShared(...args);
 	else projs.forEach((p, i) => hook?.encodeBackward(enc, layer, p, x, dys[i], dx, T));
 }
