@@ -77,6 +77,13 @@ function samplingLabel(s: StructureCounts): string {
 	return `temperature ${p.temperature}, top-k ${p.topK}, top-p ${p.topP}, repetition penalty ${p.repetitionPenalty}`;
 }
 
+/** Dispatches of the LoRA kernels (kernels/lora.*). */
+function loraDispatches(c: StructureCounts['decode']): number {
+	return Object.entries(c.dispatchesByPipeline)
+		.filter(([k]) => k.startsWith('lora.'))
+		.reduce((a, [, v]) => a + v, 0);
+}
+
 /** Markdown lines of the counted figures (for docs/BENCHMARKS.md, between the COUNTS markers). */
 export function countsLines(s: StructureCounts, layers: number): string[] {
 	const d = s.decode;
@@ -103,6 +110,8 @@ export function countsLines(s: StructureCounts, layers: number): string[] {
 		'',
 		`A sampled token (${samplingLabel(s)}): ${s.decodeSampled.dispatches} dispatches, ${samplingDispatches(s.decodeSampled)} of them sampling (greedy: ${samplingDispatches(d)}), each pass over the vocabulary spread over ${Math.ceil(256000 / 1024)} workgroups; ${s.decodeSampled.submits} submit, ${s.decodeSampled.readbacks} readback, ${s.decodeSampled.bindGroupsCreated} bind groups and ${s.decodeSampled.buffersCreated} buffers created.`,
 		'',
+		`With the bench's LoRA adapter active (r=16 on 7 projections, greedy): ${s.decodeAdapted.dispatches} dispatches (${(s.decodeAdapted.dispatches / layers).toFixed(1)} per layer), ${loraDispatches(s.decodeAdapted)} of them LoRA branches (one per adapted group: q|k|v, o, gate|up with the gelu-gate, down); ${s.decodeAdapted.computePasses} compute pass, ${s.decodeAdapted.submits} submit, ${s.decodeAdapted.bindGroupsCreated} bind groups and ${s.decodeAdapted.buffersCreated} buffers created.`,
+		'',
 		`Bytes bound per decode token, by stream (an upper bound of DRAM traffic: the KV cache binding is the whole ${s.decodeContext}-token cache, activations are buffers sized for a prefill chunk; the embedding lookup counts one row): ${Object.entries(
 			streams
 		)
@@ -114,7 +123,7 @@ export function countsLines(s: StructureCounts, layers: number): string[] {
 		'',
 		`| per training step (LoRA r=16 on 7 projections, seq ${s.trainSeq}, second step) | count |`,
 		'|---|---|',
-		`| dispatches | ${t.dispatches} |`,
+		`| dispatches | ${t.dispatches}, LoRA branches ${loraDispatches(t)} (${((100 * loraDispatches(t)) / t.dispatches).toFixed(0)}%) |`,
 		`| compute passes | ${t.computePasses} |`,
 		`| submits (command buffers) | ${t.submits} (${t.commandBuffers}) |`,
 		`| readbacks (mapAsync) | ${t.readbacks} |`,

@@ -12,10 +12,11 @@ import { ComputeKernel, ceilDiv, packUniforms } from '../../src/lib/webgpu/kerne
 import { GpuCallCounter, type GpuCallCounts } from '../../src/lib/webgpu/call-counter';
 import { GEMMA2_2B_CONFIG, TINY_CONFIG, randomWeights } from '../../src/lib/reference/random-model';
 import { isSlidingLayer, type Gemma2Config } from '../../src/lib/model/config';
-import { createLoraAdapter } from '../../src/lib/lora/adapter';
+import { createLoraAdapter, type LoraAdapter } from '../../src/lib/lora/adapter';
 import { ALL_PROJECTIONS, LORA_DEFAULTS, TRAINING_DEFAULTS } from '../../src/lib/lora/config';
 import { createTrainingStack, type TrainingStack } from '../../src/lib/training/stack';
 import { adamwStepOptions } from '../../src/lib/training/trainer';
+import { GpuLoraAdapter } from '../../src/lib/training/gpu-adapter';
 import {
 	PROJECTIONS,
 	f32ToF16,
@@ -335,8 +336,8 @@ export function trainingFlopsByKernel(
 	return {
 		'matmul.gemm_q4': layers * 4 * layerParams + 4 * head,
 		'matmul.gemm_dx_q4': layers * 2 * layerParams + 2 * head,
-		'lora.lora_rows_forward': layers * 4 * (loraIn + loraOut),
-		'lora.lora_rows_backward': layers * 2 * (2 * loraIn + loraOut),
+		'lora.lora_forward': layers * 4 * (loraIn + loraOut),
+		'lora.lora_backward_rows': layers * 2 * (2 * loraIn + loraOut),
 		'lora.lora_weight_grads': layers * 2 * (loraIn + loraOut),
 		attention: 4 * attn
 	};
@@ -485,17 +486,7 @@ function benchIds(V: number, T: number): number[] {
 
 /** The studio's training stack for the bench's LoRA on `engine` (KV cache released). */
 function benchStack(engine: Gemma2Engine, T: number, ids: number[]): Promise<TrainingStack> {
-	const host = createLoraAdapter(
-		engine.config,
-		{
-			...LORA_DEFAULTS,
-			r: TRAIN_RANK,
-			lora_alpha: 2 * TRAIN_RANK,
-			target_modules: ALL_PROJECTIONS
-		},
-		1
-	);
-	return createTrainingStack(engine, host, {
+	return createTrainingStack(engine, benchLora(engine.config), {
 		maxTokens: T,
 		args: TRAINING_DEFAULTS,
 		train: [{ input_ids: ids, labels: ids }]
@@ -504,6 +495,12 @@ function benchStack(engine: Gemma2Engine, T: number, ids: number[]): Promise<Tra
 
 /** The benchmark's LoRA: r = 16 (alpha 32) on all seven projections of every layer. */
 const TRAIN_RANK = 16;
+
+/** A fresh adapter of the benchmark's LoRA for a model of config `c`. */
+function benchLora(c: Gemma2Config): LoraAdapter {
+	const lc = { ...LORA_DEFAULTS, r: TRAIN_RANK, lora_alpha: 2 * TRAIN_RANK };
+	return createLoraAdapter(c, { ...lc, target_modules: ALL_PROJECTIONS }, 1);
+}
 
 /**
  * LoRA training speed at sequence length T, batch 1, on an engine of its own (its own GpuMemory,
@@ -610,6 +607,8 @@ export interface StructureCounts {
 	/** One steady-state token sampled with decodeSampledParams (top-k, top-p, penalty). */
 	decodeSampled: GpuCallCounts;
 	decodeSampledParams: SamplingParams;
+	/** One steady-state greedy token with the bench's LoRA adapter (benchLora) active. */
+	decodeAdapted: GpuCallCounts;
 	/** The engine's KV cache capacity (tokens) while counting: its bound bytes are at this context. */
 	decodeContext: number;
 	/** Bytes bound per decode token by stream (see streamBytes). */
@@ -688,6 +687,11 @@ export async function countStructure(
 		};
 		const { counts: decode, inFlight: decodeInFlight } = await token({ temperature: 0 });
 		const { counts: decodeSampled } = await token(SAMPLED);
+		const adapter = new GpuLoraAdapter(device, engine.memory, benchLora(c));
+		decoding.lora = adapter;
+		const { counts: decodeAdapted } = await token({ temperature: 0 });
+		decoding.lora = null;
+		adapter.destroy();
 		const embedRowBytes = linearBytes(w.embed) / c.vocabSize;
 		const decodeStreams = streamBytes(decode, engine.memory, embedRowBytes);
 		engine.destroy();
@@ -709,6 +713,7 @@ export async function countStructure(
 			decodeInFlight,
 			decodeSampled,
 			decodeSampledParams: SAMPLED,
+			decodeAdapted,
 			decodeContext: opts.context,
 			decodeStreams,
 			decodeWeightBytesMin: weightBytes(w).perToken,

@@ -1,6 +1,8 @@
 /**
  * A LoRA adapter resident on the GPU: the engine's ProjectionHook (forward, y += s·B(A x̃)) and the
- * backward's LoraBackwardHook (dA, dB accumulation and dx += s·(dy B) A).
+ * backward's LoraBackwardHook (dA, dB accumulation and dx += s·(dy B) A), by groups of projections
+ * sharing their input (SharedBackwardHook: q | k | v and gate | up each in one kernel group — one
+ * dispatch forward, two backward — and the fused decode's merged qkv and gelu-gate outputs).
  *
  * Memory picture (GpuMemory purposes 'lora' and 'scratch'):
  *   params  one flat f32 buffer per segment: every module's A [r, in] then B [out, r], each tensor
@@ -8,7 +10,11 @@
  *           as many whole tensors as fit one storage binding (Gemma 2B at r = 64 needs ~330 MB).
  *   grads   the same layout (only with { trainable: true }), so AdamW (kernels/adamw.ts) walks
  *           params, grads and its moments as the same flat arrays, padding included (always 0).
- *   u, g    [T, maxRank] scratch for A x̃ and dy B, grown when a longer sequence comes.
+ *           Modules come in layer then projection order, so a group's tensors lie side by side
+ *           in one segment (one binding serves the group; a group split over segments costs one
+ *           kernel group per segment).
+ *   u, g    [T, maxRank] scratch for A x̃ and dy B (maxRank: the largest rank sum of a group),
+ *           grown when a longer sequence comes.
  *
  * Mixing several adapters for inference is done on the host (lora/adapter.ts mixAdapters: one
  * adapter whose rank is the sum of the ranks, exactly Σ w_i s_i B_i A_i) and uploaded as one:
@@ -20,8 +26,20 @@
  */
 import { readF32 } from '../webgpu/memory';
 import type { ProjectionName } from '../model/weights';
-import type { LoraBackwardHook } from '../webgpu/gemma2/backward';
-import { LoraKernel, type Bindable } from '../webgpu/kernels/lora';
+import type {
+	ProjectionOut,
+	SharedBackwardArgs,
+	SharedBackwardHook,
+	SharedForwardArgs
+} from '../webgpu/gemma2/projection-hook';
+import {
+	LoraKernel,
+	LORA_MAX_MEMBERS,
+	LORA_MAX_RANK,
+	type Bindable,
+	type LoraGroup,
+	type LoraMember
+} from '../webgpu/kernels/lora';
 import type { GpuMemory } from '../webgpu/memory';
 import type { LoraAdapter, LoraModule } from '../lora/adapter';
 import { loraTensorName } from '../lora/tensor-names';
@@ -49,6 +67,24 @@ interface ModuleSlot {
 	offsetB: number;
 }
 
+/** Projections sharing one input, in the order a decoder layer computes them. */
+const SHARED_INPUT: readonly (readonly ProjectionName[])[] = [
+	['q_proj', 'k_proj', 'v_proj'],
+	['o_proj'],
+	['gate_proj', 'up_proj'],
+	['down_proj']
+];
+const shareSet = (p: ProjectionName) => SHARED_INPUT.findIndex((s) => s.includes(p));
+
+/** One kernel group: adapted modules of a share set in one segment; `at` indexes the caller's projs. */
+interface KernelGroup {
+	segment: number;
+	/** First and past-the-last float of the group's tensors in the segment. */
+	start: number;
+	end: number;
+	members: { slot: ModuleSlot; at: number }[];
+}
+
 export interface GpuLoraOptions {
 	/** Allocate gradient buffers (training). Default false. */
 	trainable?: boolean;
@@ -58,7 +94,7 @@ export interface GpuLoraOptions {
 	maxSegmentBytes?: number;
 }
 
-export class GpuLoraAdapter implements LoraBackwardHook {
+export class GpuLoraAdapter implements SharedBackwardHook {
 	readonly segments: LoraSegment[] = [];
 	/** Apply lora_dropout (only when > 0). PEFT: module.train(). */
 	training = false;
@@ -72,6 +108,8 @@ export class GpuLoraAdapter implements LoraBackwardHook {
 	private readonly kernel: LoraKernel;
 	private readonly slots = new Map<string, ModuleSlot>();
 	private readonly byLayerProj = new Map<string, ModuleSlot>();
+	/** kernelGroups(layer, projs), by `${layer}/${projs}`. */
+	private readonly groups = new Map<string, KernelGroup[]>();
 	private scratchRows = 0;
 	private u: GPUBuffer | null = null;
 	private g: GPUBuffer | null = null;
@@ -98,7 +136,7 @@ export class GpuLoraAdapter implements LoraBackwardHook {
 		const roundUp = (n: number) => Math.ceil(n / align) * align;
 		// Lay the tensors out, segment by segment.
 		const layout: { floats: number; slots: ModuleSlot[] }[] = [{ floats: 0, slots: [] }];
-		let maxRank = 1;
+		const rankSums = new Map<string, number>();
 		for (const m of adapter.modules.values()) {
 			const need = roundUp(m.r * m.in) + roundUp(m.out * m.r);
 			if (need > maxFloats)
@@ -116,9 +154,10 @@ export class GpuLoraAdapter implements LoraBackwardHook {
 			seg.slots.push(slot);
 			this.slots.set(m.name, slot);
 			this.byLayerProj.set(`${m.layer}/${m.proj}`, slot);
-			maxRank = Math.max(maxRank, m.r);
+			const set = `${m.layer}/${shareSet(m.proj)}`;
+			rankSums.set(set, (rankSums.get(set) ?? 0) + m.r);
 		}
-		this.maxRank = maxRank;
+		this.maxRank = Math.min(LORA_MAX_RANK, Math.max(1, ...rankSums.values()));
 		for (let s = 0; s < layout.length; s++) {
 			const floats = Math.max(layout[s].floats, align);
 			const host = new Float32Array(floats);
@@ -171,47 +210,80 @@ export class GpuLoraAdapter implements LoraBackwardHook {
 		return { buffer: buf, offset: offset * 4, size: floats * 4 };
 	}
 
-	private views(slot: ModuleSlot) {
-		const seg = this.segments[slot.segment];
-		const m = slot.module;
-		const nA = m.r * m.in;
-		const nB = m.out * m.r;
-		return {
-			A: this.binding(seg.params, slot.offsetA, nA),
-			B: this.binding(seg.params, slot.offsetB, nB),
-			dA: seg.grads ? this.binding(seg.grads, slot.offsetA, nA) : null,
-			dB: seg.grads ? this.binding(seg.grads, slot.offsetB, nB) : null
-		};
+	/**
+	 * The adapted modules among `projs` (which share their input) as kernel groups: consecutive
+	 * modules of one segment, at most LORA_MAX_MEMBERS of them and LORA_MAX_RANK ranks in all.
+	 */
+	private kernelGroups(layer: number, projs: readonly ProjectionName[]): KernelGroup[] {
+		this.check();
+		const key = `${layer}/${projs.join()}`;
+		let groups = this.groups.get(key);
+		if (groups) return groups;
+		groups = [];
+		let cur: KernelGroup | undefined;
+		let ranks = 0;
+		projs.forEach((proj, at) => {
+			const slot = this.byLayerProj.get(`${layer}/${proj}`);
+			if (!slot) return;
+			const m = slot.module;
+			if (
+				!cur ||
+				cur.segment !== slot.segment ||
+				cur.members.length === LORA_MAX_MEMBERS ||
+				ranks + m.r > LORA_MAX_RANK
+			) {
+				groups!.push((cur = { segment: slot.segment, start: slot.offsetA, end: 0, members: [] }));
+				ranks = 0;
+			}
+			cur.start = Math.min(cur.start, slot.offsetA);
+			cur.end = Math.max(cur.end, slot.offsetB + m.out * m.r);
+			cur.members.push({ slot, at });
+			ranks += m.r;
+		});
+		this.groups.set(key, groups);
+		return groups;
 	}
 
-	private shape(slot: ModuleSlot, T: number) {
+	/** A module as a member of its kernel group (offsets within the group's binding). */
+	private member(slot: ModuleSlot, start: number, out?: ProjectionOut, at = 0): LoraMember {
 		const m = slot.module;
-		const index = slot.index;
 		return {
-			T,
-			IN: m.in,
-			OUT: m.out,
 			R: m.r,
+			OUT: m.out,
+			A: slot.offsetA - start,
+			B: slot.offsetB - start,
 			scale: m.scale,
-			dropout: this.training ? this.dropout : 0,
 			// a different mask per module: mix the module's index into the seed
-			seed: (Math.imul(this.dropoutSeed + 1, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0
+			seed:
+				(Math.imul(this.dropoutSeed + 1, 0x9e3779b1) ^ Math.imul(slot.index + 1, 0x85ebca6b)) >>> 0,
+			slot: at,
+			ld: out?.ld,
+			col: out?.col
 		};
 	}
 
-	private scratch(T: number, R: number): { u: Bindable; g: Bindable } {
+	private shape(group: KernelGroup, T: number, members: LoraMember[]): LoraGroup {
+		const IN = group.members[0].slot.module.in;
+		return { T, IN, dropout: this.training ? this.dropout : 0, members };
+	}
+
+	/** The group's weights (or gradients) binding: its tensors in their segment. */
+	private span(group: KernelGroup, buf: GPUBuffer): GPUBufferBinding {
+		return this.binding(buf, group.start, group.end - group.start);
+	}
+
+	private scratch(T: number, group: KernelGroup): { u: Bindable; g: Bindable } {
 		this.ensureScratch(T);
+		const R = group.members.reduce((n, { slot }) => n + slot.module.r, 0);
 		return {
 			u: this.binding(this.u!, 0, T * R),
 			g: this.binding(this.g!, 0, T * R)
 		};
 	}
 
-	/** The module at (layer, proj) when it is adapted and there are rows to work on. */
-	private adapted(layer: number, proj: ProjectionName, T: number): ModuleSlot | undefined {
-		this.check();
-		const slot = this.byLayerProj.get(`${layer}/${proj}`);
-		return slot && T !== 0 ? slot : undefined;
+	/** SharedProjectionHook: whether any of `projs` is adapted at `layer`. */
+	adapts(layer: number, projs: readonly ProjectionName[]): boolean {
+		return this.kernelGroups(layer, projs).length > 0;
 	}
 
 	/** ProjectionHook: y [T, out] += s·B(A x̃) for the module at (layer, proj), if adapted. */
@@ -223,11 +295,40 @@ export class GpuLoraAdapter implements LoraBackwardHook {
 		y: GPUBuffer,
 		T: number
 	): void {
-		const slot = this.adapted(layer, proj, T);
-		if (!slot) return;
-		const v = this.views(slot);
-		const { u } = this.scratch(T, slot.module.r);
-		this.kernel.encodeForward(enc, { x, A: v.A, B: v.B, u, y }, this.shape(slot, T));
+		this.encodeShared(enc, layer, [proj], x, [{ buffer: y }], T);
+	}
+
+	/**
+	 * SharedProjectionHook: ys[i] += s·B(A x̃) for every adapted projs[i], one dispatch per kernel
+	 * group; with `gelu`, gelu = gelu_tanh(gate + branch) ⊙ (up + branch) (projs: gate, up).
+	 */
+	encodeShared(...[enc, layer, projs, x, ys, T, gelu]: SharedForwardArgs): void {
+		const groups = this.kernelGroups(layer, projs);
+		if (T === 0) return;
+		if (gelu && groups.length === 0)
+			throw new Error(`GpuLoraAdapter: no branch of ${projs} at layer ${layer} for the gelu form`);
+		groups.forEach((group, i) => {
+			const params = this.segments[group.segment].params;
+			const { u } = this.scratch(T, group);
+			const last = gelu && i === groups.length - 1;
+			// the gelu form: gate and up as members 0 and 1 (one without a branch has rank 0); the
+			// earlier groups (a pair split over segments) add into the base outputs
+			const members = last
+				? projs.map((_, at) => {
+						const m = group.members.find((g) => g.at === at);
+						if (m) return this.member(m.slot, group.start, ys[at], at);
+						const OUT = group.members[0].slot.module.out;
+						return { R: 0, OUT, A: 0, B: 0, scale: 0, slot: at, ld: ys[at].ld, col: ys[at].col };
+					})
+				: group.members.map(({ slot, at }) => this.member(slot, group.start, ys[at], at));
+			const outs = ys.map((y) => y.buffer);
+			this.kernel.encodeGroupForward(
+				enc,
+				{ x, P: this.span(group, params), u, ys: dedupe(outs, members) },
+				this.shape(group, T, members),
+				last ? { act: gelu } : undefined
+			);
+		});
 	}
 
 	/** LoraBackwardHook: dA, dB += (gradients of this module); dx [T, in] += s·(dy B) A. */
@@ -240,17 +341,33 @@ export class GpuLoraAdapter implements LoraBackwardHook {
 		dx: GPUBuffer,
 		T: number
 	): void {
-		const slot = this.adapted(layer, proj, T);
-		if (!slot) return;
-		const v = this.views(slot);
-		if (!v.dA || !v.dB)
-			throw new Error('GpuLoraAdapter: created without gradients ({ trainable: true })');
-		const { u, g } = this.scratch(T, slot.module.r);
-		this.kernel.encodeBackward(
-			enc,
-			{ x, dy, A: v.A, B: v.B, dA: v.dA, dB: v.dB, dx, u, g },
-			this.shape(slot, T)
-		);
+		this.encodeBackwardShared(enc, layer, [proj], x, [dy], dx, T);
+	}
+
+	/** SharedBackwardHook: encodeBackward for projections sharing x, two dispatches per group. */
+	encodeBackwardShared(...[enc, layer, projs, x, dys, dx, T]: SharedBackwardArgs): void {
+		const groups = this.kernelGroups(layer, projs);
+		if (T === 0) return;
+		for (const group of groups) {
+			const seg = this.segments[group.segment];
+			if (!seg.grads)
+				throw new Error('GpuLoraAdapter: created without gradients ({ trainable: true })');
+			const members = group.members.map(({ slot, at }) =>
+				this.member(slot, group.start, undefined, at)
+			);
+			this.kernel.encodeGroupBackward(
+				enc,
+				{
+					x,
+					P: this.span(group, seg.params),
+					G: this.span(group, seg.grads),
+					dys: dedupe(dys, members),
+					dx,
+					...this.scratch(T, group)
+				},
+				this.shape(group, T, members)
+			);
+		}
 	}
 
 	/** Zeroes every gradient (encode outside any open compute pass). */
@@ -355,4 +472,19 @@ export class GpuLoraAdapter implements LoraBackwardHook {
 	private read(buf: GPUBuffer, floats: number): Promise<Float32Array> {
 		return readF32(this.device, buf, floats, 'lora.readback');
 	}
+}
+
+/**
+ * The distinct buffers among `bufs` (a binding each), each member's slot renumbered to its
+ * buffer's: the fused decode's q, k and v share one.
+ */
+function dedupe(bufs: GPUBuffer[], members: LoraMember[]): GPUBuffer[] {
+	const distinct: GPUBuffer[] = [];
+	for (const m of members) {
+		const b = bufs[m.slot ?? 0];
+		let i = distinct.indexOf(b);
+		if (i < 0) i = distinct.push(b) - 1;
+		m.slot = i;
+	}
+	return distinct;
 }

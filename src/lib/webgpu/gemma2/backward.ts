@@ -10,7 +10,8 @@
  *   backward  per layer L, last to first: recompute the layer from ckpt[L] (keeping every
  *             intermediate of THIS layer only), then walk it in reverse; each projection's
  *             backward is dx = dy W (frozen) plus the LoRA hook's encodeBackward (dA, dB, and
- *             dx += s·(dy B) A)
+ *             dx += s·(dy B) A) — by group of projections sharing x where the hook takes groups
+ *             (projection-hook.ts: q | k | v and gate | up in one kernel group each)
  *
  * Memory plan (activation checkpointing per layer): backwardBufferPlan in backward-plan.ts declares
  * every buffer as typed plans (io, ckpt, layer, grad, loss) that the constructor allocates through
@@ -48,6 +49,7 @@ import { RopeKernel } from '../kernels/rope';
 import type { GpuMemory, MemoryEntry, MemoryPlan, PlanBuffers } from '../memory';
 import type { Gemma2Engine } from './forward';
 import { LayerForward, attentionParams, type ProjectionHook, type ProjectionSite } from './layer';
+import { encodeBranchesBackward } from './projection-hook';
 import type { Gemma2GpuWeights } from './weights';
 
 /**
@@ -338,21 +340,24 @@ export class Gemma2Backward {
 	}
 
 	/**
-	 * dx [T, in] (+)= dy W, then the LoRA hook: dA, dB += …, dx += s·(dy B) A.
-	 * In the forward this was `y = x Wᵀ + s·B(A x)` (LayerForward.project).
+	 * dx [T, in] = Σ_i dys[i] W_i, then the LoRA hook: dA, dB += …, dx += s·(dy B) A.
+	 * In the forward this was `ys[i] = x W_iᵀ + s·B(A x)` (LayerForward.project).
 	 */
 	private projectBackward(
 		enc: GPUCommandEncoder,
 		L: number,
-		name: ProjectionName,
+		names: ProjectionName[],
 		x: GPUBuffer,
-		dy: GPUBuffer,
+		dys: GPUBuffer[],
 		dx: GPUBuffer,
-		T: number,
-		accumulate: boolean
+		T: number
 	): void {
-		this.matmul.encodeBackward(enc, dy, this.weights.layers[L].proj[name], dx, T, { accumulate });
-		this.lora?.encodeBackward(enc, L, name, x, dy, dx, T);
+		names.forEach((n, i) =>
+			this.matmul.encodeBackward(enc, dys[i], this.weights.layers[L].proj[n], dx, T, {
+				accumulate: i > 0
+			})
+		);
+		encodeBranchesBackward(this.lora, enc, L, names, x, dys, dx, T);
 	}
 
 	/**
@@ -372,20 +377,19 @@ export class Gemma2Backward {
 		// df = RMSNorm backward (dh)
 		this.rmsnorm.encodeBackward(enc, dh, f, lw.postFfnNorm, dy, T, d, eps);
 		// `f = g Wdᵀ (+ LoRA)`
-		this.projectBackward(enc, L, 'down_proj', g, dy, dg, T, false);
+		this.projectBackward(enc, L, ['down_proj'], g, [dy], dg, T);
 		// `g = gelu_tanh(gate) ⊙ up`: dgate, dup overwrite gate, up (not needed any more)
 		this.geluGate.encodeBackwardInPlace(enc, dg, gate, up, T * c.intermediateSize);
 		const [dgate, dup] = [gate, up];
 		// `gate = x2 Wgᵀ`, `up = x2 Wuᵀ`: x2 feeds both, its gradient is the sum
-		this.projectBackward(enc, L, 'gate_proj', x2, dgate, dx, T, false);
-		this.projectBackward(enc, L, 'up_proj', x2, dup, dx, T, true);
+		this.projectBackward(enc, L, ['gate_proj', 'up_proj'], x2, [dgate, dup], dx, T);
 		// `x2 = RMSNorm_pre_ffn(hMid)`: added to the residual's gradient (now ∂/∂hMid)
 		this.rmsnorm.encodeBackward(enc, dx, hMid, lw.preFfnNorm, dh, T, d, eps, { accumulate: true });
 
 		// `hMid = hIn + RMSNorm_post_attn(o)`: again the residual passes dh through
 		this.rmsnorm.encodeBackward(enc, dh, o, lw.postAttnNorm, dy, T, d, eps);
 		// `o = a Woᵀ (+ LoRA)`
-		this.projectBackward(enc, L, 'o_proj', a, dy, da, T, false);
+		this.projectBackward(enc, L, ['o_proj'], a, [dy], da, T);
 		// `a = attention(q, k, v)` (q, k after RoPE); p is recomputed inside from the statistics the
 		// recomputed forward left in attnStats
 		const p = attentionParams(c, L, T, 0);
@@ -394,9 +398,7 @@ export class Gemma2Backward {
 		this.rope.encodeBackward(enc, dq, T, c.numHeads, c.headDim, c.ropeTheta, 0);
 		this.rope.encodeBackward(enc, dk, T, c.numKvHeads, c.headDim, c.ropeTheta, 0);
 		// `q, k, v = x W{q,k,v}ᵀ (+ LoRA)`: x feeds all three
-		this.projectBackward(enc, L, 'q_proj', x, dq, dx, T, false);
-		this.projectBackward(enc, L, 'k_proj', x, dk, dx, T, true);
-		this.projectBackward(enc, L, 'v_proj', x, dv, dx, T, true);
+		this.projectBackward(enc, L, ['q_proj', 'k_proj', 'v_proj'], x, [dq, dk, dv], dx, T);
 		// `x = RMSNorm_input(hIn)`: dh becomes ∂/∂hIn
 		this.rmsnorm.encodeBackward(enc, dx, ckpt, lw.inputNorm, dh, T, d, eps, { accumulate: true });
 	}

@@ -14,15 +14,17 @@
  * never for the whole context); decode is the same path with T = 1. Logits are never
  * materialised for more than a block of rows: generation scores only the last position.
  *
- * Seams for training (LoRA): every projection goes through LayerForward.project(), which calls
- * `this.lora?.encode(...)` after the base matmul so the LoRA adapter (training/gpu-adapter.ts) adds
- * s·B(A x) into y; Gemma2Backward encodes the same LayerForward for its forward and recompute.
+ * Seams for training (LoRA): every projection goes through LayerForward.project(), which calls the
+ * LoRA hook after the base matmuls (by group of projections sharing x where the hook takes
+ * groups, see projection-hook.ts) so the adapter (training/gpu-adapter.ts) adds s·B(A x) into y;
+ * Gemma2Backward encodes the same LayerForward for its forward and recompute. The fused decode
+ * takes a group-taking hook too (one branch dispatch per adapted group).
  *
  * No DOM: runs in the engine worker, a Vitest browser test and the headless CLI.
  */
 import type { Gemma2Config } from '../../model/config';
 import { UniformSlots, beginComputePass, endComputePass, useUniformSlots } from '../kernel';
-import type { Gemma2Weights } from '../../model/weights';
+import type { Gemma2Weights, ProjectionName } from '../../model/weights';
 import { mulberry32 } from '../../random';
 import { AttentionKernel } from '../kernels/attention';
 import { EmbeddingKernel } from '../kernels/embedding';
@@ -42,6 +44,7 @@ import {
 import { GpuMemory, memoryPlan, readF32, type MemoryEntry, type PlanBuffers } from '../memory';
 import { KvCache } from './kv-cache';
 import { LayerForward, attentionParams, type LayerBuffers, type ProjectionHook } from './layer';
+import { isSharedHook } from './projection-hook';
 import {
 	freeGemma2Weights,
 	uploadGemma2Weights,
@@ -106,6 +109,7 @@ function activationPlan(c: Gemma2Config, C: number) {
 		a: C * qw, // attention output
 		o: C * d, // o_proj / down_proj output
 		gate: C * I,
+		gateUp: Math.min(C, GEMV_MAX_M) * 2 * I, // decode with a LoRA branch on gate / up: gate | up
 		up: C * I,
 		act: C * I, // gelu(gate) ⊙ up
 		lastH: d,
@@ -586,7 +590,7 @@ export class Gemma2Engine {
 			T,
 			Math.fround(Math.sqrt(this.config.hiddenSize))
 		);
-		if (T <= GEMV_MAX_M && !this.lora && this.config.headDim % 4 === 0)
+		if (T <= GEMV_MAX_M && (!this.lora || isSharedHook(this.lora)) && this.config.headDim % 4 === 0)
 			this.encodeDecodeLayers(enc, T, lastLogits);
 		else {
 			const opts = { pos0: this.kv.length, cache: this.kv };
@@ -598,7 +602,7 @@ export class Gemma2Engine {
 
 	/**
 	 * Every layer for a few tokens (decode), the dispatches fused (the same maths as LayerForward,
-	 * which prefill, scoring and the LoRA seam use; per layer, 8 dispatches instead of 17):
+	 * which prefill and scoring use; per layer, 8 dispatches instead of 17):
 	 *
 	 *   x = RMSNorm_input(h)                                          (before layer 0 only)
 	 *   per layer:  qkv = x [Wq; Wk; Wv]ᵀ                             one GEMV, three weights
@@ -612,19 +616,37 @@ export class Gemma2Engine {
 	 *                                                                  or the final norm)
 	 *   logits = softcap(x[T−1] Eᵀ)                                   softcap in the GEMV epilogue
 	 *
+	 * With a LoRA adapter (a SharedProjectionHook), one branch dispatch per adapted group follows
+	 * its GEMV: q | k | v into the merged qkv rows, o, down; for gate | up the GEMV stores both
+	 * (x [Wg; Wu]ᵀ → gateUp) and the branch dispatch adds the branches and applies the gelu-gate —
+	 * at most 12 dispatches per layer.
+	 *
 	 * h is the residual stream as LayerForward leaves it (forwardLogits scores it).
 	 */
 	private encodeDecodeLayers(enc: GPUCommandEncoder, T: number, lastLogits: boolean): void {
 		const c = this.config;
-		const { h, x, q, qkv, a, o, act } = this.act;
+		const { h, x, q, qkv, a, o, act, gateUp } = this.act;
 		const d = c.hiddenSize;
 		const eps = c.rmsNormEps;
 		const pos0 = this.kv.length;
 		const layers = this.weights.layers;
+		const lora = isSharedHook(this.lora) ? this.lora : null;
+		const qw = c.numHeads * c.headDim;
+		const kvw = c.numKvHeads * c.headDim;
+		const I = c.intermediateSize;
 		this.rmsnorm.encode(enc, h, layers[0].inputNorm, x, T, d, eps);
 		for (let L = 0; L < c.numLayers; L++) {
 			const lw = layers[L];
 			this.gemv.encodeMerged(enc, x, [lw.proj.q_proj, lw.proj.k_proj, lw.proj.v_proj], qkv, T);
+			const ld = qw + 2 * kvw;
+			lora?.encodeShared(
+				enc,
+				L,
+				QKV,
+				x,
+				[0, qw, qw + kvw].map((col) => ({ buffer: qkv, ld, col })),
+				T
+			);
 			this.rope.encodeKv(
 				enc,
 				{ qkv, q, kCache: this.kv.k(L), vCache: this.kv.v(L) },
@@ -640,6 +662,7 @@ export class Gemma2Engine {
 			);
 			this.encodeAttention(enc, L, T, pos0);
 			this.gemv.encode(enc, a, lw.proj.o_proj, o, T);
+			lora?.encodeShared(enc, L, ['o_proj'], a, [{ buffer: o }], T);
 			this.rmsnorm.encodeResidual(
 				enc,
 				{ o, wa: lw.postAttnNorm, h, wb: lw.preFfnNorm, x },
@@ -647,8 +670,13 @@ export class Gemma2Engine {
 				d,
 				eps
 			);
-			this.gemv.encodeGeluGate(enc, x, lw.proj.gate_proj, lw.proj.up_proj, act, T);
+			if (lora?.adapts(L, GATE_UP)) {
+				this.gemv.encodeMerged(enc, x, [lw.proj.gate_proj, lw.proj.up_proj], gateUp, T);
+				const outs = [0, I].map((col) => ({ buffer: gateUp, ld: 2 * I, col }));
+				lora.encodeShared(enc, L, GATE_UP, x, outs, T, act);
+			} else this.gemv.encodeGeluGate(enc, x, lw.proj.gate_proj, lw.proj.up_proj, act, T);
 			this.gemv.encode(enc, act, lw.proj.down_proj, o, T);
+			lora?.encodeShared(enc, L, ['down_proj'], act, [{ buffer: o }], T);
 			const next = L + 1 < c.numLayers ? layers[L + 1].inputNorm : this.weights.finalNorm;
 			this.rmsnorm.encodeResidual(enc, { o, wa: lw.postFfnNorm, h, wb: next, x }, T, d, eps);
 		}
@@ -711,6 +739,9 @@ export class Gemma2Engine {
 		return readF32(this.device, buf, floats, 'readback');
 	}
 }
+
+const QKV: readonly ProjectionName[] = ['q_proj', 'k_proj', 'v_proj'];
+const GATE_UP: readonly ProjectionName[] = ['gate_proj', 'up_proj'];
 
 /** What generate() adds to a token's command buffer: in its compute pass, then after it. */
 interface Tail {

@@ -10,7 +10,8 @@
  *   x2 = RMSNorm_pre_feedforward(h);  act = gelu_tanh(x2 Wgᵀ) ⊙ x2 Wuᵀ;  f = act Wdᵀ
  *   h += RMSNorm_post_feedforward(f)                 (skipped by the recompute: it needs hMid)
  *
- * Every projection goes through `project()`: the base matmul, then the LoRA seam's s·B(A x).
+ * Every projection goes through `project()`: the base matmuls, then the LoRA seam's s·B(A x)
+ * (by group of projections sharing x: projection-hook.ts).
  * The fused decode path (forward.ts encodeDecodeLayers) is the same maths with fewer dispatches.
  */
 import { isSlidingLayer, type Gemma2Config } from '../../model/config';
@@ -21,6 +22,7 @@ import type { MatmulKernel } from '../kernels/matmul';
 import type { RmsNormKernel } from '../kernels/rmsnorm';
 import type { RopeKernel } from '../kernels/rope';
 import type { KvCache } from './kv-cache';
+import { encodeBranches } from './projection-hook';
 import type { Gemma2GpuWeights } from './weights';
 
 /** Where a projection is encoded: the command encoder (inside an open pass), layer, projection. */
@@ -102,10 +104,23 @@ export class LayerForward {
 		private readonly hook: () => ProjectionHook | null
 	) {}
 
-	/** y [T, out] = x Wᵀ (+ the LoRA hook's s·B(A x)). */
-	project(...[enc, L, name, x, y, T]: [...ProjectionSite, GPUBuffer, GPUBuffer, number]): void {
-		this.kernels.matmul.encode(enc, x, this.weights.layers[L].proj[name], y, T);
-		this.hook()?.encode(enc, L, name, x, y, T);
+	/**
+	 * ys[i] [T, out] = x W_iᵀ (+ the LoRA hook's s·B(A x)) for projections sharing x: the base
+	 * matmuls, then the hook (by group where it takes groups, see projection-hook.ts).
+	 */
+	project(
+		...[enc, L, names, x, ys, T]: [
+			GPUCommandEncoder,
+			number,
+			ProjectionName[],
+			GPUBuffer,
+			GPUBuffer[],
+			number
+		]
+	): void {
+		const w = this.weights.layers[L].proj;
+		names.forEach((n, i) => this.kernels.matmul.encode(enc, x, w[n], ys[i], T));
+		encodeBranches(this.hook(), enc, L, names, x, ys, T);
 	}
 
 	/** Layer L on b.h [T, d] (positions pos0 .. pos0+T−1), in place, inside an open compute pass. */
@@ -118,9 +133,7 @@ export class LayerForward {
 		const { h, x, q, k, v, a, x2, gate, up, act, f } = b;
 		// x = RMSNorm_input(h); q, k, v; RoPE on q and k
 		rmsnorm.encode(enc, h, lw.inputNorm, x, T, d, eps);
-		this.project(enc, L, 'q_proj', x, q, T);
-		this.project(enc, L, 'k_proj', x, k, T);
-		this.project(enc, L, 'v_proj', x, v, T);
+		this.project(enc, L, ['q_proj', 'k_proj', 'v_proj'], x, [q, k, v], T);
 		rope.encode(enc, q, T, c.numHeads, c.headDim, c.ropeTheta, o.pos0);
 		rope.encode(enc, k, T, c.numKvHeads, c.headDim, c.ropeTheta, o.pos0);
 		// a = softmax(mask(softcap(q·kᵀ·scale)))·v over the cache (rows 0 .. pos0+T−1) or k, v
@@ -130,14 +143,13 @@ export class LayerForward {
 		const p = attentionParams(c, L, T, o.pos0, cache?.dtype);
 		attention.encode(enc, { q, ...keys, out: a, stats }, p);
 		// h = h + RMSNorm_post_attention(a Woᵀ)
-		this.project(enc, L, 'o_proj', a, b.o, T);
+		this.project(enc, L, ['o_proj'], a, [b.o], T);
 		rmsnorm.encode(enc, b.o, lw.postAttnNorm, h, T, d, eps, { accumulate: true });
 		// h = h + RMSNorm_post_feedforward((gelu_tanh(x2 Wgᵀ) ⊙ x2 Wuᵀ) Wdᵀ)
 		rmsnorm.encode(enc, h, lw.preFfnNorm, x2, T, d, eps);
-		this.project(enc, L, 'gate_proj', x2, gate, T);
-		this.project(enc, L, 'up_proj', x2, up, T);
+		this.project(enc, L, ['gate_proj', 'up_proj'], x2, [gate, up], T);
 		geluGate.encode(enc, gate, up, act, T * c.intermediateSize);
-		this.project(enc, L, 'down_proj', act, f, T);
+		this.project(enc, L, ['down_proj'], act, [f], T);
 		if (!o.stopAtMid) rmsnorm.encode(enc, f, lw.postFfnNorm, h, T, d, eps, { accumulate: true });
 	}
 }
