@@ -11,7 +11,7 @@
  * for the LoRA factors A and B.
  */
 import { linearRow, type Linear } from '../model/weights';
-import { GELU_K, ropeAngle, type AttentionShape } from './ops';
+import { GELU_K, ropeRotate, type AttentionShape } from './ops';
 
 /**
  * Softcap backward, elementwise. Forward: `y = c·tanh(z/c)`.
@@ -161,7 +161,7 @@ export function loraBackward(
  *   `x1' = x1·cos − x2·sin;  x2' = x2·cos + x1·sin`
  * A rotation; its transpose rotates back by −θ:
  *   dx1 = dy1·cos + dy2·sin;  dx2 = dy2·cos − dy1·sin   (= dy·cos + Rᵀ(dy·sin)).
- * The angle is ops.ropeAngle, the forward's own (f32, like HF).
+ * The angle is ops.ropeAngle, the forward's own (f32, like HF): ops.ropeRotate with the sign −1.
  */
 export function ropeBackward(
 	dx: Float64Array,
@@ -171,21 +171,7 @@ export function ropeBackward(
 	theta: number,
 	pos0 = 0
 ): void {
-	const half = hd / 2;
-	for (let t = 0; t < T; t++) {
-		for (let k = 0; k < half; k++) {
-			const ang = ropeAngle(pos0 + t, k, hd, theta);
-			const c = Math.cos(ang);
-			const s = Math.sin(ang);
-			for (let h = 0; h < heads; h++) {
-				const base = (t * heads + h) * hd;
-				const dy1 = dx[base + k];
-				const dy2 = dx[base + k + half];
-				dx[base + k] = dy1 * c + dy2 * s;
-				dx[base + k + half] = dy2 * c - dy1 * s;
-			}
-		}
-	}
+	ropeRotate(dx, T, heads, hd, theta, pos0, -1);
 }
 
 /**

@@ -79,12 +79,28 @@ export function ropeForward(
 	theta: number,
 	pos0 = 0
 ): void {
+	ropeRotate(x, T, heads, hd, theta, pos0, 1);
+}
+
+/**
+ * The RoPE rotation in place with the sine's sign `sign`: +1 is the forward; −1 rotates by −θ, the
+ * transpose (ops-backward.ropeBackward), as rope.wgsl's `rotate` does with its `sign`.
+ */
+export function ropeRotate(
+	x: Float64Array,
+	T: number,
+	heads: number,
+	hd: number,
+	theta: number,
+	pos0: number,
+	sign: 1 | -1
+): void {
 	const half = hd / 2;
 	for (let t = 0; t < T; t++) {
 		for (let k = 0; k < half; k++) {
 			const ang = ropeAngle(pos0 + t, k, hd, theta);
 			const c = Math.cos(ang);
-			const s = Math.sin(ang);
+			const s = sign * Math.sin(ang);
 			for (let h = 0; h < heads; h++) {
 				const base = (t * heads + h) * hd;
 				const x1 = x[base + k];
