@@ -11,7 +11,7 @@
  * for the LoRA factors A and B.
  */
 import { linearRow, type Linear } from '../model/weights';
-import { GELU_K, ropeRotate, type AttentionShape } from './ops';
+import { GELU_K, linearForward, ropeRotate, softcap, type AttentionShape } from './ops';
 
 /**
  * Softcap backward, elementwise. Forward: `y = c·tanh(z/c)`.
@@ -287,20 +287,10 @@ export function lmHeadCrossEntropy(
 	targets: ArrayLike<number>,
 	gradScale: number
 ): { lossSum: number; dhf: Float64Array } {
-	const { rows: V, cols: d } = embed;
+	const V = embed.rows;
 	const R = targets.length;
-	const dhf = new Float64Array(R * d);
-	// logits for every row: z[r, n] = hf_r · E_n (weight rows streamed once, as in linearForward)
-	const l = new Float64Array(R * V);
-	const row = new Float32Array(d);
-	for (let n = 0; n < V; n++) {
-		linearRow(embed, n, row);
-		for (let r = 0; r < R; r++) {
-			let acc = 0;
-			for (let c = 0; c < d; c++) acc += hf[r * d + c] * row[c];
-			l[r * V + n] = cap === null ? acc : cap * Math.tanh(acc / cap);
-		}
-	}
+	// logits for every row: l[r, n] = softcap(hf_r · E_n)
+	const l = linearForward(hf, embed, R).map((z) => softcap(z, cap));
 	let lossSum = 0;
 	const dz = new Float64Array(R * V);
 	for (let r = 0; r < R; r++) {
@@ -317,13 +307,5 @@ export function lmHeadCrossEntropy(
 			dz[r * V + n] = softcapBackward(dl, l[r * V + n], cap) * gradScale;
 		}
 	}
-	// dhf = dz E
-	for (let n = 0; n < V; n++) {
-		linearRow(embed, n, row);
-		for (let r = 0; r < R; r++) {
-			const g = dz[r * V + n];
-			for (let c = 0; c < d; c++) dhf[r * d + c] += g * row[c];
-		}
-	}
-	return { lossSum, dhf };
+	return { lossSum, dhf: linearBackward(dz, embed, R) };
 }
