@@ -10,8 +10,15 @@
  * Base weights are frozen: no function here produces a gradient for W, only for activations and
  * for the LoRA factors A and B.
  */
-import { linearRow, type Linear } from '../model/weights';
-import { GELU_K, linearForward, ropeRotate, softcap, type AttentionShape } from './ops';
+import type { Linear } from '../model/weights';
+import {
+	forEachWeightRow,
+	GELU_K,
+	linearForward,
+	ropeRotate,
+	softcap,
+	type AttentionShape
+} from './ops';
 
 /**
  * Softcap backward, elementwise. Forward: `y = c·tanh(z/c)`.
@@ -64,15 +71,13 @@ export function rmsnormBackward(
 export function linearBackward(dy: Float64Array, w: Linear, T: number): Float64Array {
 	const { rows: OUT, cols: IN } = w;
 	const dx = new Float64Array(T * IN);
-	const row = new Float32Array(IN);
-	for (let n = 0; n < OUT; n++) {
-		linearRow(w, n, row);
+	forEachWeightRow(w, (n, row) => {
 		for (let t = 0; t < T; t++) {
 			const g = dy[t * OUT + n];
 			if (g === 0) continue;
 			for (let k = 0; k < IN; k++) dx[t * IN + k] += g * row[k];
 		}
-	}
+	});
 	return dx;
 }
 
