@@ -10,8 +10,15 @@
  * Base weights are frozen: no function here produces a gradient for W, only for activations and
  * for the LoRA factors A and B.
  */
-import { linearRow, type Linear } from '../model/weights';
-import { GELU_K, ropeAngle, type AttentionShape } from './ops';
+import type { Linear } from '../model/weights';
+import {
+	forEachWeightRow,
+	GELU_K,
+	linearForward,
+	ropeRotate,
+	softcap,
+	type AttentionShape
+} from './ops';
 
 /**
  * Softcap backward, elementwise. Forward: `y = c·tanh(z/c)`.
@@ -64,15 +71,13 @@ export function rmsnormBackward(
 export function linearBackward(dy: Float64Array, w: Linear, T: number): Float64Array {
 	const { rows: OUT, cols: IN } = w;
 	const dx = new Float64Array(T * IN);
-	const row = new Float32Array(IN);
-	for (let n = 0; n < OUT; n++) {
-		linearRow(w, n, row);
+	forEachWeightRow(w, (n, row) => {
 		for (let t = 0; t < T; t++) {
 			const g = dy[t * OUT + n];
 			if (g === 0) continue;
 			for (let k = 0; k < IN; k++) dx[t * IN + k] += g * row[k];
 		}
-	}
+	});
 	return dx;
 }
 
@@ -161,7 +166,7 @@ export function loraBackward(
  *   `x1' = x1·cos − x2·sin;  x2' = x2·cos + x1·sin`
  * A rotation; its transpose rotates back by −θ:
  *   dx1 = dy1·cos + dy2·sin;  dx2 = dy2·cos − dy1·sin   (= dy·cos + Rᵀ(dy·sin)).
- * The angle is ops.ropeAngle, the forward's own (f32, like HF).
+ * The angle is ops.ropeAngle, the forward's own (f32, like HF): ops.ropeRotate with the sign −1.
  */
 export function ropeBackward(
 	dx: Float64Array,
@@ -171,21 +176,7 @@ export function ropeBackward(
 	theta: number,
 	pos0 = 0
 ): void {
-	const half = hd / 2;
-	for (let t = 0; t < T; t++) {
-		for (let k = 0; k < half; k++) {
-			const ang = ropeAngle(pos0 + t, k, hd, theta);
-			const c = Math.cos(ang);
-			const s = Math.sin(ang);
-			for (let h = 0; h < heads; h++) {
-				const base = (t * heads + h) * hd;
-				const dy1 = dx[base + k];
-				const dy2 = dx[base + k + half];
-				dx[base + k] = dy1 * c + dy2 * s;
-				dx[base + k + half] = dy2 * c - dy1 * s;
-			}
-		}
-	}
+	ropeRotate(dx, T, heads, hd, theta, pos0, -1);
 }
 
 /**
@@ -301,20 +292,10 @@ export function lmHeadCrossEntropy(
 	targets: ArrayLike<number>,
 	gradScale: number
 ): { lossSum: number; dhf: Float64Array } {
-	const { rows: V, cols: d } = embed;
+	const V = embed.rows;
 	const R = targets.length;
-	const dhf = new Float64Array(R * d);
-	// logits for every row: z[r, n] = hf_r · E_n (weight rows streamed once, as in linearForward)
-	const l = new Float64Array(R * V);
-	const row = new Float32Array(d);
-	for (let n = 0; n < V; n++) {
-		linearRow(embed, n, row);
-		for (let r = 0; r < R; r++) {
-			let acc = 0;
-			for (let c = 0; c < d; c++) acc += hf[r * d + c] * row[c];
-			l[r * V + n] = cap === null ? acc : cap * Math.tanh(acc / cap);
-		}
-	}
+	// logits for every row: l[r, n] = softcap(hf_r · E_n)
+	const l = linearForward(hf, embed, R).map((z) => softcap(z, cap));
 	let lossSum = 0;
 	const dz = new Float64Array(R * V);
 	for (let r = 0; r < R; r++) {
@@ -331,13 +312,5 @@ export function lmHeadCrossEntropy(
 			dz[r * V + n] = softcapBackward(dl, l[r * V + n], cap) * gradScale;
 		}
 	}
-	// dhf = dz E
-	for (let n = 0; n < V; n++) {
-		linearRow(embed, n, row);
-		for (let r = 0; r < R; r++) {
-			const g = dz[r * V + n];
-			for (let c = 0; c < d; c++) dhf[r * d + c] += g * row[c];
-		}
-	}
-	return { lossSum, dhf };
+	return { lossSum, dhf: linearBackward(dz, embed, R) };
 }

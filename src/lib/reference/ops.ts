@@ -31,16 +31,23 @@ export function rmsnormForward(
 export function linearForward(x: Float64Array, w: Linear, T: number): Float64Array {
 	const { rows: OUT, cols: IN } = w;
 	const y = new Float64Array(T * OUT);
-	const row = new Float32Array(IN);
-	for (let n = 0; n < OUT; n++) {
-		linearRow(w, n, row);
+	forEachWeightRow(w, (n, row) => {
 		for (let t = 0; t < T; t++) {
 			let acc = 0;
 			for (let k = 0; k < IN; k++) acc += x[t * IN + k] * row[k];
 			y[t * OUT + n] = acc;
 		}
-	}
+	});
 	return y;
+}
+
+/**
+ * Each row n of w, dequantized exactly (one f32 buffer, reused), in row order: what the linear
+ * forward and backward both read, so they can never see different weights.
+ */
+export function forEachWeightRow(w: Linear, visit: (n: number, row: Float32Array) => void): void {
+	const row = new Float32Array(w.cols);
+	for (let n = 0; n < w.rows; n++) visit(n, linearRow(w, n, row));
 }
 
 /** ids [T] → h [T, d] = E[ids] · sqrt(d). HF casts the normalizer to the activation dtype (f32). */
@@ -79,12 +86,28 @@ export function ropeForward(
 	theta: number,
 	pos0 = 0
 ): void {
+	ropeRotate(x, T, heads, hd, theta, pos0, 1);
+}
+
+/**
+ * The RoPE rotation in place with the sine's sign `sign`: +1 is the forward; −1 rotates by −θ, the
+ * transpose (ops-backward.ropeBackward), as rope.wgsl's `rotate` does with its `sign`.
+ */
+export function ropeRotate(
+	x: Float64Array,
+	T: number,
+	heads: number,
+	hd: number,
+	theta: number,
+	pos0: number,
+	sign: 1 | -1
+): void {
 	const half = hd / 2;
 	for (let t = 0; t < T; t++) {
 		for (let k = 0; k < half; k++) {
 			const ang = ropeAngle(pos0 + t, k, hd, theta);
 			const c = Math.cos(ang);
-			const s = Math.sin(ang);
+			const s = sign * Math.sin(ang);
 			for (let h = 0; h < heads; h++) {
 				const base = (t * heads + h) * hd;
 				const x1 = x[base + k];

@@ -69,6 +69,11 @@ function characterFields(c: CharacterFields): CharacterFields {
 	return out;
 }
 
+/** A persona's content fields only (what the file holds and a copy starts from). */
+function personaFields(p: PersonaFields): PersonaFields {
+	return { name: p.name, kind: p.kind, language: p.language, description: p.description };
+}
+
 /**
  * Checks of one record's fields: each failed check adds a problem naming `path.field` and what it
  * got (cut to 40 characters). Null when the record is not an object (`problems` says so).
@@ -202,10 +207,7 @@ export async function deleteCharacter(db: StudioDatabase, id: string): Promise<v
 export async function createPersona(db: StudioDatabase, fields: PersonaFields): Promise<Persona> {
 	assertValid(validatePersonaFields(fields, 'persona'));
 	const persona: Persona = {
-		name: fields.name,
-		kind: fields.kind,
-		language: fields.language,
-		description: fields.description,
+		...personaFields(fields),
 		id: newId(),
 		origin: 'user',
 		createdAt: Date.now()
@@ -232,12 +234,7 @@ export async function duplicatePersona(
 	name?: string
 ): Promise<Persona> {
 	const current = await stored<Persona>(db.personas, 'persona', id);
-	return createPersona(db, {
-		name: name ?? copyName(current),
-		kind: current.kind,
-		language: current.language,
-		description: current.description
-	});
+	return createPersona(db, { ...personaFields(current), name: name ?? copyName(current) });
 }
 
 export async function deletePersona(db: StudioDatabase, id: string): Promise<void> {
@@ -252,12 +249,7 @@ export function exportCharactersFile(
 		format: CHARACTERS_FILE_FORMAT,
 		version: CHARACTERS_FILE_VERSION,
 		characters: characters.map(characterFields),
-		personas: personas.map((p) => ({
-			name: p.name,
-			kind: p.kind,
-			language: p.language,
-			description: p.description
-		}))
+		personas: personas.map(personaFields)
 	};
 }
 
@@ -303,12 +295,7 @@ export function parseCharactersFile(input: string | unknown): CharactersFile {
 		format: CHARACTERS_FILE_FORMAT,
 		version: CHARACTERS_FILE_VERSION,
 		characters: (characters as CharacterFields[]).map(characterFields),
-		personas: (personas as PersonaFields[]).map((p) => ({
-			name: p.name,
-			kind: p.kind,
-			language: p.language,
-			description: p.description
-		}))
+		personas: (personas as PersonaFields[]).map(personaFields)
 	};
 }
 

@@ -14,7 +14,7 @@
 import * as Comlink from 'comlink';
 import { worker } from '../worker/client';
 import type { ChatMessage, SamplingSettings } from '../data/types';
-import type { ChatProgress } from '../worker/api';
+import type { ChatProgress, ModelInfo } from '../worker/api';
 import type { GenerateRequest, TextEngine } from './generate';
 import type { NextTokenProbabilityEngine } from './judge';
 
@@ -115,4 +115,14 @@ export async function prepareTokenizer(
 /** True for the error an aborted engine call rejects with. */
 export function isAbortError(error: unknown): boolean {
 	return (error as Error | undefined)?.name === 'AbortError';
+}
+
+/**
+ * Puts back the chat adapter `before` had, after work that switched it (a comparison of adapters):
+ * the model's info afterwards, or `before` itself when the worker cannot switch back.
+ */
+export function restoreChatAdapter(before: ModelInfo): Promise<ModelInfo> {
+	return worker()
+		.setChatAdapter(before.adapter?.id ?? null)
+		.catch(() => before);
 }

@@ -104,16 +104,26 @@ export class GpuCallCounter {
 		const passPipeline = new WeakMap<GPUComputePassEncoder, string>();
 		const passGroups = new WeakMap<GPUComputePassEncoder, GPUBindGroup[]>();
 
-		wrap(
-			GPUDevice.prototype,
-			'createBuffer',
-			(f) =>
-				function (this: GPUDevice, d: GPUBufferDescriptor) {
-					self.counts.buffersCreated++;
-					self.counts.bufferBytesCreated += d.size;
-					return (f as (d: GPUBufferDescriptor) => GPUBuffer).call(this, d);
-				}
-		);
+		/** Counts a call from its arguments, then makes it unchanged. */
+		const observe = <T>(
+			proto: T,
+			name: string,
+			count: (target: T, args: unknown[]) => void
+		): void =>
+			wrap(
+				proto as object,
+				name,
+				(f) =>
+					function (this: T, ...args: unknown[]) {
+						count(this, args);
+						return (f as (...a: unknown[]) => unknown).apply(this, args);
+					}
+			);
+
+		observe(GPUDevice.prototype, 'createBuffer', (_, [d]) => {
+			self.counts.buffersCreated++;
+			self.counts.bufferBytesCreated += (d as GPUBufferDescriptor).size;
+		});
 		wrap(
 			GPUDevice.prototype,
 			'createBindGroup',
@@ -137,71 +147,31 @@ export class GpuCallCounter {
 					return (f as (b: GPUCommandBuffer[]) => void).call(this, list);
 				}
 		);
-		wrap(
-			GPUQueue.prototype,
-			'writeBuffer',
-			(f) =>
-				function (this: GPUQueue, ...args: unknown[]) {
-					self.counts.writeBuffers++;
-					const data = args[2] as ArrayBufferView | ArrayBuffer;
-					const size = args[4] as number | undefined;
-					const elem = ArrayBuffer.isView(data)
-						? ((data as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1)
-						: 1;
-					self.counts.writeBufferBytes += size !== undefined ? size * elem : data.byteLength;
-					return (f as (...a: unknown[]) => void).apply(this, args);
-				}
+		observe(GPUQueue.prototype, 'writeBuffer', (_, args) => {
+			self.counts.writeBuffers++;
+			const data = args[2] as ArrayBufferView | ArrayBuffer;
+			const size = args[4] as number | undefined;
+			const elem = ArrayBuffer.isView(data)
+				? ((data as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1)
+				: 1;
+			self.counts.writeBufferBytes += size !== undefined ? size * elem : data.byteLength;
+		});
+		observe(GPUBuffer.prototype, 'mapAsync', () => self.counts.readbacks++);
+		observe(GPUCommandEncoder.prototype, 'beginComputePass', () => self.counts.computePasses++);
+		observe(GPUCommandEncoder.prototype, 'copyBufferToBuffer', (_, args) => {
+			self.counts.copies++;
+			// (src, srcOffset, dst, dstOffset, size) or (src, dst, size?)
+			const size = args.length >= 5 ? (args[4] as number) : (args[2] as number | undefined);
+			self.counts.copyBytes += size ?? (args[0] as GPUBuffer).size;
+		});
+		observe(GPUComputePassEncoder.prototype, 'setPipeline', (pass, [p]) =>
+			passPipeline.set(pass, (p as GPUComputePipeline).label || '(unlabelled)')
 		);
-		wrap(
-			GPUBuffer.prototype,
-			'mapAsync',
-			(f) =>
-				function (this: GPUBuffer, ...args: unknown[]) {
-					self.counts.readbacks++;
-					return (f as (...a: unknown[]) => Promise<void>).apply(this, args);
-				}
-		);
-		wrap(
-			GPUCommandEncoder.prototype,
-			'beginComputePass',
-			(f) =>
-				function (this: GPUCommandEncoder, d?: GPUComputePassDescriptor) {
-					self.counts.computePasses++;
-					return (f as (d?: GPUComputePassDescriptor) => GPUComputePassEncoder).call(this, d);
-				}
-		);
-		wrap(
-			GPUCommandEncoder.prototype,
-			'copyBufferToBuffer',
-			(f) =>
-				function (this: GPUCommandEncoder, ...args: unknown[]) {
-					self.counts.copies++;
-					// (src, srcOffset, dst, dstOffset, size) or (src, dst, size?)
-					const size = args.length >= 5 ? (args[4] as number) : (args[2] as number | undefined);
-					self.counts.copyBytes += size ?? (args[0] as GPUBuffer).size;
-					return (f as (...a: unknown[]) => void).apply(this, args);
-				}
-		);
-		wrap(
-			GPUComputePassEncoder.prototype,
-			'setPipeline',
-			(f) =>
-				function (this: GPUComputePassEncoder, p: GPUComputePipeline) {
-					passPipeline.set(this, p.label || '(unlabelled)');
-					return (f as (p: GPUComputePipeline) => void).call(this, p);
-				}
-		);
-		wrap(
-			GPUComputePassEncoder.prototype,
-			'setBindGroup',
-			(f) =>
-				function (this: GPUComputePassEncoder, ...args: unknown[]) {
-					const groups = passGroups.get(this) ?? [];
-					groups[args[0] as number] = args[1] as GPUBindGroup;
-					passGroups.set(this, groups);
-					return (f as (...a: unknown[]) => void).apply(this, args);
-				}
-		);
+		observe(GPUComputePassEncoder.prototype, 'setBindGroup', (pass, args) => {
+			const groups = passGroups.get(pass) ?? [];
+			groups[args[0] as number] = args[1] as GPUBindGroup;
+			passGroups.set(pass, groups);
+		});
 		wrap(
 			GPUComputePassEncoder.prototype,
 			'dispatchWorkgroups',
