@@ -27,6 +27,10 @@ export default defineConfig({
 					testTimeout: 120_000,
 					hookTimeout: 120_000,
 					fileParallelism: false,
+					// One iframe for all files: the harness's one device (testDevice) and the pipelines
+					// compiled on it are shared by every file instead of compiled again per file
+					// (SwiftShader compiles a big kernel in tens of seconds: most of this layer's time).
+					isolate: false,
 					browser: {
 						enabled: true,
 						headless: true,
