@@ -12,7 +12,8 @@ const WORKERS = Number(process.env.E2E_WORKERS ?? 2);
 // End-to-end tests run against the BUILT static app (npm run build first; npm test does it).
 export default defineConfig({
 	testDir: 'tests/e2e',
-	timeout: 120_000,
+	// a guard against a hung test, not a speed check: generous, since two workers share the cores
+	timeout: 240_000,
 	expect: { timeout: 30_000 },
 	fullyParallel: false,
 	workers: WORKERS,

@@ -37,7 +37,7 @@ async function metricSteps(page: Page): Promise<number[]> {
 test('a run survives closing the page: it resumes from its checkpoint and finishes', async ({
 	page
 }) => {
-	test.setTimeout(300_000);
+	test.setTimeout(600_000);
 	await page.goto('/train');
 	await loadTinyModel(page);
 	await page.getByTestId('train-import').setInputFiles({
