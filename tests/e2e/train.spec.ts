@@ -64,7 +64,7 @@ test('a run survives closing the page: it resumes from its checkpoint and finish
 
 	await loadTinyModel(page);
 	await page.getByTestId('train-resume').click();
-	await expect(page.getByTestId('run-status')).toHaveText('completed', { timeout: 180_000 });
+	await expect(page.getByTestId('run-status')).toHaveText('completed', { timeout: 360_000 });
 	await expect(page.getByTestId('run-step')).toHaveText('8');
 	// one loss per optimizer step, 1..8, no step twice: the curve continued where the checkpoint was
 	expect(await metricSteps(page)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
