@@ -24,9 +24,15 @@ export default defineConfig({
 				test: {
 					name: 'gpu',
 					include: ['tests/gpu/**/*.test.ts'],
-					testTimeout: 120_000,
-					hookTimeout: 120_000,
+					// guards against a hang, not speed checks: a test that is first to use a kernel compiles
+					// it (SwiftShader: up to a minute on a loaded machine)
+					testTimeout: 240_000,
+					hookTimeout: 240_000,
 					fileParallelism: false,
+					// One iframe for all files: the harness's one device (testDevice) and the pipelines
+					// compiled on it are shared by every file instead of compiled again per file
+					// (SwiftShader compiles a big kernel in tens of seconds: most of this layer's time).
+					isolate: false,
 					browser: {
 						enabled: true,
 						headless: true,

@@ -32,7 +32,7 @@ async function adaptersPageWithZip(page: Page) {
 test.use({ serviceWorkers: 'block' });
 
 test('a PEFT zip imports, compares against the base model and opens in chat', async ({ page }) => {
-	test.setTimeout(240_000);
+	test.setTimeout(480_000);
 	await adaptersPageWithZip(page);
 	await expect(page.getByTestId('adapter-list')).toContainText('socratic-lora');
 	await expect(page.getByTestId('adapter-list')).toContainText('4 / 64');
@@ -51,7 +51,7 @@ test('a PEFT zip imports, compares against the base model and opens in chat', as
 	await page.locator('#compare-prompts').fill('abc');
 	await page.getByTestId('compare-run').click();
 	const cells = page.getByTestId('compare-table').locator('td');
-	await expect(cells.nth(1)).not.toHaveText('…', { timeout: 120_000 });
+	await expect(cells.nth(1)).not.toHaveText('…', { timeout: 240_000 });
 	const [base, lora] = [await cells.nth(0).textContent(), await cells.nth(1).textContent()];
 	expect(base).not.toBe(lora);
 	// the base model's reply is four newlines: shown as such, never as a blank cell
@@ -126,7 +126,7 @@ test('an adapter imports from a hub reference on the mirror', async ({ page, bas
 });
 
 test('the Adapters page exports a GGUF bundle and a PEFT zip with a README', async ({ page }) => {
-	test.setTimeout(200_000);
+	test.setTimeout(400_000);
 	const adapter = createLoraAdapter(
 		TINY_CONFIG,
 		{ ...LORA_DEFAULTS, r: 2, lora_alpha: 4, target_modules: ['q_proj', 'v_proj'] },
@@ -175,7 +175,7 @@ test('the Adapters page exports a GGUF bundle and a PEFT zip with a README', asy
 test('adapters rename in place and delete with confirmation; origins in Japanese', async ({
 	page
 }) => {
-	test.setTimeout(180_000);
+	test.setTimeout(360_000);
 	await adaptersPageWithZip(page);
 	await page.getByTestId('adapter-rename').click();
 	await page.getByTestId('adapter-name-input').fill('ソクラテス風');

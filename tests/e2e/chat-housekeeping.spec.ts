@@ -8,7 +8,7 @@ async function loadTiny(page: Page) {
 	await page.getByTestId('source-url').check();
 	await page.getByTestId('model-url').fill('/models/tiny-mlc/');
 	await page.getByTestId('load-model').click();
-	await expect(page.getByTestId('model-ready')).toContainText('q4f16_1', { timeout: 90_000 });
+	await expect(page.getByTestId('model-ready')).toContainText('q4f16_1', { timeout: 180_000 });
 	await page.getByText('Sampling ·').click();
 	await page.getByLabel('Max new tokens').fill('2');
 }
@@ -26,7 +26,7 @@ test('an over-long message is refused before it is saved; later sends work', asy
 
 	await page.getByTestId('chat-input').fill('What is justice?');
 	await page.getByTestId('chat-send').click();
-	await expect(page.getByTestId('msg-model')).toHaveCount(1, { timeout: 90_000 });
+	await expect(page.getByTestId('msg-model')).toHaveCount(1, { timeout: 180_000 });
 	await expect(page.getByTestId('chat-error')).toHaveCount(0);
 });
 
@@ -39,7 +39,7 @@ test('rename, search, delete with confirmation, and come back to the conversatio
 		await page.getByTestId('new-chat').click();
 		await page.getByTestId('chat-input').fill(text);
 		await page.getByTestId('chat-send').click();
-		await expect(page.getByTestId('msg-model')).toHaveCount(1, { timeout: 90_000 });
+		await expect(page.getByTestId('msg-model')).toHaveCount(1, { timeout: 180_000 });
 	}
 	const list = page.getByTestId('chat-sessions');
 	await expect(list.locator('li')).toHaveCount(2);

@@ -7,14 +7,14 @@ test('chat with a tiny local model: streaming reply, saved, listed after a reloa
 	await page.getByTestId('source-url').check();
 	await page.getByTestId('model-url').fill('/models/tiny-mlc/');
 	await page.getByTestId('load-model').click();
-	await expect(page.getByTestId('model-ready')).toContainText('q4f16_1', { timeout: 90_000 });
+	await expect(page.getByTestId('model-ready')).toContainText('q4f16_1', { timeout: 180_000 });
 
 	// a random tiny model rarely says <end_of_turn>: keep its replies short
 	await page.getByText('Sampling ·').click();
 	await page.getByLabel('Max new tokens').fill('6');
 	await page.getByTestId('chat-input').fill('What is justice? 正義とは？');
 	await page.getByTestId('chat-send').click();
-	await expect(page.getByTestId('msg-model')).toHaveCount(1, { timeout: 90_000 });
+	await expect(page.getByTestId('msg-model')).toHaveCount(1, { timeout: 180_000 });
 	await expect(page.getByTestId('chat-stats')).toContainText('6 tokens');
 	await expect(page.getByTestId('msg-user')).toContainText('正義とは？');
 
@@ -50,6 +50,6 @@ test('a model folder dropped on the picker loads (no network but the files thems
 			new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true })
 		);
 	}, names);
-	await expect(page.getByTestId('model-ready')).toContainText('q4f16_1', { timeout: 90_000 });
+	await expect(page.getByTestId('model-ready')).toContainText('q4f16_1', { timeout: 180_000 });
 	await expect(page.getByTestId('model-ready')).toContainText('dropped files');
 });

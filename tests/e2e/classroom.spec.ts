@@ -63,7 +63,7 @@ test('a student opens the printed link, accepts the mirror, and loads the model 
 	await page.locator('#repo').fill(REPO);
 	await page.locator('#rev').fill('main');
 	await page.getByTestId('load-model').click();
-	await expect(page.getByTestId('model-ready')).toContainText(REPO, { timeout: 120_000 });
+	await expect(page.getByTestId('model-ready')).toContainText(REPO, { timeout: 240_000 });
 	expect(requests.every((u) => new URL(u).origin === origin || u.startsWith('data:'))).toBe(true);
 	expect(requests.some((u) => u.startsWith(`${origin}/hub/${REPO}/resolve/main/`))).toBe(true);
 });

@@ -37,7 +37,7 @@ function engine(
 ): string {
 	execFileSync('node_modules/.bin/tsx', ['scripts/engine-cli.ts', ...args, '--out', out], {
 		stdio: ['ignore', 'ignore', 'pipe'],
-		timeout: 170_000
+		timeout: 340_000 // a guard: two spec files run at once on CI's two cores
 	});
 	return out;
 }
@@ -79,7 +79,7 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 	return num / den;
 }
 
-test.describe.configure({ timeout: 180_000 });
+test.describe.configure({ timeout: 360_000 });
 
 test('forward --adapter (a PEFT folder) matches referenceForward with the LoRA within 1e-4', async () => {
 	const model = await loadModel(filesFromMap(folder(MODEL), MODEL));

@@ -15,13 +15,13 @@ const tmp = mkdtempSync(join(tmpdir(), 'export-e2e-'));
 const cli = (args: string[]) =>
 	execFileSync('node_modules/.bin/tsx', ['scripts/engine-cli.ts', ...args], {
 		stdio: ['ignore', 'ignore', 'pipe'],
-		timeout: 170_000
+		timeout: 340_000 // a guard: two spec files run at once on CI's two cores
 	});
 const files = (dir: string) =>
 	new Map(readdirSync(dir).map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]));
 
 test('an adapter trained by the engine exports to a GGUF LoRA that @huggingface/gguf reads', async () => {
-	test.setTimeout(200_000);
+	test.setTimeout(400_000);
 	const data = join(tmp, 'train.jsonl');
 	const ids = [2, 106, 300, 301, 107, 108, 106, 400, 401, 402, 107];
 	writeFileSync(

@@ -40,7 +40,7 @@ test('a failed hub load explains itself in Japanese, offers next steps, clears o
 	await page.goto('/chat');
 	await page.getByTestId('load-model').click();
 	const error = page.getByTestId('load-error');
-	await expect(error).toBeVisible({ timeout: 60_000 });
+	await expect(error).toBeVisible({ timeout: 120_000 });
 	await expect(error).toHaveAttribute('data-kind', 'offline');
 	await expect(error).toContainText('ダウンロードできませんでした');
 	await expect(error.getByTestId('load-retry')).toBeVisible();

@@ -63,7 +63,7 @@ test('a big JSONL imports off the main thread: the page keeps answering while it
 	await expect(page.getByTestId('import-notice')).toContainText(
 		`Imported ${N.toLocaleString('en-US')} examples`,
 		{
-			timeout: 60_000
+			timeout: 120_000
 		}
 	);
 	expect(await datasetsNamed(page, 'big-import')).toEqual([N]);

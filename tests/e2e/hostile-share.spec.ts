@@ -60,7 +60,7 @@ test('the adapter host records zero requests before consent, and the adapter loa
 	expect(seen).toEqual([]);
 
 	await page.getByTestId('share-open-load').click();
-	await expect(page.getByTestId('model-ready')).toBeVisible({ timeout: 90_000 });
+	await expect(page.getByTestId('model-ready')).toBeVisible({ timeout: 180_000 });
 	await expect(page.getByTestId('adapter-applied')).toBeAttached({ timeout: 30_000 });
 	expect(seen).toContain('HEAD /lora/adapter_model.safetensors');
 	expect(seen).toContain('GET /lora/adapter_model.safetensors');

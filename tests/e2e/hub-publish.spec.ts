@@ -63,7 +63,7 @@ async function importAdapter(page: Page) {
 	await page.getByTestId('source-url').check();
 	await page.getByTestId('model-url').fill('/models/tiny-mlc/');
 	await page.getByTestId('load-model').click();
-	await expect(page.getByTestId('model-ready')).toContainText('q4f16_1', { timeout: 90_000 });
+	await expect(page.getByTestId('model-ready')).toContainText('q4f16_1', { timeout: 180_000 });
 	await page
 		.getByTestId('adapter-import')
 		.setInputFiles({ name: 'socratic-lora.zip', mimeType: 'application/zip', buffer: ZIP });
@@ -124,7 +124,7 @@ async function exportedFiles(page: Page): Promise<Map<string, Buffer>> {
 test('an adapter publishes from the Adapters page: PEFT files byte for byte and a model card', async ({
 	page
 }) => {
-	test.setTimeout(240_000);
+	test.setTimeout(480_000);
 	await signIn(page);
 	await importAdapter(page);
 	const exported = await exportedFiles(page);
@@ -136,7 +136,7 @@ test('an adapter publishes from the Adapters page: PEFT files byte for byte and 
 	await dialog.getByTestId('publish-repo').fill('tester/socrates-tiny');
 	await dialog.getByTestId('publish-start').click();
 	await expect(dialog.getByTestId('publish-done')).toContainText('tester/socrates-tiny', {
-		timeout: 60_000
+		timeout: 120_000
 	});
 	const files = hub.files('tester/socrates-tiny')!;
 	expect(files.get('adapter_config.json')!.equals(exported.get('adapter_config.json')!)).toBe(true);
@@ -179,7 +179,7 @@ test('Share on a chat with a local adapter: declining says so; publishing first 
 	page,
 	context
 }) => {
-	test.setTimeout(300_000);
+	test.setTimeout(600_000);
 	await signIn(page);
 	await importAdapter(page);
 	await page.getByRole('button', { name: 'Open in chat' }).click();
@@ -198,7 +198,7 @@ test('Share on a chat with a local adapter: declining says so; publishing first 
 	await page.getByTestId('share-publish-first').click();
 	await page.getByTestId('publish-repo').fill('tester/shared-socrates');
 	await page.getByTestId('publish-start').click();
-	const link = await page.getByTestId('share-link').inputValue({ timeout: 60_000 });
+	const link = await page.getByTestId('share-link').inputValue({ timeout: 120_000 });
 	const commit = hub.repos.get('model:tester/shared-socrates')!.commits[0].oid;
 	const state = decodeLink(link);
 	expect(state.adapter).toBe(`hf:tester/shared-socrates@${commit}`);
@@ -216,7 +216,7 @@ test('Share on a chat with a local adapter: declining says so; publishing first 
 	await recipient.goto(link);
 	await expect(recipient.getByTestId('share-open-adapter')).toHaveText(state.adapter);
 	await recipient.getByTestId('share-open-load').click();
-	await expect(recipient.getByTestId('model-ready')).toBeVisible({ timeout: 90_000 });
+	await expect(recipient.getByTestId('model-ready')).toBeVisible({ timeout: 180_000 });
 	await expect(recipient.getByTestId('adapter-applied')).toBeAttached({ timeout: 30_000 });
 	// the same browser profile already keeps these exact files (as socratic-lora): the store reuses
 	// that entry rather than keeping a second copy, so the chat names it

@@ -20,12 +20,12 @@ test('a chat message with HTML renders as text', async ({ page }) => {
 	await page.getByTestId('source-url').check();
 	await page.getByTestId('model-url').fill('/models/tiny-mlc/');
 	await page.getByTestId('load-model').click();
-	await expect(page.getByTestId('model-ready')).toBeVisible({ timeout: 90_000 });
+	await expect(page.getByTestId('model-ready')).toBeVisible({ timeout: 180_000 });
 	await page.getByText('Sampling ·').click();
 	await page.getByLabel('Max new tokens').fill('2');
 	await page.getByTestId('chat-input').fill(`${IMG} and ${SCRIPT}`);
 	await page.getByTestId('chat-send').click();
-	await expect(page.getByTestId('msg-model')).toHaveCount(1, { timeout: 90_000 });
+	await expect(page.getByTestId('msg-model')).toHaveCount(1, { timeout: 180_000 });
 	await expect(page.getByTestId('msg-user')).toContainText(IMG);
 	await expect(page.getByTestId('msg-user')).toContainText(SCRIPT);
 	await page.reload();

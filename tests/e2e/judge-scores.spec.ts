@@ -191,7 +191,7 @@ test.use({ serviceWorkers: 'block' });
 test('the Adapters page compares by score: the same table for the same seed, exported as CSV and JSON', async ({
 	page
 }) => {
-	test.setTimeout(300_000);
+	test.setTimeout(600_000);
 	await page.goto('/adapters');
 	await seed(page, { rubrics: [rubric], characters: [character], datasets: [dataset] });
 	await loadTinyModel(page);
@@ -215,7 +215,7 @@ test('the Adapters page compares by score: the same table for the same seed, exp
 	const score = async () => {
 		await card.getByTestId('scores-run').click();
 		await expect(card.getByTestId('scores-run')).toBeDisabled();
-		await expect(card.getByTestId('scores-run')).toBeEnabled({ timeout: 240_000 });
+		await expect(card.getByTestId('scores-run')).toBeEnabled({ timeout: 480_000 });
 		await expect(table.locator('tbody tr')).toHaveCount(2);
 		return [await table.innerText(), await repliesTable.innerText()];
 	};

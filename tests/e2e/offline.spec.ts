@@ -13,7 +13,7 @@ async function loadHubModel(page: Page) {
 	await page.locator('#repo').fill(REPO);
 	await page.locator('#rev').fill('main');
 	await page.getByTestId('load-model').click();
-	await expect(page.getByTestId('model-ready')).toContainText(REPO, { timeout: 120_000 });
+	await expect(page.getByTestId('model-ready')).toContainText(REPO, { timeout: 240_000 });
 }
 
 test('visited once and a model loaded once: the studio reloads and answers with no network', async ({
@@ -65,7 +65,7 @@ test('visited once and a model loaded once: the studio reloads and answers with 
 	await page.getByLabel('Max new tokens').fill('4');
 	await page.getByTestId('chat-input').fill('Hello offline');
 	await page.getByTestId('chat-send').click();
-	await expect(page.getByTestId('msg-model')).toHaveCount(1, { timeout: 120_000 });
+	await expect(page.getByTestId('msg-model')).toHaveCount(1, { timeout: 240_000 });
 	await expect(page.getByTestId('chat-stats')).toContainText('4 tokens');
 	await context.setOffline(false);
 	expect(violations).toEqual([]);

@@ -132,7 +132,7 @@ test('opening a link shows what will load, loads nothing before yes, then chats 
 	await expect(page.getByTestId('model-ready')).toHaveCount(0);
 
 	await page.getByTestId('share-open-load').click();
-	await expect(page.getByTestId('model-ready')).toBeVisible({ timeout: 90_000 });
+	await expect(page.getByTestId('model-ready')).toBeVisible({ timeout: 180_000 });
 	expect(new URL(page.url()).hash).toBe('');
 	await page.getByText('Sampling ·').click();
 	await expect(page.locator('#cp')).toHaveValue('Socrates.');
@@ -140,7 +140,7 @@ test('opening a link shows what will load, loads nothing before yes, then chats 
 	await expect(page.getByLabel('Top-k')).toHaveValue('20');
 	await page.getByTestId('chat-input').fill('What is virtue?');
 	await page.getByTestId('chat-send').click();
-	await expect(page.getByTestId('msg-model')).toHaveCount(1, { timeout: 90_000 });
+	await expect(page.getByTestId('msg-model')).toHaveCount(1, { timeout: 180_000 });
 	await expect(page.getByTestId('chat-stats')).toContainText('4 tokens');
 });
 
@@ -158,7 +158,7 @@ test('a link with an adapter contacts nothing before yes, then checks, downloads
 		'Nothing has been contacted'
 	);
 	await page.getByTestId('share-open-load').click();
-	await expect(page.getByTestId('model-ready')).toBeVisible({ timeout: 90_000 });
+	await expect(page.getByTestId('model-ready')).toBeVisible({ timeout: 180_000 });
 	await expect(page.getByTestId('chat-adapter')).toContainText('hf:test-org/tiny-lora');
 	// inside the (now folded) model card
 	await expect(page.getByTestId('adapter-applied')).toBeAttached({ timeout: 30_000 });
@@ -187,7 +187,7 @@ test('an adapter over the size cap is refused after yes, before its weights down
 	);
 	await page.getByTestId('share-open-load').click();
 	await expect(page.getByTestId('adapter-error')).toContainText('over the 64.0 MB limit', {
-		timeout: 90_000
+		timeout: 180_000
 	});
 	expect(weightGets).toEqual([]);
 });

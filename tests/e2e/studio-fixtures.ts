@@ -37,7 +37,7 @@ export async function loadTinyModel(page: Page): Promise<void> {
 	await source.check();
 	await page.getByTestId('model-url').fill('/models/tiny-mlc/');
 	await page.getByTestId('load-model').click();
-	await expect(page.getByTestId('model-ready')).toContainText('q4f16_1', { timeout: 90_000 });
+	await expect(page.getByTestId('model-ready')).toContainText('q4f16_1', { timeout: 180_000 });
 }
 
 /** Records in one object store of the studio's database, read straight from IndexedDB. */

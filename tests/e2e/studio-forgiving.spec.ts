@@ -12,7 +12,7 @@ async function loadTinyModel(page: Page) {
 	await page.getByTestId('source-url').check();
 	await page.getByTestId('model-url').fill('/models/tiny-mlc/');
 	await page.getByTestId('load-model').click();
-	await expect(page.getByTestId('model-ready')).toContainText('q4f16_1', { timeout: 90_000 });
+	await expect(page.getByTestId('model-ready')).toContainText('q4f16_1', { timeout: 180_000 });
 }
 
 async function newCharacter(page: Page, name: string, prompt: string) {
@@ -41,7 +41,7 @@ async function planOneExchange(page: Page, character: string) {
 test('double-click starts one generation job; failures keep what was made and say how to retry', async ({
 	page
 }) => {
-	test.setTimeout(240_000);
+	test.setTimeout(480_000);
 	await page.goto('/studio/characters');
 	await newCharacter(page, 'Sage', 'Be Sage.');
 	await newCharacter(
@@ -67,7 +67,7 @@ test('double-click starts one generation job; failures keep what was made and sa
 	await page.getByTestId('gen-character-max').fill('4');
 
 	await page.getByTestId('gen-start').dblclick();
-	await expect(page.getByTestId('gen-done')).toBeVisible({ timeout: 90_000 });
+	await expect(page.getByTestId('gen-done')).toBeVisible({ timeout: 180_000 });
 	await expect(page.getByTestId('generated-dialogue')).toHaveCount(2);
 	await expect(page.getByTestId('job-item')).toHaveCount(1);
 	await page.reload();
@@ -79,7 +79,7 @@ test('double-click starts one generation job; failures keep what was made and sa
 	await page.getByTestId('gen-start').click();
 	const error = page.getByTestId('gen-error');
 	await expect(error).toContainText('does not fit the model’s context (256 tokens)', {
-		timeout: 60_000
+		timeout: 120_000
 	});
 	await expect(error).toContainText('press Resume');
 	await expect(error).not.toContainText('new chat');
@@ -97,7 +97,7 @@ test('double-click starts one generation job; failures keep what was made and sa
 	await expect(page.getByTestId('judge-count')).toContainText('2 dialogues');
 	await page.getByTestId('judge-max-tokens').fill('4');
 	await page.getByTestId('judge-start').dblclick();
-	await expect(page.getByTestId('judge-failed')).toHaveText('2 failed', { timeout: 90_000 });
+	await expect(page.getByTestId('judge-failed')).toHaveText('2 failed', { timeout: 180_000 });
 	await expect(page.getByTestId('judge-judged')).toHaveText('0 judged');
 	await expect(page.getByTestId('judge-all-failed')).toBeVisible();
 	const failures = page.getByTestId('judge-failures');

@@ -11,7 +11,7 @@ async function loadTinyModel(page: Page) {
 	await page.getByTestId('source-url').check();
 	await page.getByTestId('model-url').fill('/models/tiny-mlc/');
 	await page.getByTestId('load-model').click();
-	await expect(page.getByTestId('model-ready')).toContainText('q4f16_1', { timeout: 90_000 });
+	await expect(page.getByTestId('model-ready')).toContainText('q4f16_1', { timeout: 180_000 });
 }
 
 test('characters: curated Socrates on first run; create, edit, duplicate survive a reload', async ({
@@ -80,7 +80,7 @@ test('characters: curated Socrates on first run; create, edit, duplicate survive
 test('generate → judge → review → dataset with the tiny model, then import with a bad line', async ({
 	page
 }) => {
-	test.setTimeout(180_000);
+	test.setTimeout(360_000);
 	// The tiny model's context is 256 tokens: a character, persona, question and rubric with short
 	// texts keep every prompt inside it.
 	await page.goto('/studio/characters');
@@ -114,7 +114,7 @@ test('generate → judge → review → dataset with the tiny model, then import
 	// Pause = stop after the dialogue in progress; the job resumes after a reload.
 	await page.getByTestId('gen-pause').click();
 	await expect(page.getByTestId('gen-progress')).toContainText('1 / 2 dialogues', {
-		timeout: 60_000
+		timeout: 120_000
 	});
 	await expect(page.getByTestId('gen-pause')).toHaveCount(0);
 	await expect(page.getByTestId('generated-dialogue')).toHaveCount(1);
@@ -122,7 +122,7 @@ test('generate → judge → review → dataset with the tiny model, then import
 	await expect(page.getByTestId('unfinished-jobs')).toContainText('1 / 2');
 	await loadTinyModel(page);
 	await page.getByTestId('job-resume').click();
-	await expect(page.getByTestId('gen-done')).toBeVisible({ timeout: 60_000 });
+	await expect(page.getByTestId('gen-done')).toBeVisible({ timeout: 120_000 });
 	await expect(page.getByTestId('generated-dialogue')).toHaveCount(2);
 	await expect(page.getByTestId('gen-progress')).toContainText('2 / 2');
 
@@ -146,7 +146,7 @@ test('generate → judge → review → dataset with the tiny model, then import
 	await page.getByTestId('judge-max-tokens').fill('4');
 	await expect(page.getByTestId('judge-count')).toContainText('2 dialogues');
 	await page.getByTestId('judge-start').click();
-	await expect(page.getByTestId('judge-result')).toHaveCount(2, { timeout: 90_000 });
+	await expect(page.getByTestId('judge-result')).toHaveCount(2, { timeout: 180_000 });
 	await expect(page.getByTestId('judgment-score')).toHaveCount(2);
 	await expect(page.getByTestId('judgment-score').first()).toHaveText(/^[1-7]\.\d\d$/);
 

@@ -34,7 +34,7 @@ async function noHorizontalOverflow(page: Page) {
 test('invalid arguments are refused as typed; Start twice makes one run; runs rename and delete', async ({
 	page
 }) => {
-	test.setTimeout(480_000);
+	test.setTimeout(900_000);
 	await trainPageWithDataset(page);
 
 	// every argument explains itself, with the seeds' value
@@ -67,7 +67,7 @@ test('invalid arguments are refused as typed; Start twice makes one run; runs re
 		.getByTestId('train-start')
 		.click({ force: true })
 		.catch(() => undefined);
-	await expect(page.getByTestId('run-status')).toHaveText('completed', { timeout: 300_000 });
+	await expect(page.getByTestId('run-status')).toHaveText('completed', { timeout: 600_000 });
 	await expect(page.getByTestId('run-row')).toHaveCount(1);
 	expect(await storedCount(page, 'runs')).toBe(1);
 	// one checkpoint per step: steps 1 and 2 (save_total_limit 1 keeps the newest and the best)
@@ -109,12 +109,12 @@ test('invalid arguments are refused as typed; Start twice makes one run; runs re
 test('leaving the page mid-run and coming back finds it running; Pause says it is pausing', async ({
 	page
 }) => {
-	test.setTimeout(480_000);
+	test.setTimeout(900_000);
 	await trainPageWithDataset(page);
 	await page.getByTestId('arg-max_steps').fill('400');
 	await page.getByTestId('arg-save_steps').fill('50');
 	await page.getByTestId('train-start').click();
-	await expect(page.getByTestId('train-live')).toBeVisible({ timeout: 240_000 });
+	await expect(page.getByTestId('train-live')).toBeVisible({ timeout: 480_000 });
 
 	await page.getByTestId('nav-adapters').click();
 	await expect(page).toHaveURL(/\/adapters$/);
@@ -126,7 +126,7 @@ test('leaving the page mid-run and coming back finds it running; Pause says it i
 
 	await page.getByTestId('train-pause').click();
 	await expect(page.getByTestId('train-phase')).toHaveAttribute('data-phase', 'pausing');
-	await expect(page.getByTestId('run-status')).toHaveText('paused', { timeout: 240_000 });
+	await expect(page.getByTestId('run-status')).toHaveText('paused', { timeout: 480_000 });
 	await expect(page.getByTestId('run-row')).toHaveCount(1);
 });
 

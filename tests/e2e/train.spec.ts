@@ -37,7 +37,7 @@ async function metricSteps(page: Page): Promise<number[]> {
 test('a run survives closing the page: it resumes from its checkpoint and finishes', async ({
 	page
 }) => {
-	test.setTimeout(300_000);
+	test.setTimeout(600_000);
 	await page.goto('/train');
 	await loadTinyModel(page);
 	await page.getByTestId('train-import').setInputFiles({
@@ -55,7 +55,7 @@ test('a run survives closing the page: it resumes from its checkpoint and finish
 
 	// wait for a checkpoint past step 2, then close the tab mid-run
 	await expect(page.getByTestId('train-checkpoints').locator('li').first()).toBeVisible({
-		timeout: 120_000
+		timeout: 240_000
 	});
 	await page.reload();
 	await expect(page.getByTestId('run-status')).toContainText('running');
@@ -64,7 +64,7 @@ test('a run survives closing the page: it resumes from its checkpoint and finish
 
 	await loadTinyModel(page);
 	await page.getByTestId('train-resume').click();
-	await expect(page.getByTestId('run-status')).toHaveText('completed', { timeout: 180_000 });
+	await expect(page.getByTestId('run-status')).toHaveText('completed', { timeout: 360_000 });
 	await expect(page.getByTestId('run-step')).toHaveText('8');
 	// one loss per optimizer step, 1..8, no step twice: the curve continued where the checkpoint was
 	expect(await metricSteps(page)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -86,7 +86,7 @@ test('a run survives closing the page: it resumes from its checkpoint and finish
 	await page.getByTestId('chat-input').fill('What is virtue?');
 	await page.getByTestId('chat-send').click();
 	// (the trained adapter may well end its turn early: only that a reply came is asserted)
-	await expect(page.getByTestId('msg-model')).toHaveCount(1, { timeout: 90_000 });
+	await expect(page.getByTestId('msg-model')).toHaveCount(1, { timeout: 180_000 });
 	await expect(page.getByTestId('chat-stats')).toContainText('tokens');
 	await expect(page.getByTestId('chat-error')).toHaveCount(0);
 });

@@ -39,7 +39,7 @@ function pythonMissing(): string | null {
 			'-c',
 			'import torch, transformers, peft, trl; print(transformers.__version__, trl.__version__)'
 		],
-		{ encoding: 'utf8', env: pythonEnv, timeout: 120_000 }
+		{ encoding: 'utf8', env: pythonEnv, timeout: 240_000 }
 	);
 	if (r.error) return `${PYTHON} cannot run (${r.error.message})`;
 	if (r.status !== 0)
