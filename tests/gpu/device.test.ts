@@ -64,7 +64,7 @@ describe('GpuMemory', () => {
 			m.free(a);
 			expect(m.current).toBe(8);
 			expect(m.peak).toBe(1008);
-			expect(m.report()).toEqual([{ label: 'b', purpose: 'kv-cache', size: 8 }]);
+			expect(m.report()).toEqual([{ label: 'b', purpose: 'kv-cache', size: 8, group: 'b' }]);
 			m.free(b);
 			expect(m.current).toBe(0);
 		} finally {
