@@ -17,6 +17,14 @@
 // row's lanes is one contiguous 128-byte read of W and one contiguous 1 KB read of x (coalesced);
 // two independent accumulators per lane keep two loads in flight. Reduction over the lanes: a
 // shared-memory tree, or (SUBGROUPS) subgroup shuffles plus one barrier.
+//
+// f16 variant (gemv.ts, devices with shader-f16): the workgroup first stages its token's x row
+// into workgroup memory as f16, X_CHUNK values at a time (`row_acc`), and the lanes read x from
+// there — one global read of x per workgroup instead of one per row, and half the bytes per
+// workgroup-memory read. Products and sums stay f32 (x is widened back as it is read): decode is
+// bound by the weight bytes, not by arithmetic, and f16 products of x·(q − 7) would overflow for
+// activations past ~8k and lose the f32 accumulation the exactness bound relies on. The one
+// rounding is x to f16 (relative 2^-11, |x| < 65504): see f16DotBound in gemv.ts.
 
 struct Params {
   M: u32,
@@ -68,8 +76,7 @@ fn gemv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     w = select(select(0u, 1u, n >= p.n1), 2u, n >= p.n2);
     local = n - select(select(0u, p.n1, w == 1u), p.n2, w == 2u);
   }
-  var acc = 0.0;
-  if (n < p.N) { acc = dot_row(w, local, m, lane); }
+  let acc = row_acc(w, local, m, lane, n < p.N, lid);
   let sum = row_sum(acc, lid, lane);
   if (EPILOGUE == EPILOGUE_GELU) {
     if (lane == 0u) { sums[r] = sum; }

@@ -16,15 +16,49 @@
  * chunked cross-entropy walks the 256k-row LM head in blocks that way. y (or dy) column
  * yOffset + (n − start) then belongs to row n. A slice is bound with buffer offsets, so its start
  * inside each chunk must be a multiple of `rowAlignment(w)` (the storage offset alignment).
+ *
+ * f16 (devices with shader-f16, or `storage: 'f16'`): the GEMMs stage their tiles in f16 workgroup
+ * memory — x and W for the forward, W only for dx — and the GEMV stages x in f16; products and
+ * accumulators stay f32. Error bound: f16DotBound (gemv.ts). 'f32' stays the path elsewhere.
  */
+import { kernelPaths } from '../device';
 import { ceilDiv, ComputeKernel, UniformLayout } from '../kernel';
-import { GEMV_MAX_M, GemvKernel, type WeightSlice } from './gemv';
+import { GEMV_MAX_M, GemvKernel, type GemvStorage, type WeightSlice } from './gemv';
 import q4 from './q4.wgsl?raw';
 import matmul from './matmul.wgsl?raw';
 
 export { GEMV_MAX_M } from './gemv';
 
-const code = q4 + matmul;
+/** Element types of the GEMM's staged tiles: a (x, or dy for dx) and b (W). */
+interface TileTypes {
+	a: 'f32' | 'f16';
+	b: 'f32' | 'f16';
+}
+
+/** The module with matmul.wgsl's `alias tile_a / tile_b` lines set to `t` (f16: after `enable f16;`). */
+function matmulSource(t: TileTypes): string {
+	const code = (q4 + matmul)
+		.replace('alias tile_a = f32;', `alias tile_a = ${t.a};`)
+		.replace('alias tile_b = f32;', `alias tile_b = ${t.b};`);
+	if (!code.includes(`alias tile_a = ${t.a};`) || !code.includes(`alias tile_b = ${t.b};`))
+		throw new Error('matmul.wgsl: the `alias tile_a / tile_b = f32;` lines are missing');
+	return t.a === 'f16' || t.b === 'f16' ? `enable f16;\n${code}` : code;
+}
+
+/**
+ * The tiles each entry point stages, per storage. f16: x and W for the forward; only W for dx
+ * (dy stays f32, see matmul.wgsl). The f16 sources differ only in which entry points use them, so
+ * each pipeline (keyed by label, entry point and code length) is still its own.
+ */
+const SOURCES = {
+	f32: matmulSource({ a: 'f32', b: 'f32' }),
+	f16: matmulSource({ a: 'f16', b: 'f16' }),
+	f16Dx: matmulSource({ a: 'f32', b: 'f16' })
+};
+function sourceFor(entryPoint: string, storage: GemvStorage): string {
+	if (storage === 'f32' || !entryPoint.startsWith('gemm_')) return SOURCES.f32;
+	return entryPoint.startsWith('gemm_dx_') ? SOURCES.f16Dx : SOURCES.f16;
+}
 /**
  * GEMM output tiles (matmul.wgsl's gemm_*: WG_M × WG_N threads of 8×8 outputs each): 64×64 (64
  * threads), or 128×128 (256 threads, 16.5 KiB of workgroup memory) when the device allows it and
@@ -38,9 +72,9 @@ const BIG_TILE_GROUPS = 128;
 const THREAD_OUTPUTS = 8;
 /** Steps of the reduction staged at once (TILE_K: one q4 word). */
 const GEMM_TILE_K = 8;
-/** Workgroup memory of a tile: two stages of TILE_K padded rows of a and b. */
-function gemmTileBytes(tile: GemmTile): number {
-	return 2 * GEMM_TILE_K * (2 * tile + 8) * 4;
+/** Workgroup memory of a tile: two stages of TILE_K padded rows of a and b (f32: 4 bytes each). */
+function gemmTileBytes(tile: GemmTile, storage: GemvStorage): number {
+	return 2 * GEMM_TILE_K * (2 * tile + 8) * (storage === 'f16' ? 2 : 4);
 }
 
 /** Rows [rowStart, rowStart + rows) of a weight, in their own GPU buffer(s). */
@@ -114,10 +148,19 @@ export class MatmulKernel {
 	private readonly kernels = new Map<string, ComputeKernel>();
 	private readonly maxWorkgroups: number;
 	private readonly gemv: GemvKernel;
+	/**
+	 * The GEMMs' staged tiles and the GEMV's x: 'f16' (the default where the device has
+	 * shader-f16, kernelPaths) or 'f32'. Accumulation is f32 either way.
+	 */
+	readonly storage: GemvStorage;
 
-	constructor(readonly device: GPUDevice) {
+	constructor(
+		readonly device: GPUDevice,
+		opts: { storage?: GemvStorage } = {}
+	) {
 		this.maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
-		this.gemv = new GemvKernel(device);
+		this.storage = opts.storage ?? kernelPaths(device).storage;
+		this.gemv = new GemvKernel(device, { storage: this.storage });
 	}
 
 	/** Row slices must start (inside each chunk) at a multiple of this many rows. */
@@ -180,6 +223,7 @@ export class MatmulKernel {
 				Object.assign(constants, { WG_M: threads, WG_N: threads, TILE_K: GEMM_TILE_K });
 				constants.A_VEC4 = aVec4 ? 1 : 0;
 			}
+			const code = sourceFor(entryPoint, this.storage);
 			k = new ComputeKernel(this.device, { label: 'matmul', code, entryPoint, constants });
 			this.kernels.set(key, k);
 		}
@@ -189,7 +233,8 @@ export class MatmulKernel {
 	/** The GEMM tile for an [M, N] output: 128 where it leaves enough workgroups and fits. */
 	private gemmTile(M: number, N: number, tile?: GemmTile): GemmTile {
 		const wanted = tile ?? (Math.ceil(M / 128) * Math.ceil(N / 128) >= BIG_TILE_GROUPS ? 128 : 64);
-		return gemmTileBytes(wanted) <= this.device.limits.maxComputeWorkgroupStorageSize ? wanted : 64;
+		const bytes = gemmTileBytes(wanted, this.storage);
+		return bytes <= this.device.limits.maxComputeWorkgroupStorageSize ? wanted : 64;
 	}
 
 	/**

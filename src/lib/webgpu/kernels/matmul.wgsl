@@ -64,7 +64,8 @@ fn scale_at(i: u32) -> f32 { return scale_value(scales[scale_word(i)], i); }
 // float j of row m, r-vec4 h at (4h + j)·stride + m — the two h land 16 banks apart, 32 banks
 // in all. b's transposing stores (forward) go along c, its natural ones (dx) are vec4s.
 // Workgroup memory: 2 · TILE_K · (TILE_M + TILE_N + 8) floats — 8.5 KiB for 64×64, 16.5 KiB
-// for 128×128 tiles (matmul.ts uses those only where the device allows it).
+// for 128×128 tiles (matmul.ts uses those only where the device allows it); half of that with
+// both tiles f16 (the tile_a / tile_b lines below).
 override WG_M: u32 = 8u; // threads along m; TILE_M = 8 · WG_M
 override WG_N: u32 = 8u;
 override TILE_K: u32 = 8u; // a multiple of 8 (one q4 word)
@@ -77,8 +78,17 @@ override SB4: u32 = TILE_N / 4u + 1u;
 @group(0) @binding(4) var<storage, read> xv: array<vec4<f32>>;
 @group(0) @binding(5) var<uniform> p_gemm: Params;
 
-var<workgroup> ta: array<vec4<f32>, 2u * TILE_K * SA4>;
-var<workgroup> tb: array<vec4<f32>, 2u * TILE_K * SB4>;
+// Element types of the staged tiles. matmul.ts's f16 variants (devices with shader-f16) put
+// `enable f16;` before this file and turn these lines to f16: both tiles for gemm_* (x and W), only
+// tb for gemm_dx_* — dy, the gradient, is often below f16's normal range (6.1e-5) and would lose
+// its digits. The products and the accumulators stay f32 (a tile vec4 is widened as it is read),
+// so f16 halves the workgroup memory and its traffic per FMA without f16 arithmetic: each value
+// is rounded once, on its way in (relative 2^-11; bound: f16DotBound in gemv.ts).
+alias tile_a = f32;
+alias tile_b = f32;
+
+var<workgroup> ta: array<vec4<tile_a>, 2u * TILE_K * SA4>;
+var<workgroup> tb: array<vec4<tile_b>, 2u * TILE_K * SB4>;
 
 // The product in terms of a, b and the output (see above).
 struct Gemm {
@@ -136,7 +146,7 @@ fn stage_a(g: Gemm, s: u32, m0: u32, r0: u32, lid: u32) {
         }
       }
     }
-    for (var j = 0u; j < 4u; j++) { ta[base + (r + j) * SA4 + row / 4u][row % 4u] = v[j]; }
+    for (var j = 0u; j < 4u; j++) { ta[base + (r + j) * SA4 + row / 4u][row % 4u] = tile_a(v[j]); }
   }
 }
 
@@ -150,8 +160,8 @@ fn stage_b(s: u32, c0: u32, r0: u32, lid: u32, q4: bool, dx: bool) {
       let r = e / per_row;
       let c = 8u * (e % per_row);
       let w = w_eight(r0 + r, c0 + c, q4);
-      tb[base + r * SB4 + c / 4u] = w[0];
-      tb[base + r * SB4 + c / 4u + 1u] = w[1];
+      tb[base + r * SB4 + c / 4u] = vec4<tile_b>(w[0]);
+      tb[base + r * SB4 + c / 4u + 1u] = vec4<tile_b>(w[1]);
     }
     return;
   }
@@ -161,7 +171,7 @@ fn stage_b(s: u32, c0: u32, r0: u32, lid: u32, q4: bool, dx: bool) {
     let c = e % TILE_N;
     let r = 8u * (e / TILE_N);
     let w = w_eight(c0 + c, r0 + r, q4);
-    for (var j = 0u; j < 8u; j++) { tb[base + (r + j) * SB4 + c / 4u][c % 4u] = w[j / 4u][j % 4u]; }
+    for (var j = 0u; j < 8u; j++) { tb[base + (r + j) * SB4 + c / 4u][c % 4u] = tile_b(w[j / 4u][j % 4u]); }
   }
 }
 
@@ -171,10 +181,10 @@ fn tile_product(acc: ptr<function, array<vec4<f32>, 16>>, s: u32, tx: u32, ty: u
   for (var r = 0u; r < TILE_K; r++) {
     let ia = (s * TILE_K + r) * SA4 + ty;
     let ib = (s * TILE_K + r) * SB4 + tx;
-    let a0 = ta[ia];
-    let a1 = ta[ia + WG_M];
-    let b0 = tb[ib];
-    let b1 = tb[ib + WG_N];
+    let a0 = vec4<f32>(ta[ia]);
+    let a1 = vec4<f32>(ta[ia + WG_M]);
+    let b0 = vec4<f32>(tb[ib]);
+    let b1 = vec4<f32>(tb[ib + WG_N]);
     (*acc)[0] += a0.x * b0;
     (*acc)[1] += a0.y * b0;
     (*acc)[2] += a0.z * b0;
