@@ -9,7 +9,7 @@ const gpu = (over: Partial<GpuReport> = {}): GpuReport => ({
 	available: true,
 	adapter: { vendor: 'nvidia', architecture: 'ampere', device: '', description: 'RTX 3060' },
 	features: { shaderF16: true, subgroups: true, all: [] },
-	paths: { storage: 'f16', subgroups: true },
+	paths: { storage: 'f16', f16: ['attention', 'gemv', 'gemm'], subgroups: true },
 	limits: {
 		maxBufferSize: 2048 * MiB,
 		maxStorageBufferBindingSize: 2048 * MiB,

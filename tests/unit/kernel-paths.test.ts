@@ -4,14 +4,17 @@ import { describeKernelPaths, kernelPaths } from '../../src/lib/webgpu/device';
 describe('kernel paths', () => {
 	it('f16 storage only with shader-f16, subgroups only with subgroups', () => {
 		const on = (...f: string[]) => ({ features: new Set(f) as unknown as GPUSupportedFeatures });
-		expect(kernelPaths(on())).toEqual({ storage: 'f32', subgroups: false });
-		expect(kernelPaths(on('shader-f16'))).toEqual({ storage: 'f16', subgroups: false });
-		expect(kernelPaths(on('subgroups', 'shader-f16'))).toEqual({ storage: 'f16', subgroups: true });
-		expect(describeKernelPaths({ storage: 'f16', subgroups: true })).toBe(
-			'f16 storage (f32 accumulation), subgroups'
+		const f16 = ['attention', 'gemv', 'gemm'];
+		expect(kernelPaths(on())).toEqual({ storage: 'f32', f16: [], subgroups: false });
+		expect(kernelPaths(on('shader-f16'))).toEqual({ storage: 'f16', f16, subgroups: false });
+		expect(kernelPaths(on('subgroups', 'shader-f16'))).toEqual({
+			storage: 'f16',
+			f16,
+			subgroups: true
+		});
+		expect(describeKernelPaths(kernelPaths(on('subgroups', 'shader-f16')))).toBe(
+			'f16 storage (f32 accumulation): attention, GEMV, GEMM; subgroups'
 		);
-		expect(describeKernelPaths({ storage: 'f32', subgroups: false })).toBe(
-			'f32 storage, no subgroups'
-		);
+		expect(describeKernelPaths(kernelPaths(on()))).toBe('f32 storage, no subgroups');
 	});
 });

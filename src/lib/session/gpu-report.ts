@@ -10,7 +10,7 @@ export function noGpuReport(reason: string): GpuReport {
 		available: false,
 		reason,
 		features: { shaderF16: false, subgroups: false, all: [] },
-		paths: { storage: 'f32', subgroups: false },
+		paths: { storage: 'f32', f16: [], subgroups: false },
 		limits: {
 			maxBufferSize: 0,
 			maxStorageBufferBindingSize: 0,

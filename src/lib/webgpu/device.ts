@@ -35,30 +35,49 @@ export interface DeviceLostReport {
 	message: string;
 }
 
+/** The kernels with an f16-storage variant (f16 in workgroup memory, f32 products and sums). */
+export type F16Kernel = 'attention' | 'gemv' | 'gemm';
+const F16_KERNELS: readonly F16Kernel[] = ['attention', 'gemv', 'gemm'];
+const F16_KERNEL_NAMES: Record<F16Kernel, string> = {
+	attention: 'attention',
+	gemv: 'GEMV',
+	gemm: 'GEMM'
+};
+
 /**
  * The kernel variants a device gets, chosen once at load from its features (the kernels read the
  * same features, through this function):
- * - storage 'f16' (the device has 'shader-f16'): attention keeps its K/V tiles and scores in f16
- *   workgroup memory, accumulating in f32; 'f32' everywhere else.
+ * - storage 'f16' (the device has 'shader-f16'): the kernels of `f16` stage their operands in f16
+ *   workgroup memory and accumulate in f32 — attention its query rows and K/V blocks, the GEMV
+ *   (decode) its input vector, the GEMMs (prefill, training) their x and W tiles (dx: W only);
+ *   'f32' everywhere else (and `f16` is empty).
  * - subgroups: kernels with a subgroup variant use subgroup reductions and broadcasts instead of
  *   workgroup-memory trees.
  */
 export interface KernelPaths {
 	storage: 'f16' | 'f32';
+	f16: F16Kernel[];
 	subgroups: boolean;
 }
 
 export function kernelPaths(device: Pick<GPUDevice, 'features'>): KernelPaths {
+	const f16 = device.features.has('shader-f16');
 	return {
-		storage: device.features.has('shader-f16') ? 'f16' : 'f32',
+		storage: f16 ? 'f16' : 'f32',
+		f16: f16 ? [...F16_KERNELS] : [],
 		subgroups: device.features.has('subgroups')
 	};
 }
 
-/** One line for logs and the bench, e.g. "f16 storage (f32 accumulation), subgroups". */
+/**
+ * One line for logs and the bench, e.g. "f16 storage (f32 accumulation): attention, GEMV, GEMM;
+ * subgroups" or "f32 storage, no subgroups".
+ */
 export function describeKernelPaths(p: KernelPaths): string {
-	const storage = p.storage === 'f16' ? 'f16 storage (f32 accumulation)' : 'f32 storage';
-	return `${storage}, ${p.subgroups ? 'subgroups' : 'no subgroups'}`;
+	const subgroups = p.subgroups ? 'subgroups' : 'no subgroups';
+	if (p.storage === 'f32') return `f32 storage, ${subgroups}`;
+	const kernels = p.f16.map((k) => F16_KERNEL_NAMES[k]).join(', ');
+	return `f16 storage (f32 accumulation): ${kernels}; ${subgroups}`;
 }
 
 export interface EngineDevice {
