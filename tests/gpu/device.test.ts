@@ -30,10 +30,14 @@ describe('engine device', () => {
 			const f16 = ed.adapter.features.has('shader-f16');
 			const subgroups = ed.adapter.features.has('subgroups');
 			expect(ed.features).toEqual({ shaderF16: f16, subgroups });
-			expect(ed.paths).toEqual({ storage: f16 ? 'f16' : 'f32', subgroups });
+			expect(ed.paths).toEqual({
+				storage: f16 ? 'f16' : 'f32',
+				f16: f16 ? ['attention', 'gemv', 'gemm'] : [],
+				subgroups
+			});
 			expect(gpuReport(ed).paths).toEqual(ed.paths);
 			expect(bare.device.features.has('shader-f16')).toBe(false);
-			expect(bare.paths).toEqual({ storage: 'f32', subgroups: false });
+			expect(bare.paths).toEqual({ storage: 'f32', f16: [], subgroups: false });
 			console.log('kernel paths:', describeKernelPaths(ed.paths));
 		} finally {
 			ed.device.destroy();
