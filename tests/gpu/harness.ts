@@ -12,6 +12,34 @@ export async function testDevice(): Promise<{ device: GPUDevice; memory: GpuMemo
 	return { device, memory: new GpuMemory(device) };
 }
 
+let f16Engine: Promise<GPUDevice | null> | null = null;
+
+/**
+ * A device with shader-f16 (and subgroups where offered) for the f16 variants' own tests, or null
+ * where the adapter has no shader-f16 (SwiftShader: the gpu-node layer runs them on lavapipe).
+ */
+export function f16TestDevice(): Promise<GPUDevice | null> {
+	f16Engine ??= (async () => {
+		const adapter = await navigator.gpu.requestAdapter();
+		if (!adapter?.features.has('shader-f16')) return null;
+		const features: GPUFeatureName[] = ['shader-f16'];
+		if (adapter.features.has('subgroups')) features.push('subgroups');
+		const l = adapter.limits;
+		return adapter.requestDevice({
+			requiredFeatures: features,
+			requiredLimits: {
+				maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+				maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+				maxBufferSize: l.maxBufferSize
+			}
+		});
+	})();
+	return f16Engine;
+}
+
+/** Why the f16 variants' tests skip where they do. */
+export const NO_F16 = 'no shader-f16 here (SwiftShader): the gpu-node layer runs this on lavapipe';
+
 const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
 export function upload(

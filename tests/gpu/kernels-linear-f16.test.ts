@@ -13,7 +13,17 @@ import { f16DotBound, GemvKernel } from '../../src/lib/webgpu/kernels/gemv';
 import { MatmulKernel } from '../../src/lib/webgpu/kernels/matmul';
 import { uploadLinear } from '../../src/lib/webgpu/gemma2/weights';
 import { GpuMemory } from '../../src/lib/webgpu/memory';
-import { randomArray, readF32, relErr, run, testDevice, upload, zeros } from './harness';
+import {
+	f16TestDevice,
+	NO_F16,
+	randomArray,
+	readF32,
+	relErr,
+	run,
+	testDevice,
+	upload,
+	zeros
+} from './harness';
 
 type Kind = 'f32' | 'q4f16' | 'q4f32';
 
@@ -89,25 +99,10 @@ function excess(
 const maxAbs = (a: ArrayLike<number>) =>
 	Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
-let f16: Promise<GPUDevice | null> | null = null;
-
-/** A device with shader-f16 (and subgroups where offered), or a skip saying why not. */
+/** The shader-f16 device, or a skip saying why there is none. */
 async function f16Device(ctx: TestContext): Promise<GPUDevice | undefined> {
-	f16 ??= (async () => {
-		const adapter = await navigator.gpu.requestAdapter();
-		if (!adapter?.features.has('shader-f16')) return null;
-		const features: GPUFeatureName[] = ['shader-f16'];
-		if (adapter.features.has('subgroups')) features.push('subgroups');
-		return adapter.requestDevice({
-			requiredFeatures: features,
-			requiredLimits: {
-				maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize
-			}
-		});
-	})();
-	const device = await f16;
-	if (!device)
-		ctx.skip('no shader-f16 here (SwiftShader): the gpu-node layer runs this on lavapipe');
+	const device = await f16TestDevice();
+	if (!device) ctx.skip(NO_F16);
 	return device ?? undefined;
 }
 
