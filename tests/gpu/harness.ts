@@ -37,6 +37,13 @@ export function f16TestDevice(): Promise<GPUDevice | null> {
 	return f16Engine;
 }
 
+/** Everything an async iterable yields (e.g. the ids of Gemma2Engine.generate). */
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+	const out: T[] = [];
+	for await (const item of items) out.push(item);
+	return out;
+}
+
 /** Why the f16 variants' tests skip where they do. */
 export const NO_F16 = 'no shader-f16 here (SwiftShader): the gpu-node layer runs this on lavapipe';
 
