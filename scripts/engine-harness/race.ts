@@ -242,7 +242,8 @@ export async function runRace(
 	} catch (e) {
 		return { ortVersion: '', rows: [], error: e instanceof Error ? e.message : String(e) };
 	}
-	const matmul = new MatmulKernel(device);
+	// f32 rows race our f32 path; f16 rows our f16-storage path (the default with shader-f16)
+	const f32Matmul = new MatmulKernel(device, { storage: 'f32' });
 	const rows: RaceRow[] = [];
 	const f16 = device.features.has('shader-f16');
 	for (const dtype of ['f32', 'f16'] as const)
@@ -257,6 +258,7 @@ export async function runRace(
 				}
 				log(`race: ${shape.name} M=${M} ${dtype}…`);
 				try {
+					const matmul = dtype === 'f32' ? f32Matmul : new MatmulKernel(device);
 					rows.push(await raceOne(ort, device, matmul, shape, M, dtype, opts));
 				} catch (e) {
 					rows.push({
