@@ -6,8 +6,17 @@ import { chromiumArgs, chromiumPath } from './scripts/chromium.mjs';
 export default defineConfig({
 	plugins: [sveltekit()],
 	worker: { format: 'es' },
-	// Pre-bundled up front so the first test or page that imports them does not trigger a reload.
-	optimizeDeps: { include: ['@huggingface/tokenizers', '@huggingface/jinja', 'comlink', 'dexie'] },
+	// Pre-bundled up front so the first test or page that imports them does not trigger a reload
+	// (a reload mid-run breaks the gpu layer's one shared iframe; onnxruntime-web: the race test).
+	optimizeDeps: {
+		include: [
+			'@huggingface/tokenizers',
+			'@huggingface/jinja',
+			'comlink',
+			'dexie',
+			'onnxruntime-web/webgpu'
+		]
+	},
 	server: { fs: { allow: ['fixtures'] } },
 	test: {
 		projects: [
