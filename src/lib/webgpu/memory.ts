@@ -7,10 +7,11 @@
  * keyed by the field names the code uses) and allocated at once with `allocPlan`; `describe()`
  * answers "where did the bytes go" in one line per group.
  *
- * Buffers made elsewhere, on purpose (not counted here): ComputeKernel's uniform buffers and
- * UniformSlots (kernel.ts, tens of bytes each, cached per device), the kernels' own small
- * constant tables and split-K scratch (rope's inverse frequencies, attention's partials, grown on
- * demand), and readF32's transient MAP_READ staging below.
+ * The engine and the backward also hand their GpuMemory to the kernels that keep buffers of their
+ * own (attention's split scratch, grown on demand; rope's inverse-frequency tables), which count them
+ * as 'scratch'. Made elsewhere, on purpose (not counted here): ComputeKernel's uniform buffers and
+ * UniformSlots (kernel.ts, tens of bytes each, cached per device), and readF32's transient
+ * MAP_READ staging below.
  */
 
 export type MemoryPurpose =

@@ -144,8 +144,8 @@ export class Gemma2Backward {
 		this.matmul = new MatmulKernel(device);
 		this.rmsnorm = new RmsNormKernel(device);
 		this.embedding = new EmbeddingKernel(device);
-		this.rope = new RopeKernel(device);
-		this.attention = new AttentionKernel(device);
+		this.rope = new RopeKernel(device, this.memory);
+		this.attention = new AttentionKernel(device, { memory: this.memory });
 		this.geluGate = new GeluGateKernel(device);
 		this.crossEntropy = new CrossEntropyKernel(device);
 		const { matmul, rmsnorm, rope, attention, geluGate } = this;

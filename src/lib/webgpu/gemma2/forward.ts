@@ -183,8 +183,8 @@ export class Gemma2Engine {
 		this.gemv = new GemvKernel(device);
 		this.rmsnorm = new RmsNormKernel(device);
 		this.embedding = new EmbeddingKernel(device);
-		this.rope = new RopeKernel(device);
-		this.attention = new AttentionKernel(device);
+		this.rope = new RopeKernel(device, memory);
+		this.attention = new AttentionKernel(device, { memory: memory });
 		const { rmsnorm, rope, attention } = this;
 		const kernels = { matmul: new MatmulKernel(device), geluGate: new GeluGateKernel(device) };
 		this.layer = new LayerForward(

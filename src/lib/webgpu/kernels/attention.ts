@@ -17,6 +17,7 @@
 import { kernelPaths } from '../device';
 import { ceilDiv, ComputeKernel, UniformLayout } from '../kernel';
 import { KernelBindings } from '../kernel-bindings';
+import type { GpuMemory } from '../memory';
 import attention from './attention.wgsl?raw';
 
 /** Threads per workgroup of both passes; must match WORKGROUP_SIZE in attention.wgsl. */
@@ -163,6 +164,8 @@ export interface AttentionOptions {
 	 * f16 rounds q, k and v to 11 significant bits: see ATTENTION_F16_BOUND.
 	 */
 	storage?: 'f16' | 'f32';
+	/** Where the split scratch is allocated and counted (purpose 'scratch'); without one, privately. */
+	memory?: GpuMemory;
 }
 
 /**
@@ -197,11 +200,13 @@ export class AttentionKernel {
 	private partialMl: GPUBuffer | null = null;
 	/** Outgrown scratch, possibly still referenced by encoded-but-unsubmitted work: freed in destroy(). */
 	private retired: GPUBuffer[] = [];
+	private readonly memory?: GpuMemory;
 
 	constructor(
 		readonly device: GPUDevice,
 		options: AttentionOptions = {}
 	) {
+		this.memory = options.memory;
 		const big = !options.smallTiles && device.limits.maxComputeWorkgroupStorageSize >= 32768;
 		this.big = big;
 		this.storage = options.storage ?? kernelPaths(device).storage;
@@ -336,7 +341,9 @@ export class AttentionKernel {
 	}
 
 	destroy(): void {
-		for (const b of [this.partial, this.partialMl, ...this.retired]) b?.destroy();
+		for (const b of [this.partial, this.partialMl, ...this.retired])
+			if (this.memory) this.memory.free(b);
+			else b?.destroy();
 		this.partial = this.partialMl = null;
 		this.retired = [];
 	}
@@ -370,11 +377,10 @@ export class AttentionKernel {
 		const grow = (cur: GPUBuffer | null, bytes: number, label: string): GPUBuffer => {
 			if (cur && cur.size >= bytes) return cur;
 			if (cur) this.retired.push(cur);
-			return this.device.createBuffer({
-				label,
-				size: Math.max(16, Math.ceil(bytes / 16) * 16),
-				usage: GPUBufferUsage.STORAGE
-			});
+			const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+			return this.memory
+				? this.memory.alloc(label, size, GPUBufferUsage.STORAGE, 'scratch')
+				: this.device.createBuffer({ label, size, usage: GPUBufferUsage.STORAGE });
 		};
 		this.partial = grow(this.partial, partialBytes, 'attention.partial');
 		this.partialMl = grow(this.partialMl, mlBytes, 'attention.partial_ml');

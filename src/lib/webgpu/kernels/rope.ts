@@ -16,6 +16,7 @@
  */
 import { ceilDiv, ComputeKernel, UniformLayout } from '../kernel';
 import { KernelBindings, type BoundBuffer } from '../kernel-bindings';
+import type { GpuMemory } from '../memory';
 import type { KvCacheDtype } from './attention';
 import rope from './rope.wgsl?raw';
 
@@ -88,7 +89,11 @@ export class RopeKernel {
 	/** One small inv_freq buffer per (theta, hd), uploaded on first use. */
 	private readonly invFreq = new Map<string, GPUBuffer>();
 
-	constructor(readonly device: GPUDevice) {}
+	/** `memory`: where the frequency tables are allocated and counted; without one, privately. */
+	constructor(
+		readonly device: GPUDevice,
+		private readonly memory?: GpuMemory
+	) {}
 
 	/** In place on x [T, heads, hd]: rotate rows at positions pos0 .. pos0 + T − 1. */
 	encode(enc: GPUCommandEncoder, x: GPUBuffer, ...[T, heads, hd, theta, pos0]: RopeArgs): void {
@@ -136,7 +141,9 @@ export class RopeKernel {
 	}
 
 	destroy(): void {
-		for (const b of this.invFreq.values()) b.destroy();
+		for (const b of this.invFreq.values())
+			if (this.memory) this.memory.free(b);
+			else b.destroy();
 		this.invFreq.clear();
 	}
 
@@ -177,11 +184,12 @@ export class RopeKernel {
 		let buf = this.invFreq.get(key);
 		if (!buf) {
 			const data = ropeInvFreq(theta, hd);
-			buf = this.device.createBuffer({
-				label: `rope.inv_freq(theta=${theta}, hd=${hd})`,
-				size: Math.max(16, data.byteLength),
-				usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST
-			});
+			const label = `rope.inv_freq(theta=${theta}, hd=${hd})`;
+			const size = Math.max(16, data.byteLength);
+			const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+			buf = this.memory
+				? this.memory.alloc(label, size, usage, 'scratch')
+				: this.device.createBuffer({ label, size, usage });
 			this.device.queue.writeBuffer(buf, 0, data);
 			this.invFreq.set(key, buf);
 		}
