@@ -74,6 +74,37 @@ describe('rmsnorm (multiplier form)', () => {
 	});
 });
 
+describe('rmsnorm_add: y = res + RMSNorm(x)·w into a separate output', () => {
+	for (const T of [3, 20]) {
+		it(`matches the reference and leaves res and x unchanged (T = ${T})`, async () => {
+			const { device, memory } = await testDevice();
+			const C = 300,
+				eps = 1e-6;
+			const x = randomArray(T * C, seededRandom(21), 3);
+			const w = randomArray(C, seededRandom(22), 1);
+			const res = randomArray(T * C, seededRandom(23), 2);
+			const ref = rmsnormForward(x, w, T, C, eps).map((v, i) => res[i] + v);
+			const xb = upload(memory, x),
+				wb = upload(memory, w),
+				rb = upload(memory, res),
+				yb = zeros(memory, T * C),
+				acc = upload(memory, res);
+			const k = new RmsNormKernel(device);
+			await run(device, (enc) => {
+				k.encode(enc, xb, wb, yb, T, C, eps, { residual: rb });
+				k.encode(enc, xb, wb, acc, T, C, eps, { accumulate: true });
+			});
+			const got = await readF32(device, yb, T * C);
+			expect(relErr(got, ref)).toBeLessThan(1e-6);
+			// the same f32 arithmetic as the in-place accumulate, bit for bit
+			expect(got).toEqual(await readF32(device, acc, T * C));
+			expect(await readF32(device, rb, T * C)).toEqual(Float32Array.from(res));
+			expect(await readF32(device, xb, T * C)).toEqual(Float32Array.from(x));
+			memory.freeAll();
+		});
+	}
+});
+
 describe('rmsnorm_residual: h += RMSNorm_a(o); x = RMSNorm_b(h) in one pass', () => {
 	for (const T of [1, 20]) {
 		it(`matches the two reference norms around the residual add (T = ${T})`, async () => {

@@ -23,7 +23,7 @@ export function backwardBufferPlan(c: Gemma2Config, T: number, Vb: number) {
 	const I = c.intermediateSize;
 	const ckpt = Object.fromEntries(Array.from({ length: c.numLayers }, (_, L) => [L, T * d]));
 	return {
-		/** The forward's input: ids [T] u32 and the residual stream h [T, d]. */
+		/** ids [T] u32, the forward's input, and h [T, d], the last layer's output. */
 		io: memoryPlan('backward.io', 'activations', { ids: T, h: T * d }),
 		/** ckpt.L [T, d]: the residual stream entering layer L. */
 		ckpt: memoryPlan('backward.ckpt', 'activations', ckpt),

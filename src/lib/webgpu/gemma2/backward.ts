@@ -3,11 +3,12 @@
  * Gemma2Engine's forward (forward.ts), differentiated as in docs/specs/gemma2.md (Loss, Backward)
  * and checked against the float64 oracle src/lib/reference/backward.ts.
  *
- *   forward   h = E[ids]·√d; per layer L: ckpt[L] ← h, then the layer (LoRA hook included)
+ *   forward   ckpt[0] = E[ids]·√d; per layer L: the layer (LoRA hook included) reads ckpt[L] and
+ *             writes its output straight into ckpt[L + 1] (the last layer into h): no copies
  *   loss      at the supervised positions t (labels[t+1] ≠ −100) only: RMSNorm_final, tied LM head,
  *             final softcap, cross-entropy — fused and chunked over the vocabulary
  *             (kernels/cross-entropy.ts), already differentiated (× gradScale) into dh
- *   backward  per layer L, last to first: recompute the layer from ckpt[L] (keeping every
+ *   backward  per layer L, last to first: recompute the layer reading ckpt[L] (keeping every
  *             intermediate of THIS layer only), then walk it in reverse; each projection's
  *             backward is dx = dy W (frozen) plus the LoRA hook's encodeBackward (dA, dB, and
  *             dx += s·(dy B) A) — by group of projections sharing x where the hook takes groups
@@ -269,13 +270,16 @@ export class Gemma2Backward {
 		const layerFlops = 2 * T * this.layerParams;
 
 		// ---------------- forward, keeping each layer's input ----------------
-		// 1. h = E[ids] · √d
-		this.embedding.encode(enc, this.ids, this.weights.embed, this.h, T, Math.fround(Math.sqrt(d)));
+		// ckpt[0] = E[ids] · √d; layer L reads ckpt[L] (hMid in act.h) and writes ckpt[L + 1], the
+		// last one h
+		const stream = (L: number) => (L < c.numLayers ? this.ckpt[L] : this.h);
+		const scale = Math.fround(Math.sqrt(d));
+		this.embedding.encode(enc, this.ids, this.weights.embed, stream(0), T, scale);
 		for (let L = 0; L < c.numLayers; L++) {
 			budget(layerFlops);
-			enc.copyBufferToBuffer(this.h, 0, this.ckpt[L], 0, T * d * 4);
 			beginComputePass(enc, `train forward ${L}`);
-			this.layer.encode(enc, L, T, { ...this.act, h: this.h }, { pos0: 0 });
+			const io = { input: this.ckpt[L], output: stream(L + 1) };
+			this.layer.encode(enc, L, T, this.act, { pos0: 0, ...io });
 			endComputePass(enc);
 		}
 
@@ -313,12 +317,12 @@ export class Gemma2Backward {
 				enc.copyBufferToBuffer(lb.dhRows, row * d * 4, this.grad.dh, pos * d * 4, n * d * 4);
 			for (let L = c.numLayers - 1; L >= 0; L--) {
 				budget(3 * layerFlops); // recompute, dx through the frozen weights, the rest
-				// recompute the layer from its input: hMid starts as a copy of ckpt[L]
-				enc.copyBufferToBuffer(this.ckpt[L], 0, this.act.h, 0, T * d * 4);
 				beginComputePass(enc, `train backward ${L}`);
-				// keeping each row's softmax statistics for the attention backward
+				// recompute the layer reading its input ckpt[L] (hMid into act.h), keeping each row's
+				// softmax statistics for the attention backward
 				const stats = this.grad.attnStats;
-				this.layer.encode(enc, L, T, this.act, { pos0: 0, stats, stopAtMid: true });
+				const input = this.ckpt[L];
+				this.layer.encode(enc, L, T, this.act, { pos0: 0, stats, stopAtMid: true, input });
 				this.layerBackward(enc, L, T);
 				endComputePass(enc);
 			}

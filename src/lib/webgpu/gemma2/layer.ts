@@ -10,6 +10,10 @@
  *   x2 = RMSNorm_pre_feedforward(h);  act = gelu_tanh(x2 Wgᵀ) ⊙ x2 Wuᵀ;  f = act Wdᵀ
  *   h += RMSNorm_post_feedforward(f)                 (skipped by the recompute: it needs hMid)
  *
+ * The input and output residual streams may be other buffers than h (LayerOptions input, output:
+ * the residual adds then write elsewhere, with the same f32 arithmetic), so the backward's
+ * forward and recompute read their checkpoints and write the next one without copies.
+ *
  * Every projection goes through `project()`: the base matmuls, then the LoRA seam's s·B(A x)
  * (by group of projections sharing x: projection-hook.ts).
  * The fused decode path (forward.ts encodeDecodeLayers) is the same maths with fewer dispatches.
@@ -72,6 +76,14 @@ export interface LayerOptions {
 	stats?: GPUBuffer;
 	/** Leave h at hMid (the feed-forward's residual add skipped): the backward's recompute. */
 	stopAtMid?: boolean;
+	/**
+	 * The layer's input residual stream, read and left unchanged (b.h then starts at hMid =
+	 * input + RMSNorm_post_attention(o)); absent: b.h itself, updated in place. The backward's
+	 * checkpoint: its forward and recompute read it with no copy.
+	 */
+	input?: GPUBuffer;
+	/** Where the layer's output goes (b.h + RMSNorm_post_feedforward(f)); absent: b.h in place. */
+	output?: GPUBuffer;
 }
 
 /** The attention parameters of layer L over T rows at pos0. */
@@ -123,7 +135,10 @@ export class LayerForward {
 		encodeBranches(this.hook(), enc, L, names, x, ys, T);
 	}
 
-	/** Layer L on b.h [T, d] (positions pos0 .. pos0+T−1), in place, inside an open compute pass. */
+	/**
+	 * Layer L on b.h [T, d] (positions pos0 .. pos0+T−1), in place unless o.input / o.output name
+	 * other buffers, inside an open compute pass.
+	 */
 	encode(enc: GPUCommandEncoder, L: number, T: number, b: LayerBuffers, o: LayerOptions): void {
 		const c = this.config;
 		const { rmsnorm, rope, attention, geluGate } = this.kernels;
@@ -132,7 +147,8 @@ export class LayerForward {
 		const eps = c.rmsNormEps;
 		const { h, x, q, k, v, a, x2, gate, up, act, f } = b;
 		// x = RMSNorm_input(h); q, k, v; RoPE on q and k
-		rmsnorm.encode(enc, h, lw.inputNorm, x, T, d, eps);
+		const hIn = o.input ?? h;
+		rmsnorm.encode(enc, hIn, lw.inputNorm, x, T, d, eps);
 		this.project(enc, L, ['q_proj', 'k_proj', 'v_proj'], x, [q, k, v], T);
 		rope.encode(enc, q, T, c.numHeads, c.headDim, c.ropeTheta, o.pos0);
 		rope.encode(enc, k, T, c.numKvHeads, c.headDim, c.ropeTheta, o.pos0);
@@ -144,12 +160,18 @@ export class LayerForward {
 		attention.encode(enc, { q, ...keys, out: a, stats }, p);
 		// h = h + RMSNorm_post_attention(a Woᵀ)
 		this.project(enc, L, ['o_proj'], a, [b.o], T);
-		rmsnorm.encode(enc, b.o, lw.postAttnNorm, h, T, d, eps, { accumulate: true });
+		rmsnorm.encode(enc, b.o, lw.postAttnNorm, h, T, d, eps, residualAdd(hIn, h));
 		// h = h + RMSNorm_post_feedforward((gelu_tanh(x2 Wgᵀ) ⊙ x2 Wuᵀ) Wdᵀ)
 		rmsnorm.encode(enc, h, lw.preFfnNorm, x2, T, d, eps);
 		this.project(enc, L, ['gate_proj', 'up_proj'], x2, [gate, up], T);
 		geluGate.encode(enc, gate, up, act, T * c.intermediateSize);
 		this.project(enc, L, ['down_proj'], act, [f], T);
-		if (!o.stopAtMid) rmsnorm.encode(enc, f, lw.postFfnNorm, h, T, d, eps, { accumulate: true });
+		if (!o.stopAtMid)
+			rmsnorm.encode(enc, f, lw.postFfnNorm, o.output ?? h, T, d, eps, residualAdd(h, o.output));
 	}
+}
+
+/** The residual add `out = res + RMSNorm(…)`: in place (accumulate) when out is res itself. */
+function residualAdd(res: GPUBuffer, out: GPUBuffer = res) {
+	return out === res ? { accumulate: true } : { residual: res };
 }

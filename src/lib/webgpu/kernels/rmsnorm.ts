@@ -1,6 +1,7 @@
 /**
  * RMSNorm (multiplier form): x [T, C] → y [T, C] = x · rsqrt(mean(x²) + eps) · w, or y += that.
- * x and y must be different buffers. `encodeResidual` is Gemma-2's block boundary in one pass
+ * x and y must be different buffers; with `residual`, y = residual + that (the accumulate mode
+ * reading the residual stream from one buffer and writing it to another). `encodeResidual` is Gemma-2's block boundary in one pass
  * (h += RMSNorm_a(o), then x = RMSNorm_b(h)). `encodeBackward` is the gradient with respect to x
  * (the norm weight is frozen): dy, x → dx, or dx += that.
  */
@@ -22,6 +23,13 @@ export const RMSNORM_PARAMS = new UniformLayout('Params', [
 /** rmsnorm.wgsl's bindings, per entry point. */
 export const RMSNORM_BINDINGS = new KernelBindings('rmsnorm', {
 	rmsnorm_forward: { x: 'read', w: 'read', y: 'read_write', p: RMSNORM_PARAMS },
+	rmsnorm_add: {
+		ad_x: 'read',
+		ad_w: 'read',
+		ad_res: 'read',
+		ad_y: 'read_write',
+		ad_p: RMSNORM_PARAMS
+	},
 	rmsnorm_residual: {
 		rr_o: 'read',
 		rr_wa: 'read',
@@ -40,7 +48,7 @@ export const RMSNORM_BINDINGS = new KernelBindings('rmsnorm', {
 });
 const code = RMSNORM_BINDINGS.wgsl + rmsnorm;
 
-type Entry = 'rmsnorm_forward' | 'rmsnorm_residual' | 'rmsnorm_backward';
+type Entry = 'rmsnorm_forward' | 'rmsnorm_add' | 'rmsnorm_residual' | 'rmsnorm_backward';
 type Binding = BoundBuffer;
 
 export class RmsNormKernel {
@@ -58,8 +66,13 @@ export class RmsNormKernel {
 		T: number,
 		C: number,
 		eps: number,
-		opts: { accumulate?: boolean } = {}
+		opts: { accumulate?: boolean; residual?: GPUBuffer } = {}
 	): void {
+		if (opts.residual) {
+			const b = { ad_x: x, ad_w: w, ad_res: opts.residual, ad_y: y };
+			this.run(enc, 'rmsnorm_add', RMSNORM_BINDINGS.order('rmsnorm_add', b), T, C, eps);
+			return;
+		}
 		const buffers = RMSNORM_BINDINGS.order('rmsnorm_forward', { x, w, y });
 		this.run(enc, 'rmsnorm_forward', buffers, T, C, eps, opts.accumulate);
 	}

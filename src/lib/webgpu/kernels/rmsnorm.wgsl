@@ -3,7 +3,8 @@
 //
 //   x [T, C] f32, w [C] f32, y [T, C] f32. One workgroup per row; RMS_THREADS threads stride over C
 //   and reduce Σx² in shared memory. `accumulate` = 1 fuses Gemma-2's post-norm residual
-//   h += RMSNorm_post(o) into one pass (y = h then).
+//   h += RMSNorm_post(o) into one pass (y = h then); rmsnorm_add (below) writes h + RMSNorm_post(o)
+//   to another buffer.
 // The backward (rmsnorm_backward, below) differentiates it for LoRA training; the norm is frozen.
 
 // Bindings: RMSNORM_BINDINGS in rmsnorm.ts, prepended to this file.
@@ -44,6 +45,26 @@ fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
   for (var c = lid; c < p.C; c += RMS_THREADS) {
     let v = x[base + c] * r * w[c];
     y[base + c] = select(v, y[base + c] + v, p.accumulate == 1u);
+  }
+}
+
+// ---- rmsnorm_add: the accumulate mode into a separate output ------------------------------------
+//
+//   x [T, C], w [C], res [T, C]  →  y [T, C] = res + RMSNorm(x)·w   (y distinct from x and res)
+//
+// The same f32 operations as rmsnorm_forward with accumulate = 1 (res read where y was), so a
+// residual stream can be read from one buffer (a training checkpoint) and written to another.
+
+@compute @workgroup_size(RMS_THREADS)
+fn rmsnorm_add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let C = ad_p.C;
+  let base = wid.x * C;
+  var ss = 0.0;
+  for (var c = lid; c < C; c += RMS_THREADS) { let v = ad_x[base + c]; ss += v * v; }
+  let r = inverseSqrt(row_sum(ss, lid) / f32(C) + ad_p.eps);
+  for (var c = lid; c < C; c += RMS_THREADS) {
+    let v = ad_x[base + c] * r * ad_w[c];
+    ad_y[base + c] = ad_res[base + c] + v;
   }
 }
 
