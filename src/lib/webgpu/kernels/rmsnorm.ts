@@ -1,9 +1,10 @@
 /**
  * RMSNorm (multiplier form): x [T, C] → y [T, C] = x · rsqrt(mean(x²) + eps) · w, or y += that.
  * x and y must be different buffers; with `residual`, y = residual + that (the accumulate mode
- * reading the residual stream from one buffer and writing it to another). `encodeResidual` is Gemma-2's block boundary in one pass
- * (h += RMSNorm_a(o), then x = RMSNorm_b(h)). `encodeBackward` is the gradient with respect to x
- * (the norm weight is frozen): dy, x → dx, or dx += that.
+ * reading the residual stream from one buffer and writing it to another, rmsnorm_add).
+ * `encodeResidual` is Gemma-2's block boundary in one pass (h += RMSNorm_a(o), then
+ * x = RMSNorm_b(h)). `encodeBackward` is the gradient with respect to x (the norm weight is
+ * frozen): dy, x → dx, or dx += that.
  */
 import { ComputeKernel, UniformLayout } from '../kernel';
 import { KernelBindings, type BoundBuffer } from '../kernel-bindings';
